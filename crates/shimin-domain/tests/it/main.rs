@@ -1,0 +1,8 @@
+//! Integration tests of shimin-domain: one binary, one module per area.
+
+mod calendar;
+mod clock;
+mod items;
+mod ladder;
+mod password;
+mod role;

@@ -1,0 +1,102 @@
+//! Errors, authentication and common envelopes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Every error body: a stable `code` (see [`crate::codes`]) and a zh-CN `message` for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    /// Machine-readable extras (e.g. password problems, expected sequence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+    /// Seconds until a retry may succeed (lockout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Liveness probe answer; also how a client measures its clock offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub service: String,
+    pub protocol_version: u32,
+    pub min_protocol_version: u32,
+    pub server_time: DateTime<Utc>,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// The installation's id (generated once, kept in the cache); the push sequence is per
+    /// client id.
+    pub client_id: Uuid,
+    /// Free text to recognise the device in the audit trail, e.g. the host name.
+    #[serde(default)]
+    pub device: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Opaque bearer token; the server keeps only its hash.
+    pub token: String,
+    pub user: UserInfo,
+    /// When true the token only allows [`crate::paths::PASSWORD`] and logout (R-PWD).
+    pub must_change_password: bool,
+    /// The session ends after this long without a request.
+    pub idle_timeout_secs: u64,
+    pub server_time: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("user", &self.user)
+            .field("must_change_password", &self.must_change_password)
+            .finish()
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest { <redacted> }")
+    }
+}
+
+/// The logged-in user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    /// Role code, see `shimin_domain::role::Role::code`.
+    pub role: String,
+    pub unit_id: Option<i64>,
+}
+
+/// Answer of the intake API: the new item's id and number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: Uuid,
+    pub number: String,
+    pub server_time: DateTime<Utc>,
+}

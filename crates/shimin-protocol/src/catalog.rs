@@ -1,0 +1,76 @@
+//! Directory and catalogue records synced to the desk: units, users, matters, calendar.
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::{Deserialize, Serialize};
+
+/// A unit (单位): county department (部门) or township (乡镇).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: i64,
+    pub name: String,
+    /// `department` or `township`.
+    pub kind: String,
+    pub site_id: i64,
+}
+
+/// A site: the county service center, a sub-center or a township convenience center.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+}
+
+/// An office user as colleagues see them (for A/B routing and history), no secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Colleague {
+    pub id: i64,
+    pub display_name: String,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    /// `on_duty`, `away`, `on_leave`, `off_shift` (R-AB).
+    pub presence: String,
+}
+
+/// A matter (事项) of the catalogue (事项数据库, §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Matter {
+    pub id: i64,
+    /// Catalogue code, e.g. `GA-001`.
+    pub code: String,
+    pub name: String,
+    pub unit_id: i64,
+    /// Promised limit (承诺时限) in working days.
+    pub promised_days: u32,
+    /// Required materials (申请材料), in the order of the service guide.
+    pub materials: Vec<String>,
+    /// Fee in fen (分); 0 = free.
+    pub fee_fen: i64,
+    /// A-role clerk (A角).
+    pub a_clerk_id: Option<i64>,
+    /// B-role clerk (B角).
+    pub b_clerk_id: Option<i64>,
+}
+
+/// One year of the holiday schedule (wire mirror of `shimin_domain::calendar::YearSchedule`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YearScheduleWire {
+    pub year: i32,
+    pub official: bool,
+    pub holidays: Vec<NaiveDate>,
+    pub makeup_workdays: Vec<NaiveDate>,
+    pub source: String,
+}
+
+/// A working session of a day (wire mirror of `shimin_domain::calendar::Session`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SessionWire {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+/// The versioned working-time calendar the server distributes (R-CAL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarWire {
+    pub version: u32,
+    pub years: Vec<YearScheduleWire>,
+}

@@ -1,0 +1,34 @@
+//! Stable error codes of [`crate::ApiError`]. The desk branches on these, never on messages.
+
+/// Body is not valid JSON or does not match the expected shape (400).
+pub const MALFORMED_REQUEST: &str = "malformed_request";
+/// Body larger than [`crate::MAX_BODY_BYTES`] (413).
+pub const BODY_TOO_LARGE: &str = "body_too_large";
+/// A field has an invalid value (422); the message names the field.
+pub const INVALID_FIELD: &str = "invalid_field";
+/// Missing or unsupported protocol version (426): the client must be updated.
+pub const PROTOCOL_UNSUPPORTED: &str = "protocol_unsupported";
+/// No token, unknown, revoked or expired token (401).
+pub const UNAUTHENTICATED: &str = "unauthenticated";
+/// Token expired through inactivity (401).
+pub const SESSION_EXPIRED: &str = "session_expired";
+/// Wrong user name or password (401). Deliberately one code for both.
+pub const BAD_CREDENTIALS: &str = "bad_credentials";
+/// Too many failed logins: locked for a while (423); `retry_after_secs` says how long.
+pub const ACCOUNT_LOCKED: &str = "account_locked";
+/// Account disabled by an administrator (403).
+pub const ACCOUNT_DISABLED: &str = "account_disabled";
+/// First login with an issued password: only a password change is allowed (403).
+pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+/// New password breaks R-PWD (422); `details` lists the problems.
+pub const WEAK_PASSWORD: &str = "weak_password";
+/// The role may not call this endpoint (403).
+pub const FORBIDDEN: &str = "forbidden";
+/// Unknown resource (404).
+pub const NOT_FOUND: &str = "not_found";
+/// The client id is registered to another user (409).
+pub const CLIENT_MISMATCH: &str = "client_mismatch";
+/// A push skips a sequence number (409): `details` holds the next expected one.
+pub const SEQUENCE_GAP: &str = "sequence_gap";
+/// Server fault (500); details are in the server log, never in the body.
+pub const INTERNAL: &str = "internal";

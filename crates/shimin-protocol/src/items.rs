@@ -1,0 +1,301 @@
+//! Work items on the wire, the actions (ops) a desk pushes, and intake requests.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shimin_domain::item::{Command, Status};
+use uuid::Uuid;
+
+/// A citizen's personal data (R-SEC). `Debug` never prints it, so it cannot leak into logs
+/// through a `{:?}`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Applicant {
+    pub name: String,
+    /// 身份证号 or unified social credit code for companies.
+    pub id_number: String,
+    pub phone: String,
+}
+
+impl std::fmt::Debug for Applicant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Applicant { <personal data redacted> }")
+    }
+}
+
+impl Applicant {
+    /// The form supervision users see: surname kept, the rest masked.
+    pub fn masked(&self) -> Applicant {
+        let surname: String = self.name.chars().take(1).collect();
+        let mask = |s: &str, keep_end: usize| {
+            let n = s.chars().count();
+            let tail: String = s.chars().skip(n.saturating_sub(keep_end)).collect();
+            format!("{}{}", "*".repeat(n.saturating_sub(keep_end)), tail)
+        };
+        Applicant {
+            name: format!("{surname}**"),
+            id_number: mask(&self.id_number, 4),
+            phone: mask(&self.phone, 4),
+        }
+    }
+}
+
+/// A work item (办件) as the desk caches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemRecord {
+    pub id: Uuid,
+    /// Human item number (办件编号), e.g. `YY20261129-0007`.
+    pub number: String,
+    /// Kind code (`shimin_domain::item::ItemKind::code`).
+    pub kind: String,
+    /// Status code (`shimin_domain::item::Status::code`).
+    pub status: String,
+    /// Handling unit (受理单位).
+    pub unit_id: i64,
+    pub matter_id: Option<i64>,
+    /// Agent carrying a delegated case.
+    pub agent_id: Option<i64>,
+    /// Clerk who took the item.
+    pub handler_id: Option<i64>,
+    pub applicant: Applicant,
+    /// Short subject line.
+    pub title: String,
+    /// What the citizen wrote. Plain text; never rendered as HTML.
+    pub content: String,
+    pub received_at: DateTime<Utc>,
+    /// Statutory deadline computed by `shimin_domain::statutory::deadline_for` on the server.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The deadline falls into a year without an official holiday schedule.
+    #[serde(default)]
+    pub due_provisional: bool,
+    /// Kind-specific fields.
+    #[serde(default)]
+    pub details: ItemDetails,
+    /// Server version: the change sequence number of the item's last change.
+    pub version: i64,
+    /// History (办理记录), oldest first.
+    #[serde(default)]
+    pub events: Vec<ItemEvent>,
+}
+
+/// Kind-specific fields; absent ones are `None`/empty.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ItemDetails {
+    /// Reservation: the slot the citizen asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_slot: Option<Slot>,
+    /// Reservation: the slot granted on acceptance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_slot: Option<Slot>,
+    /// Reply to a consultation or complaint; reason of a rejection or refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// One-time supplement notice: every missing material (一次性告知).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_materials: Vec<String>,
+    /// Evaluation: 1 (very dissatisfied) … 5 (very satisfied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// Evaluation: the item it rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates_item: Option<Uuid>,
+    /// Receipt number of an acceptance/refusal (受理/不予受理凭证).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<String>,
+}
+
+/// A reservation time slot in local (Asia/Shanghai) time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
+/// One entry of an item's history (append-only on the server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemEvent {
+    pub at: DateTime<Utc>,
+    /// Acting user; `None` for the citizen portal / system.
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    /// `created` or a `shimin_domain::item::Command::code`.
+    pub action: String,
+    /// Status after the event.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An action on an item, as pushed by a desk. Validated by [`Op::validate`], then decided by
+/// `shimin_domain::item::decide` through [`Op::command`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Op {
+    Claim,
+    AcceptReservation { slot: Slot },
+    RejectReservation { reason: String },
+    MarkArrived,
+    MarkNoShow,
+    ReplyConsultation { reply: String },
+    PassPreReview,
+    RequestSupplement { missing: Vec<String>, note: String },
+    Resubmit,
+    RefuseApplication { reason: String },
+    /// `to` is a status code of `Status::APPLICATION_STAGES`.
+    Advance { to: String },
+    HandOver,
+    AddNote { text: String },
+    ReplyComplaint { reply: String },
+    MarkRead,
+    Transfer { to_unit_id: i64, reason: String },
+}
+
+/// Longest free text an op may carry, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// Why an op's payload is unacceptable (before any rule is looked at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidOp {
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+impl Op {
+    /// The rule-level command of this op.
+    pub fn command(&self) -> Result<Command, InvalidOp> {
+        Ok(match self {
+            Op::Claim => Command::Claim,
+            Op::AcceptReservation { .. } => Command::AcceptReservation,
+            Op::RejectReservation { .. } => Command::RejectReservation,
+            Op::MarkArrived => Command::MarkArrived,
+            Op::MarkNoShow => Command::MarkNoShow,
+            Op::ReplyConsultation { .. } => Command::ReplyConsultation,
+            Op::PassPreReview => Command::PassPreReview,
+            Op::RequestSupplement { .. } => Command::RequestSupplement,
+            Op::Resubmit => Command::Resubmit,
+            Op::RefuseApplication { .. } => Command::RefuseApplication,
+            Op::Advance { to } => Command::Advance(Status::from_code(to).ok_or(InvalidOp {
+                field: "to",
+                message: "未知的办理环节",
+            })?),
+            Op::HandOver => Command::HandOver,
+            Op::AddNote { .. } => Command::AddNote,
+            Op::ReplyComplaint { .. } => Command::ReplyComplaint,
+            Op::MarkRead => Command::MarkRead,
+            Op::Transfer { to_unit_id, .. } => Command::Transfer(*to_unit_id),
+        })
+    }
+
+    /// Checks the payload: required texts present and not too long, slots well-formed.
+    pub fn validate(&self) -> Result<Command, InvalidOp> {
+        fn text(field: &'static str, value: &str) -> Result<(), InvalidOp> {
+            if value.trim().is_empty() {
+                return Err(InvalidOp { field, message: "不能为空" });
+            }
+            if value.chars().count() > MAX_TEXT_CHARS {
+                return Err(InvalidOp { field, message: "内容过长" });
+            }
+            Ok(())
+        }
+        match self {
+            Op::AcceptReservation { slot } if slot.end <= slot.start => {
+                return Err(InvalidOp { field: "slot", message: "预约时段的结束须晚于开始" })
+            }
+            Op::RejectReservation { reason } | Op::RefuseApplication { reason } => text("reason", reason)?,
+            Op::Transfer { reason, .. } => text("reason", reason)?,
+            Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => text("reply", reply)?,
+            Op::AddNote { text: t } => text("text", t)?,
+            Op::RequestSupplement { missing, note } => {
+                if missing.is_empty() || missing.iter().any(|m| m.trim().is_empty()) {
+                    return Err(InvalidOp { field: "missing", message: "须逐项列明需补正的材料" });
+                }
+                if note.chars().count() > MAX_TEXT_CHARS {
+                    return Err(InvalidOp { field: "note", message: "内容过长" });
+                }
+            }
+            _ => {}
+        }
+        self.command()
+    }
+
+    /// What the op writes into the item's details besides the status change.
+    pub fn apply_details(&self, details: &mut ItemDetails) {
+        match self {
+            Op::AcceptReservation { slot } => details.granted_slot = Some(*slot),
+            Op::RejectReservation { reason } | Op::RefuseApplication { reason } => {
+                details.reply = Some(reason.clone())
+            }
+            Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => details.reply = Some(reply.clone()),
+            Op::RequestSupplement { missing, .. } => details.missing_materials = missing.clone(),
+            Op::Resubmit => details.missing_materials.clear(),
+            _ => {}
+        }
+    }
+
+    /// The note recorded in the item's history for this op, if any.
+    pub fn history_note(&self) -> Option<String> {
+        match self {
+            Op::RejectReservation { reason } | Op::RefuseApplication { reason } | Op::Transfer { reason, .. } => {
+                Some(reason.clone())
+            }
+            Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => Some(reply.clone()),
+            Op::AddNote { text } => Some(text.clone()),
+            Op::RequestSupplement { missing, note } => Some(if note.is_empty() {
+                missing.join("；")
+            } else {
+                format!("{}（{}）", missing.join("；"), note)
+            }),
+            Op::AcceptReservation { slot } => Some(format!("{} – {}", slot.start, slot.end.time())),
+            _ => None,
+        }
+    }
+}
+
+/// Intake: a reservation (在线预约) from the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReservation {
+    pub matter_id: i64,
+    pub applicant: Applicant,
+    pub requested_slot: Slot,
+    #[serde(default)]
+    pub content: String,
+}
+
+/// Intake: a consultation (在线咨询).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewConsultation {
+    /// Either a matter or directly a unit.
+    pub matter_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    pub applicant: Applicant,
+    pub title: String,
+    pub content: String,
+}
+
+/// Intake: an application (网上申报) for pre-review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApplication {
+    pub matter_id: i64,
+    pub applicant: Applicant,
+    #[serde(default)]
+    pub content: String,
+    /// Names of the materials the citizen uploaded.
+    #[serde(default)]
+    pub materials_provided: Vec<String>,
+}
+
+/// Intake: a complaint (在线投诉) against a unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewComplaint {
+    pub unit_id: i64,
+    pub applicant: Applicant,
+    pub title: String,
+    pub content: String,
+}
+
+/// Intake: an evaluation (在线评议) of a finished item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvaluation {
+    pub item_id: Uuid,
+    pub rating: u8,
+    #[serde(default)]
+    pub content: String,
+}

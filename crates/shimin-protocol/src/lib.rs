@@ -1,0 +1,53 @@
+//! Wire types of the Shimin Desk protocol: what the desk client, the citizen portal and the
+//! central server (`shimin-server`) exchange as JSON over HTTP.
+//!
+//! Architecture invariant: this crate holds types and their (de)serialisation only. Rules live
+//! in `shimin-domain`; every enum that mirrors a domain enum converts through the domain's
+//! stable `code()` strings, so there is one list of codes.
+//!
+//! # Versions
+//! Every request carries [`PROTOCOL_HEADER`]. A server that does not speak the client's version
+//! answers `426 Upgrade Required` with code [`codes::PROTOCOL_UNSUPPORTED`] ("please update").
+//! - 1 (2026-11): first version: login, pull/push/poke sync, intake.
+
+pub mod api;
+pub mod catalog;
+pub mod codes;
+pub mod items;
+pub mod sync;
+
+pub use api::*;
+pub use catalog::*;
+pub use items::*;
+pub use sync::*;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Oldest client protocol version the server still serves.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// Request header carrying the client's protocol version.
+pub const PROTOCOL_HEADER: &str = "x-shimin-protocol";
+/// Response header carrying the server's time (RFC 3339), on every response.
+pub const SERVER_TIME_HEADER: &str = "x-shimin-server-time";
+/// Largest request body the server accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most mutations in one push.
+pub const MAX_PUSH_BATCH: usize = 500;
+/// Most changes in one pull page.
+pub const MAX_PULL_LIMIT: u32 = 5000;
+
+/// Paths of the API, one place for server routes and client calls.
+pub mod paths {
+    pub const HEALTH: &str = "/api/v1/health";
+    pub const LOGIN: &str = "/api/v1/auth/login";
+    pub const LOGOUT: &str = "/api/v1/auth/logout";
+    pub const PASSWORD: &str = "/api/v1/auth/password";
+    pub const PULL: &str = "/api/v1/sync/pull";
+    pub const PUSH: &str = "/api/v1/sync/push";
+    pub const EVENTS: &str = "/api/v1/sync/events";
+    pub const INTAKE_RESERVATION: &str = "/api/v1/intake/reservations";
+    pub const INTAKE_CONSULTATION: &str = "/api/v1/intake/consultations";
+    pub const INTAKE_APPLICATION: &str = "/api/v1/intake/applications";
+    pub const INTAKE_COMPLAINT: &str = "/api/v1/intake/complaints";
+    pub const INTAKE_EVALUATION: &str = "/api/v1/intake/evaluations";
+}
