@@ -244,7 +244,12 @@ impl Session {
 
 impl fmt::Display for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}–{}", self.start.format("%H:%M:%S"), self.end.format("%H:%M:%S"))
+        write!(
+            f,
+            "{}–{}",
+            self.start.format("%H:%M:%S"),
+            self.end.format("%H:%M:%S")
+        )
     }
 }
 

@@ -135,6 +135,7 @@ pub struct Deadline {
 }
 
 /// A supplement period (补正期间) during which the clock is stopped; `to = None` means still open.
+/// Overlapping pauses are merged; a closed pause with `to <= from` is ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pause {
     /// When the case started waiting on the citizen.
@@ -364,7 +365,11 @@ pub fn deadline_with_pauses(
         if pf > cur {
             let candidate = add_local(cal, cur, rem)?;
             if candidate <= pf {
-                return Ok(DeadlineState::Running(deadline(cal, start, from_local(candidate))));
+                return Ok(DeadlineState::Running(deadline(
+                    cal,
+                    start,
+                    from_local(candidate),
+                )));
             }
             rem -= between_local(cal, cur, pf);
             cur = pf;

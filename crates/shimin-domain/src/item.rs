@@ -375,7 +375,11 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
         return Err(Refusal::InvalidState);
     }
 
-    let mut out = Outcome { status: item.status, handler_id: item.handler_id, unit_id: item.unit_id };
+    let mut out = Outcome {
+        status: item.status,
+        handler_id: item.handler_id,
+        unit_id: item.unit_id,
+    };
     // Taking an item: nobody has it yet, or the actor already has it.
     let take = |out: &mut Outcome| -> Result<(), Refusal> {
         match item.handler_id {
@@ -404,7 +408,13 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
 
     match command {
         Command::Claim => {
-            require_kind(&[K::Reservation, K::Consultation, K::Application, K::Complaint, K::DelegatedCase])?;
+            require_kind(&[
+                K::Reservation,
+                K::Consultation,
+                K::Application,
+                K::Complaint,
+                K::DelegatedCase,
+            ])?;
             require_status(&[S::Received, S::Submitted, S::Investigating])?;
             take(&mut out)?;
         }
@@ -423,7 +433,11 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
         Command::MarkArrived | Command::MarkNoShow => {
             require_kind(&[K::Reservation])?;
             require_status(&[S::Accepted])?;
-            out.status = if command == Command::MarkArrived { S::Arrived } else { S::NoShow };
+            out.status = if command == Command::MarkArrived {
+                S::Arrived
+            } else {
+                S::NoShow
+            };
         }
         Command::ReplyConsultation => {
             require_kind(&[K::Consultation])?;
@@ -457,8 +471,14 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
         Command::Advance(to) => {
             require_kind(&applications)?;
             let stages = &Status::APPLICATION_STAGES;
-            let from_at = stages.iter().position(|s| *s == item.status).ok_or(Refusal::InvalidState)?;
-            let to_at = stages.iter().position(|s| *s == to).ok_or(Refusal::InvalidState)?;
+            let from_at = stages
+                .iter()
+                .position(|s| *s == item.status)
+                .ok_or(Refusal::InvalidState)?;
+            let to_at = stages
+                .iter()
+                .position(|s| *s == to)
+                .ok_or(Refusal::InvalidState)?;
             if to_at <= from_at {
                 return Err(Refusal::InvalidState);
             }

@@ -91,7 +91,9 @@ pub fn reservation_ladder(
         _ => unreachable!("a reservation's limit is in working hours"),
     };
     if !(cfg.b_after > 0.0 && cfg.b_after < 1.0) {
-        return Err(ClockError::InvalidLadderConfig("b_after must be strictly between 0 and 1"));
+        return Err(ClockError::InvalidLadderConfig(
+            "b_after must be strictly between 0 and 1",
+        ));
     }
     if cfg.leader_before.is_negative() || cfg.leader_before >= hour {
         return Err(ClockError::InvalidLadderConfig(

@@ -126,7 +126,9 @@ pub fn warning_points(
     shares: &[f64],
 ) -> Result<Vec<DateTime<Utc>>, ClockError> {
     let start = start_of_clock(cal, start)?;
-    let total = crate::clock::working_time_between(cal, start, deadline.due).as_secs().max(0);
+    let total = crate::clock::working_time_between(cal, start, deadline.due)
+        .as_secs()
+        .max(0);
     shares
         .iter()
         .map(|share| {

@@ -1,0 +1,74 @@
+//! Read scopes (R-SCOPE): who sees which items. Checked for every role.
+
+use shimin_domain::role::{read_scope, Actor, Role, Scope};
+
+const OWN_UNIT: i64 = 10;
+const OTHER_UNIT: i64 = 11;
+const ME: i64 = 7;
+const OTHER_AGENT: i64 = 8;
+
+fn actor(role: Role) -> Actor {
+    Actor {
+        user_id: ME,
+        role,
+        unit_id: Some(OWN_UNIT),
+    }
+}
+
+#[test]
+fn every_role_sees_exactly_its_scope() {
+    for role in Role::ALL {
+        let scope = read_scope(&actor(role));
+        let own_unit_item = scope.contains(OWN_UNIT, None);
+        let other_unit_item = scope.contains(OTHER_UNIT, None);
+        let my_case = scope.contains(OTHER_UNIT, Some(ME));
+        let other_agents_case = scope.contains(OWN_UNIT, Some(OTHER_AGENT));
+        let expected = match role {
+            Role::Clerk | Role::DeptLeader | Role::NetAdmin => (true, false, false, true),
+            Role::Agent => (false, false, true, false),
+            Role::Manager | Role::CenterLeader | Role::Intake | Role::Inspector | Role::Sysadmin => {
+                (true, true, true, true)
+            }
+            Role::Portal => (false, false, false, false),
+        };
+        assert_eq!(
+            (own_unit_item, other_unit_item, my_case, other_agents_case),
+            expected,
+            "role {role:?} scope {scope:?}"
+        );
+        if role.is_supervision() {
+            assert_eq!(scope, Scope::AllMasked, "supervision reads masked");
+        }
+    }
+}
+
+#[test]
+fn unit_office_role_without_unit_sees_nothing() {
+    let a = Actor {
+        user_id: ME,
+        role: Role::Clerk,
+        unit_id: None,
+    };
+    assert_eq!(read_scope(&a), Scope::Nothing);
+}
+
+#[test]
+fn only_handling_roles_may_handle() {
+    for role in Role::ALL {
+        let may = actor(role).may_handle(OWN_UNIT, None);
+        assert_eq!(may, role.is_unit_office(), "role {role:?}");
+        assert!(
+            !actor(role).may_handle(OTHER_UNIT, None),
+            "role {role:?} handles another unit"
+        );
+    }
+}
+
+#[test]
+fn role_codes_round_trip() {
+    for role in Role::ALL {
+        assert_eq!(Role::from_code(role.code()), Some(role));
+        assert!(!role.name_zh().is_empty());
+    }
+    assert_eq!(Role::from_code("root"), None);
+}
