@@ -8,6 +8,7 @@ use crate::clock::{
     add_working_time, deadline_with_pauses, start_of_clock, working_days_with_pauses, ClockError, Deadline,
     DeadlineState, Pause, WorkingDuration,
 };
+use crate::item::{ItemKind, Status};
 
 /// The kinds of work item that run a statutory clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,6 +37,18 @@ impl ClockKind {
         ClockKind::Complaint,
         ClockKind::GuideUpdate,
     ];
+
+    /// Stable code (storage, wire), e.g. `pre_review`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ClockKind::Reservation => "reservation",
+            ClockKind::Consultation => "consultation",
+            ClockKind::PreReview => "pre_review",
+            ClockKind::Completion => "completion",
+            ClockKind::Complaint => "complaint",
+            ClockKind::GuideUpdate => "guide_update",
+        }
+    }
 }
 
 /// A time limit (时限).
@@ -136,4 +149,128 @@ pub fn warning_points(
             add_working_time(cal, start, WorkingDuration::from_secs(secs)).map(|d| d.due)
         })
         .collect()
+}
+
+/// A status change in an item's history (办理记录): the status after it and when it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The item's status after it.
+    pub status: Status,
+}
+
+/// The statutory clock an item runs (R-CAL-CLOCK), derived from its kind and history by
+/// [`item_clock`]: server and desk both derive it this way, so they agree on the deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemClock {
+    /// Which statutory limit applies.
+    pub kind: ClockKind,
+    /// When the clock was started (reception, acceptance 受理, hand-over to the window); the
+    /// working-time start rule ([`start_of_clock`]) is applied by [`deadline_for`].
+    pub start: DateTime<Utc>,
+    /// Supplement periods (补正) since the start; the last one may still be open.
+    pub pauses: Vec<Pause>,
+    /// When the clock's duty was met (reservation handled, answered, application decided,
+    /// completed …); `None` while the clock still runs.
+    pub met_at: Option<DateTime<Utc>>,
+}
+
+impl ItemClock {
+    /// Whether the clock still runs (its duty is not met yet).
+    pub fn is_running(&self) -> bool {
+        self.met_at.is_none()
+    }
+
+    /// The item's deadline by this clock ([`deadline_for`] with the clock's pauses).
+    /// `promised_days` is the matter's promised limit (承诺时限), used by completion clocks only.
+    pub fn deadline(
+        &self,
+        cal: &WorkCalendar,
+        promised_days: Option<u32>,
+    ) -> Result<DeadlineState, ClockError> {
+        deadline_for(cal, self.kind, self.start, promised_days, &self.pauses)
+    }
+}
+
+/// The clock an item of `kind` starts on reception (`None`: evaluations run none; a delegated
+/// case's clock starts when the agent hands it over to the window).
+pub fn clock_on_reception(kind: ItemKind) -> Option<ClockKind> {
+    match kind {
+        ItemKind::Reservation => Some(ClockKind::Reservation),
+        ItemKind::Consultation => Some(ClockKind::Consultation),
+        ItemKind::Application => Some(ClockKind::PreReview),
+        ItemKind::Complaint => Some(ClockKind::Complaint),
+        ItemKind::Evaluation | ItemKind::DelegatedCase => None,
+    }
+}
+
+/// The clock a status change from `from` to `to` starts, if any: acceptance (受理) starts the
+/// completion clock (限时办结), the hand-over of a delegated case to the window its pre-review.
+pub fn clock_on_transition(kind: ItemKind, from: Status, to: Status) -> Option<ClockKind> {
+    match (kind, from, to) {
+        (ItemKind::Application | ItemKind::DelegatedCase, _, Status::Accepted) => Some(ClockKind::Completion),
+        (ItemKind::DelegatedCase, Status::Registered, Status::Submitted) => Some(ClockKind::PreReview),
+        _ => None,
+    }
+}
+
+/// Whether an item in `status` has met the duty of clock `clock`.
+fn clock_met(clock: ClockKind, status: Status) -> bool {
+    if status.is_closed() {
+        return true;
+    }
+    match clock {
+        // Handled "at once": accepted or rejected.
+        ClockKind::Reservation => status != Status::Received,
+        ClockKind::Consultation | ClockKind::Complaint => status == Status::Answered,
+        ClockKind::PreReview => !matches!(status, Status::Submitted | Status::Supplement),
+        ClockKind::Completion => matches!(status, Status::Completed | Status::Delivered),
+        ClockKind::GuideUpdate => false,
+    }
+}
+
+/// The clock an item of `kind` received at `received` runs after `history` (oldest first;
+/// entries that do not change the status, e.g. notes or the `created` entry, are ignored).
+///
+/// Rules: the reception clock ([`clock_on_reception`]) starts at `received`; a transition
+/// listed by [`clock_on_transition`] starts a new clock at its instant (earlier pauses are
+/// dropped); entering [`Status::Supplement`] pauses the clock (补正), leaving it resumes it; the
+/// first status that meets the clock's duty stops it (`met_at`).
+pub fn item_clock(kind: ItemKind, received: DateTime<Utc>, history: &[Transition]) -> Option<ItemClock> {
+    let mut clock = clock_on_reception(kind).map(|k| ItemClock {
+        kind: k,
+        start: received,
+        pauses: Vec::new(),
+        met_at: None,
+    });
+    let mut status = kind.initial_status();
+    for t in history {
+        if t.status == status {
+            continue;
+        }
+        if let Some(k) = clock_on_transition(kind, status, t.status) {
+            clock = Some(ItemClock {
+                kind: k,
+                start: t.at,
+                pauses: Vec::new(),
+                met_at: None,
+            });
+        } else if let Some(c) = clock.as_mut().filter(|c| c.met_at.is_none()) {
+            if t.status == Status::Supplement {
+                c.pauses.push(Pause { from: t.at, to: None });
+            } else if status == Status::Supplement {
+                if let Some(p) = c.pauses.last_mut().filter(|p| p.to.is_none()) {
+                    p.to = Some(t.at);
+                }
+            }
+        }
+        if let Some(c) = clock.as_mut().filter(|c| c.met_at.is_none()) {
+            if clock_met(c.kind, t.status) {
+                c.met_at = Some(t.at);
+            }
+        }
+        status = t.status;
+    }
+    clock
 }

@@ -100,3 +100,14 @@ pub struct Created {
     pub number: String,
     pub server_time: DateTime<Utc>,
 }
+
+/// Answer to a calendar update (`PUT ADMIN_CALENDAR`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarAccepted {
+    /// The calendar version now in force.
+    pub version: u32,
+    /// Change sequence number of the update (desks pull it as `Change::Calendar`).
+    pub seq: i64,
+    /// Open items whose running deadline moved with the new calendar.
+    pub items_rescheduled: u64,
+}

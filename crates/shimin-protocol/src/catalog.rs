@@ -2,6 +2,7 @@
 
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
+use shimin_domain::calendar::{CalendarData, YearSchedule};
 
 /// A unit (单位): county department (部门) or township (乡镇).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,9 +69,48 @@ pub struct SessionWire {
     pub end: NaiveTime,
 }
 
-/// The versioned working-time calendar the server distributes (R-CAL).
+/// The versioned working-time calendar the server distributes (R-CAL): the national schedule.
+/// Office hours are the default (Handan) sessions for every site for now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalendarWire {
     pub version: u32,
     pub years: Vec<YearScheduleWire>,
+}
+
+impl CalendarWire {
+    /// The wire form of national calendar data.
+    pub fn from_data(data: &CalendarData) -> CalendarWire {
+        CalendarWire {
+            version: data.version,
+            years: data
+                .years
+                .iter()
+                .map(|y| YearScheduleWire {
+                    year: y.year,
+                    official: y.official,
+                    holidays: y.holidays.clone(),
+                    makeup_workdays: y.makeup_workdays.clone(),
+                    source: y.source.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The national calendar data (not validated: build a `WorkCalendar` for that).
+    pub fn to_data(&self) -> CalendarData {
+        CalendarData {
+            version: self.version,
+            years: self
+                .years
+                .iter()
+                .map(|y| YearSchedule {
+                    year: y.year,
+                    official: y.official,
+                    holidays: y.holidays.clone(),
+                    makeup_workdays: y.makeup_workdays.clone(),
+                    source: y.source.clone(),
+                })
+                .collect(),
+        }
+    }
 }

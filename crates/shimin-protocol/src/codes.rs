@@ -4,7 +4,8 @@
 pub const MALFORMED_REQUEST: &str = "malformed_request";
 /// Body larger than [`crate::MAX_BODY_BYTES`] (413).
 pub const BODY_TOO_LARGE: &str = "body_too_large";
-/// A field has an invalid value (422); the message names the field.
+/// A field has an invalid value (422); the message names the field, `details` is
+/// `{"field": "<name>"}` (e.g. `applicant.name`, `requested_slot`).
 pub const INVALID_FIELD: &str = "invalid_field";
 /// Missing or unsupported protocol version (426): the client must be updated.
 pub const PROTOCOL_UNSUPPORTED: &str = "protocol_unsupported";
@@ -20,7 +21,9 @@ pub const ACCOUNT_LOCKED: &str = "account_locked";
 pub const ACCOUNT_DISABLED: &str = "account_disabled";
 /// First login with an issued password: only a password change is allowed (403).
 pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
-/// New password breaks R-PWD (422); `details` lists the problems.
+/// New password breaks R-PWD (422); `details` lists the problems as
+/// `{"problems": ["too_short", …]}`: `PasswordProblem` codes, plus `reused` when the new
+/// password equals the old one.
 pub const WEAK_PASSWORD: &str = "weak_password";
 /// The role may not call this endpoint (403).
 pub const FORBIDDEN: &str = "forbidden";
@@ -28,7 +31,11 @@ pub const FORBIDDEN: &str = "forbidden";
 pub const NOT_FOUND: &str = "not_found";
 /// The client id is registered to another user (409).
 pub const CLIENT_MISMATCH: &str = "client_mismatch";
-/// A push skips a sequence number (409): `details` holds the next expected one.
+/// A push skips a sequence number (409): `details` holds the next expected one,
+/// `{"expected": <seq>}`. Mutations before the gap in the same batch were processed.
 pub const SEQUENCE_GAP: &str = "sequence_gap";
+/// A calendar update whose version is not higher than the stored one (409); `details` is
+/// `{"stored_version": <n>}`.
+pub const CALENDAR_STALE: &str = "calendar_stale";
 /// Server fault (500); details are in the server log, never in the body.
 pub const INTERNAL: &str = "internal";

@@ -66,6 +66,13 @@ pub struct ItemRecord {
     /// The deadline falls into a year without an official holiday schedule.
     #[serde(default)]
     pub due_provisional: bool,
+    /// A statutory clock of the item ran out before its duty was met (超期); recorded by the
+    /// server's supervision task, never cleared (§32).
+    #[serde(default)]
+    pub overdue: bool,
+    /// A supervision case (督办) is on record for the item.
+    #[serde(default)]
+    pub supervision: bool,
     /// Kind-specific fields.
     #[serde(default)]
     pub details: ItemDetails,

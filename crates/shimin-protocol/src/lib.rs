@@ -8,7 +8,8 @@
 //! # Versions
 //! Every request carries [`PROTOCOL_HEADER`]. A server that does not speak the client's version
 //! answers `426 Upgrade Required` with code [`codes::PROTOCOL_UNSUPPORTED`] ("please update").
-//! - 1 (2026-11): first version: login, pull/push/poke sync, intake.
+//! - 1 (2026-11): first version: login, pull/push/poke sync, intake. Additive since: the
+//!   calendar update endpoint, `ItemRecord.overdue` / `supervision`, code `calendar_stale`.
 
 pub mod api;
 pub mod catalog;
@@ -50,4 +51,6 @@ pub mod paths {
     pub const INTAKE_APPLICATION: &str = "/api/v1/intake/applications";
     pub const INTAKE_COMPLAINT: &str = "/api/v1/intake/complaints";
     pub const INTAKE_EVALUATION: &str = "/api/v1/intake/evaluations";
+    /// `PUT`: a new version of the working-time calendar ([`crate::CalendarWire`]); sysadmin only.
+    pub const ADMIN_CALENDAR: &str = "/api/v1/admin/calendar";
 }

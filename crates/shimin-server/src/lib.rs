@@ -1,1 +1,288 @@
-//! placeholder
+//! `shimin-server`: the central server of Shimin Desk (市民网) and the reference implementation
+//! of the sync protocol in `shimin-protocol`.
+//!
+//! - [`auth`]: login (argon2id, lockout), sessions (hashed bearer tokens, idle expiry), password
+//!   change (R-PWD).
+//! - [`intake`]: the citizen portal's API creating work items.
+//! - [`sync`]: pull (scoped by `shimin_domain::role::read_scope`), push (idempotent per client
+//!   sequence, decided by `shimin_domain::item::decide`), and [`events`]: the SSE poke stream.
+//! - [`db`]: SQLite storage, the global change sequence, the append-only audit log.
+//! - [`calendar`]: the working-time calendar in force, versioned, updated by the sysadmin;
+//!   [`deadline`]: items' statutory deadlines (`shimin_domain::statutory`);
+//!   [`supervision`]: the background task recording warnings (预警) and supervision cases (督办).
+//! - [`demo`]: a deterministic demo county.
+//!
+//! Architecture invariant: the server is the authority. Every pull is filtered and every push is
+//! checked on the server with the domain crate's rules; the desk's own checks are only a preview.
+
+pub mod audit;
+pub mod auth;
+pub mod calendar;
+pub mod db;
+pub mod deadline;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod intake;
+pub mod items;
+pub mod supervision;
+pub mod sync;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub use error::{Error, Result};
+
+/// Argon2id cost parameters for new password hashes. Verification reads the parameters stored
+/// in each hash, so lowering these (tests) never weakens existing hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Iterations.
+    pub t: u32,
+    /// Parallelism.
+    pub p: u32,
+}
+
+impl Default for HashParams {
+    /// OWASP recommendation for argon2id: m = 19 MiB, t = 2, p = 1.
+    fn default() -> Self {
+        HashParams {
+            m_kib: 19_456,
+            t: 2,
+            p: 1,
+        }
+    }
+}
+
+impl HashParams {
+    /// Very cheap parameters for tests only.
+    pub fn insecure_fast() -> Self {
+        HashParams {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        }
+    }
+}
+
+/// Options of the demo county (`--demo`).
+#[derive(Debug, Clone, Default)]
+pub struct DemoOptions {
+    /// Create a new reservation through the intake path every so often.
+    pub trickle: Option<Duration>,
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where `shimin.db` lives; created if missing.
+    pub data_dir: PathBuf,
+    /// Every address to serve on (e.g. intranet and internet); the same server answers on each.
+    pub listen: Vec<SocketAddr>,
+    /// A session ends after this long without a request.
+    pub idle_timeout: Duration,
+    /// Consecutive failed logins before the account is locked.
+    pub lockout_after: u32,
+    /// How long a lockout lasts.
+    pub lockout_for: Duration,
+    /// Seed (and optionally trickle) the demo county.
+    pub demo: Option<DemoOptions>,
+    /// Cost of new password hashes.
+    pub hash_params: HashParams,
+    /// How often the supervision task looks for warning and overdue points (预警/督办);
+    /// `None` turns it off (tests driving [`supervision::tick`] themselves).
+    pub supervision_every: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./shimin-data"),
+            // Loopback only by default: exposing the server is an explicit decision.
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 8201))],
+            idle_timeout: Duration::from_secs(8 * 3600),
+            lockout_after: 5,
+            lockout_for: Duration::from_secs(15 * 60),
+            demo: None,
+            hash_params: HashParams::default(),
+            supervision_every: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// A committed change, broadcast to the SSE streams (sent only after the commit, so a pull
+/// triggered by it sees the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub seq: i64,
+    /// Unit now handling the item (None for directory changes, which concern everyone).
+    pub unit_id: Option<i64>,
+    /// Unit the item left (transfer), whose desks must pull the removal.
+    pub old_unit_id: Option<i64>,
+    pub agent_id: Option<i64>,
+}
+
+/// Shared state of the running server.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    /// Readers (pulls, auth look-ups).
+    pub pool: sqlx::SqlitePool,
+    /// The single writer connection: SQLite allows one writer anyway, queuing here instead of
+    /// in busy-wait keeps commit order == change-sequence order and latency fair.
+    pub writer: sqlx::SqlitePool,
+    pub changes: broadcast::Sender<Committed>,
+    pub shutdown: watch::Receiver<bool>,
+    /// A precomputed hash verified against for unknown users (similar timing).
+    pub dummy_hash: String,
+    /// The working calendar in force (the stored calendar row, built).
+    calendar: RwLock<Arc<shimin_domain::calendar::WorkCalendar>>,
+}
+
+impl AppState {
+    /// The working calendar deadlines are computed with now.
+    pub fn calendar(&self) -> Arc<shimin_domain::calendar::WorkCalendar> {
+        self.calendar
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Puts a new calendar in force (after it was stored).
+    pub fn set_calendar(&self, cal: shimin_domain::calendar::WorkCalendar) {
+        *self
+            .calendar
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(cal);
+    }
+
+    /// Tells the SSE streams about committed changes.
+    pub fn notify(&self, committed: impl IntoIterator<Item = Committed>) {
+        for c in committed {
+            // No receivers is fine.
+            let _ = self.changes.send(c);
+        }
+    }
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// A server running in this process.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The bound addresses (useful with port 0).
+    pub addrs: Vec<SocketAddr>,
+    state: SharedState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The reader pool (tests, admin tools).
+    pub fn db(&self) -> &sqlx::SqlitePool {
+        &self.state.pool
+    }
+
+    /// The writer pool.
+    pub fn writer(&self) -> &sqlx::SqlitePool {
+        &self.state.writer
+    }
+
+    pub fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    /// Base URL of the first bound address, e.g. `http://127.0.0.1:39153`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addrs[0])
+    }
+
+    /// Stops accepting, ends SSE streams and background tasks, waits for them.
+    pub fn shutdown(self) -> impl std::future::Future<Output = ()> {
+        let RunningServer {
+            shutdown,
+            tasks,
+            state,
+            ..
+        } = self;
+        async move {
+            let _ = shutdown.send(true);
+            for t in tasks {
+                let _ = t.await;
+            }
+            state.pool.close().await;
+            state.writer.close().await;
+        }
+    }
+}
+
+/// Opens the database (migrating it), seeds the demo if asked, binds every listen address and
+/// serves until [`RunningServer::shutdown`].
+pub async fn start(config: Config) -> Result<RunningServer> {
+    let (pool, writer) = db::open(&config.data_dir).await?;
+    calendar::ensure(&writer).await?;
+    let cal = calendar::load(&mut *writer.acquire().await?).await?;
+    let dummy_hash =
+        auth::hash_password_blocking(config.hash_params, "dummy-password-for-timing!1".into()).await?;
+    let (changes, _) = broadcast::channel(1024);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let state = Arc::new(AppState {
+        config: config.clone(),
+        pool,
+        writer,
+        changes,
+        shutdown: shutdown_rx,
+        dummy_hash,
+        calendar: RwLock::new(Arc::new(cal)),
+    });
+    if config.demo.is_some() {
+        demo::seed(&state).await?;
+    }
+    let app = http::router(state.clone());
+    let mut addrs = Vec::new();
+    let mut tasks = Vec::new();
+    let mut listeners = Vec::new();
+    for addr in &config.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::internal(format!("cannot listen on {addr}: {e}")))?;
+        let local = listener.local_addr().map_err(Error::internal)?;
+        addrs.push(local);
+        listeners.push(listener);
+    }
+    for (listener, addr) in listeners.into_iter().zip(&addrs) {
+        let mut rx = state.shutdown.clone();
+        let app = app.clone();
+        let addr = *addr;
+        tasks.push(tokio::spawn(async move {
+            let signal = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+                tracing::error!(%addr, error = %e, "server stopped with an error");
+            }
+        }));
+        tracing::info!(%addr, "listening");
+    }
+    if let Some(every) = config.supervision_every {
+        tasks.push(tokio::spawn(supervision::run(state.clone(), every)));
+    }
+    if let Some(every) = config.demo.as_ref().and_then(|d| d.trickle) {
+        tasks.push(tokio::spawn(demo::trickle(state.clone(), every)));
+    }
+    Ok(RunningServer {
+        addrs,
+        state,
+        shutdown: shutdown_tx,
+        tasks,
+    })
+}

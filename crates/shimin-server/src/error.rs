@@ -1,0 +1,185 @@
+//! The server's one error type. Every error leaves as an [`ApiError`] JSON body with a stable
+//! code from [`shimin_protocol::codes`]; 5xx bodies are generic and the cause is only logged.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shimin_domain::password::PasswordProblem;
+use shimin_protocol::{codes, ApiError};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Code listed in `weak_password` details when the new password equals the old one.
+pub const PASSWORD_REUSED: &str = "reused";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("request body too large")]
+    BodyTooLarge,
+    #[error("invalid field {field}: {message}")]
+    InvalidField { field: String, message: String },
+    #[error("protocol unsupported: {0}")]
+    ProtocolUnsupported(&'static str),
+    #[error("unauthenticated")]
+    Unauthenticated,
+    #[error("session expired")]
+    SessionExpired,
+    #[error("bad credentials")]
+    BadCredentials,
+    #[error("account locked for {retry_after_secs}s")]
+    AccountLocked { retry_after_secs: u64 },
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// Problem codes: [`PasswordProblem::code`]s or [`PASSWORD_REUSED`].
+    #[error("weak password")]
+    WeakPassword {
+        problems: Vec<PasswordProblem>,
+        reused: bool,
+    },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("client id registered to another user")]
+    ClientMismatch,
+    /// A calendar update whose version is not above the stored one.
+    #[error("calendar version not above the stored version {stored}")]
+    CalendarStale { stored: u32 },
+    #[error("sequence gap, expected {expected}")]
+    SequenceGap { expected: i64 },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Error {
+        Error::Internal(cause.to_string())
+    }
+
+    /// HTTP status and wire body.
+    pub fn to_api(&self) -> (StatusCode, ApiError) {
+        let e = |code: &str, message: String| ApiError {
+            code: code.to_owned(),
+            message,
+            details: None,
+            retry_after_secs: None,
+        };
+        match self {
+            Error::Malformed(m) => (
+                StatusCode::BAD_REQUEST,
+                e(codes::MALFORMED_REQUEST, format!("请求格式错误：{m}")),
+            ),
+            Error::BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                e(
+                    codes::BODY_TOO_LARGE,
+                    format!("请求内容过大（上限 {} 字节）", shimin_protocol::MAX_BODY_BYTES),
+                ),
+            ),
+            Error::InvalidField { field, message } => {
+                let mut body = e(codes::INVALID_FIELD, format!("{field}：{message}"));
+                body.details = Some(serde_json::json!({ "field": field }));
+                (StatusCode::UNPROCESSABLE_ENTITY, body)
+            }
+            Error::ProtocolUnsupported(m) => (
+                StatusCode::UPGRADE_REQUIRED,
+                e(codes::PROTOCOL_UNSUPPORTED, (*m).to_owned()),
+            ),
+            Error::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                e(codes::UNAUTHENTICATED, "未登录或登录已失效，请重新登录".into()),
+            ),
+            Error::SessionExpired => (
+                StatusCode::UNAUTHORIZED,
+                e(codes::SESSION_EXPIRED, "长时间未操作，请重新登录".into()),
+            ),
+            Error::BadCredentials => (
+                StatusCode::UNAUTHORIZED,
+                e(codes::BAD_CREDENTIALS, "用户名或密码错误".into()),
+            ),
+            Error::AccountLocked { retry_after_secs } => {
+                let mut body = e(
+                    codes::ACCOUNT_LOCKED,
+                    format!(
+                        "连续登录失败次数过多，账户已锁定，请 {} 分钟后再试",
+                        retry_after_secs.div_ceil(60)
+                    ),
+                );
+                body.retry_after_secs = Some(*retry_after_secs);
+                (StatusCode::LOCKED, body)
+            }
+            Error::AccountDisabled => (
+                StatusCode::FORBIDDEN,
+                e(codes::ACCOUNT_DISABLED, "账户已停用，请联系系统管理员".into()),
+            ),
+            Error::PasswordChangeRequired => (
+                StatusCode::FORBIDDEN,
+                e(codes::PASSWORD_CHANGE_REQUIRED, "首次登录须先修改密码".into()),
+            ),
+            Error::WeakPassword { problems, reused } => {
+                let mut codes_list: Vec<&str> = problems.iter().map(|p| p.code()).collect();
+                let mut messages: Vec<&str> = problems.iter().map(|p| p.message_zh()).collect();
+                if *reused {
+                    codes_list.push(PASSWORD_REUSED);
+                    messages.push("新密码不能与原密码相同");
+                }
+                let mut body = e(codes::WEAK_PASSWORD, messages.join("；"));
+                body.details = Some(serde_json::json!({ "problems": codes_list }));
+                (StatusCode::UNPROCESSABLE_ENTITY, body)
+            }
+            Error::Forbidden => (
+                StatusCode::FORBIDDEN,
+                e(codes::FORBIDDEN, "无权执行此操作".into()),
+            ),
+            Error::NotFound => (StatusCode::NOT_FOUND, e(codes::NOT_FOUND, "资源不存在".into())),
+            Error::ClientMismatch => (
+                StatusCode::CONFLICT,
+                e(
+                    codes::CLIENT_MISMATCH,
+                    "此客户端已绑定其他用户，请重新安装或联系系统管理员".into(),
+                ),
+            ),
+            Error::CalendarStale { stored } => {
+                let mut body = e(
+                    codes::CALENDAR_STALE,
+                    format!("日历版本须高于服务器现有版本（第{stored}版）"),
+                );
+                body.details = Some(serde_json::json!({ "stored_version": stored }));
+                (StatusCode::CONFLICT, body)
+            }
+            Error::SequenceGap { expected } => {
+                let mut body = e(codes::SEQUENCE_GAP, format!("提交序号不连续，应为 {expected}"));
+                body.details = Some(serde_json::json!({ "expected": expected }));
+                (StatusCode::CONFLICT, body)
+            }
+            Error::Db(_) | Error::Migrate(_) | Error::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e(codes::INTERNAL, "服务器内部错误，请稍后再试".into()),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, body) = self.to_api();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,117 @@
+//! Routing and the checks every request passes: server time header, protocol version, body
+//! limit, JSON shape.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use chrono::{SecondsFormat, Utc};
+use serde::de::DeserializeOwned;
+use shimin_protocol::{
+    paths, Health, MAX_BODY_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    SERVER_TIME_HEADER,
+};
+
+use crate::{auth, calendar, events, intake, sync, Error, SharedState};
+
+pub const OLD_CLIENT_MESSAGE: &str = "客户端版本过旧，请更新市民网窗口端";
+pub const MISSING_VERSION_MESSAGE: &str = "缺少协议版本";
+pub const NEWER_CLIENT_MESSAGE: &str = "客户端版本高于服务器，请联系系统管理员升级服务器";
+
+pub fn router(state: SharedState) -> Router {
+    let api = Router::new()
+        .route(paths::LOGIN, post(auth::login))
+        .route(paths::LOGOUT, post(auth::logout))
+        .route(paths::PASSWORD, post(auth::change_password))
+        .route(paths::PULL, get(sync::pull))
+        .route(paths::PUSH, post(sync::push))
+        .route(paths::EVENTS, get(events::events))
+        .route(paths::INTAKE_RESERVATION, post(intake::reservation))
+        .route(paths::INTAKE_CONSULTATION, post(intake::consultation))
+        .route(paths::INTAKE_APPLICATION, post(intake::application))
+        .route(paths::INTAKE_COMPLAINT, post(intake::complaint))
+        .route(paths::INTAKE_EVALUATION, post(intake::evaluation))
+        .route(paths::ADMIN_CALENDAR, put(calendar::put))
+        .layer(middleware::from_fn(check_protocol));
+    Router::new()
+        .route(paths::HEALTH, get(health))
+        .merge(api)
+        .fallback(|| async { Error::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(server_time))
+        .with_state(state)
+}
+
+async fn health(State(_): State<SharedState>) -> axum::Json<Health> {
+    axum::Json(Health {
+        service: "shimin-server".into(),
+        protocol_version: PROTOCOL_VERSION,
+        min_protocol_version: MIN_PROTOCOL_VERSION,
+        server_time: Utc::now(),
+    })
+}
+
+/// Adds the server's clock to every response (the desk tracks its offset).
+async fn server_time(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)) {
+        res.headers_mut().insert(SERVER_TIME_HEADER, v);
+    }
+    res
+}
+
+/// The protocol version check: a client outside `[MIN_PROTOCOL_VERSION, PROTOCOL_VERSION]`
+/// gets 426 and a "please update" message.
+async fn check_protocol(req: Request, next: Next) -> Response {
+    let Some(raw) = req.headers().get(PROTOCOL_HEADER) else {
+        return Error::ProtocolUnsupported(MISSING_VERSION_MESSAGE).into_response();
+    };
+    match raw.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()) {
+        Some(v) if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) => next.run(req).await,
+        Some(v) if v > PROTOCOL_VERSION => Error::ProtocolUnsupported(NEWER_CLIENT_MESSAGE).into_response(),
+        _ => Error::ProtocolUnsupported(OLD_CLIENT_MESSAGE).into_response(),
+    }
+}
+
+/// `axum::Json` whose rejections are [`Error`]s (400 `malformed_request` naming the problem,
+/// 413 `body_too_large`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(map_rejection(rejection)),
+        }
+    }
+}
+
+fn map_rejection(r: JsonRejection) -> Error {
+    match r {
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::BodyTooLarge
+        }
+        JsonRejection::JsonDataError(e) => Error::Malformed(format!("JSON 结构不符：{}", e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => Error::Malformed(format!("JSON 语法错误：{}", e.body_text())),
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::Malformed("须使用 Content-Type: application/json".to_owned())
+        }
+        other => Error::Malformed(other.body_text()),
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

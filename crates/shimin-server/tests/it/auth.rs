@@ -1,0 +1,298 @@
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use shimin_domain::role::Role;
+use shimin_protocol::*;
+use shimin_server::auth::hash_password;
+use shimin_server::demo::DEMO_PASSWORD;
+use shimin_server::users::{add_user, NewUser};
+use shimin_server::HashParams;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn login_ok_returns_user_and_server_time() {
+    let ts = start().await;
+    let name = ts.demo_user(Role::Clerk, Some("县公安局"));
+    let resp = ts
+        .req(Method::POST, paths::LOGIN)
+        .json(&serde_json::json!({"username": name, "password": DEMO_PASSWORD, "client_id": uuid::Uuid::new_v4()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key(SERVER_TIME_HEADER));
+    let login: LoginResponse = resp.json().await.unwrap();
+    assert_eq!(login.user.username, name);
+    assert_eq!(login.user.role, "clerk");
+    assert!(!login.must_change_password);
+    assert_eq!(login.idle_timeout_secs, 8 * 3600);
+    assert!(login.token.len() >= 43);
+    // Only the hash is stored.
+    let stored = ts
+        .scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = 'x'")
+        .await;
+    assert_eq!(stored, 0);
+    let raw: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = ?")
+        .bind(&login.token)
+        .fetch_one(ts.server.db())
+        .await
+        .unwrap();
+    assert_eq!(raw, 0, "raw token must not be stored");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_are_the_same_error() {
+    let ts = start().await;
+    let name = ts.demo_user(Role::Clerk, Some("县公安局"));
+    let a = ts.login(&name, "Wrong#123").await.err().unwrap();
+    let b = ts.login("nobody.here", "Wrong#123").await.err().unwrap();
+    assert_eq!(
+        (a.status, a.error.code.as_str()),
+        (StatusCode::UNAUTHORIZED, codes::BAD_CREDENTIALS)
+    );
+    assert_eq!(
+        (b.status, b.error.code.as_str()),
+        (StatusCode::UNAUTHORIZED, codes::BAD_CREDENTIALS)
+    );
+    assert_eq!(a.error.message, b.error.message);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_even_for_the_right_password() {
+    let ts = start().await;
+    let name = ts.demo_user(Role::Clerk, Some("县民政局"));
+    for i in 1..=4 {
+        let f = ts.login(&name, "Wrong#123").await.err().unwrap();
+        assert_eq!(f.error.code, codes::BAD_CREDENTIALS, "attempt {i}");
+    }
+    let fifth = ts.login(&name, "Wrong#123").await.err().unwrap();
+    assert_eq!(fifth.status, StatusCode::LOCKED);
+    assert_eq!(fifth.error.code, codes::ACCOUNT_LOCKED);
+    let sixth = ts.login(&name, DEMO_PASSWORD).await.err().unwrap();
+    assert_eq!(sixth.status, StatusCode::LOCKED);
+    assert_eq!(sixth.error.code, codes::ACCOUNT_LOCKED);
+    let retry = sixth.error.retry_after_secs.expect("retry_after_secs");
+    assert!(retry > 14 * 60 && retry <= 15 * 60, "{retry}");
+    // Other accounts are unaffected.
+    ts.login_as(Role::Clerk, Some("县公安局")).await;
+}
+
+#[tokio::test]
+async fn lock_expires() {
+    let ts = start_with(|c| c.lockout_for = Duration::from_millis(1500)).await;
+    let name = ts.demo_user(Role::Clerk, Some("县民政局"));
+    for _ in 0..5 {
+        ts.login(&name, "Wrong#123").await.err().unwrap();
+    }
+    assert_eq!(
+        ts.login(&name, DEMO_PASSWORD).await.err().unwrap().error.code,
+        codes::ACCOUNT_LOCKED
+    );
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    ts.login(&name, DEMO_PASSWORD).await.expect("lock over");
+}
+
+#[tokio::test]
+async fn success_resets_the_failure_count() {
+    let ts = start().await;
+    let name = ts.demo_user(Role::Clerk, Some("县民政局"));
+    for _ in 0..4 {
+        ts.login(&name, "Wrong#123").await.err().unwrap();
+    }
+    ts.login(&name, DEMO_PASSWORD).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            ts.login(&name, "Wrong#123").await.err().unwrap().error.code,
+            codes::BAD_CREDENTIALS
+        );
+    }
+}
+
+async fn issue_account(ts: &TestServer, username: &str, password: &str) {
+    let unit = ts.unit_id("县公安局").await;
+    let hash = hash_password(HashParams::insecure_fast(), password).unwrap();
+    let mut tx = ts.server.writer().begin().await.unwrap();
+    add_user(
+        &mut tx,
+        &NewUser {
+            username,
+            display_name: "新同事",
+            role: Role::Clerk,
+            unit_id: Some(unit),
+            password_hash: &hash,
+            must_change_password: true,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn issued_account_must_change_password_first() {
+    let ts = start().await;
+    issue_account(&ts, "gongan.xinren", "Init#2026").await;
+    let s = ts.login("gongan.xinren", "Init#2026").await.unwrap();
+    assert!(s.login.must_change_password);
+    // Everything but password change and logout is refused.
+    let f = s.pull(0, None).await.err().unwrap();
+    assert_eq!(
+        (f.status, f.error.code.as_str()),
+        (StatusCode::FORBIDDEN, codes::PASSWORD_CHANGE_REQUIRED)
+    );
+    let f = fail(s.req(Method::GET, paths::EVENTS)).await;
+    assert_eq!(f.error.code, codes::PASSWORD_CHANGE_REQUIRED);
+
+    // Weak: every problem listed.
+    let weak = s
+        .post::<_, serde_json::Value>(
+            paths::PASSWORD,
+            &ChangePasswordRequest {
+                old_password: "Init#2026".into(),
+                new_password: "abc".into(),
+            },
+        )
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (weak.status, weak.error.code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, codes::WEAK_PASSWORD)
+    );
+    let problems = weak.error.details.unwrap()["problems"].clone();
+    assert_eq!(
+        problems,
+        serde_json::json!(["too_short", "no_digit", "no_symbol"])
+    );
+    // Reuse refused.
+    let reuse = fail(s.req(Method::POST, paths::PASSWORD).json(&ChangePasswordRequest {
+        old_password: "Init#2026".into(),
+        new_password: "Init#2026".into(),
+    }))
+    .await;
+    assert_eq!(
+        reuse.error.details.unwrap()["problems"],
+        serde_json::json!(["reused"])
+    );
+    // Wrong old password.
+    let wrong = fail(s.req(Method::POST, paths::PASSWORD).json(&ChangePasswordRequest {
+        old_password: "Nope#2026".into(),
+        new_password: "Good#2027".into(),
+    }))
+    .await;
+    assert_eq!(wrong.error.code, codes::BAD_CREDENTIALS);
+    // Good change: the same token now works.
+    let resp = s
+        .req(Method::POST, paths::PASSWORD)
+        .json(&ChangePasswordRequest {
+            old_password: "Init#2026".into(),
+            new_password: "Good#2027".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    s.pull(0, Some(10)).await.expect("pull after change");
+    // Old password gone, new one works and no longer forces a change.
+    assert_eq!(
+        ts.login("gongan.xinren", "Init#2026")
+            .await
+            .err()
+            .unwrap()
+            .error
+            .code,
+        codes::BAD_CREDENTIALS
+    );
+    let again = ts.login("gongan.xinren", "Good#2027").await.unwrap();
+    assert!(!again.login.must_change_password);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_token() {
+    let ts = start().await;
+    let s = ts.login_as(Role::Clerk, Some("县公安局")).await;
+    s.pull(0, Some(1)).await.unwrap();
+    let resp = s.req(Method::POST, paths::LOGOUT).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let f = s.pull(0, Some(1)).await.err().unwrap();
+    assert_eq!(
+        (f.status, f.error.code.as_str()),
+        (StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED)
+    );
+}
+
+#[tokio::test]
+async fn idle_session_expires() {
+    let ts = start_with(|c| c.idle_timeout = Duration::from_secs(1)).await;
+    let s = ts.login_as(Role::Clerk, Some("县公安局")).await;
+    assert_eq!(s.login.idle_timeout_secs, 1);
+    // Activity keeps it alive.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s.pull(0, Some(1)).await.expect("active session");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let f = s.pull(0, Some(1)).await.err().unwrap();
+    assert_eq!(
+        (f.status, f.error.code.as_str()),
+        (StatusCode::UNAUTHORIZED, codes::SESSION_EXPIRED)
+    );
+}
+
+#[tokio::test]
+async fn unknown_or_missing_token_is_unauthenticated() {
+    let ts = start().await;
+    let f = fail(ts.req(Method::GET, paths::PULL).bearer_auth("not-a-token")).await;
+    assert_eq!(
+        (f.status, f.error.code.as_str()),
+        (StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED)
+    );
+    let f = fail(ts.req(Method::GET, paths::PULL)).await;
+    assert_eq!(f.error.code, codes::UNAUTHENTICATED);
+}
+
+#[tokio::test]
+async fn client_id_is_bound_to_its_first_user() {
+    let ts = start().await;
+    let a = ts.login_as(Role::Clerk, Some("县公安局")).await;
+    let other = ts.demo_user(Role::Clerk, Some("县民政局"));
+    let f = ts
+        .login_with_client(&other, DEMO_PASSWORD, a.client_id)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (f.status, f.error.code.as_str()),
+        (StatusCode::CONFLICT, codes::CLIENT_MISMATCH)
+    );
+    // Same user again on the same client is fine.
+    let me = ts.demo_user(Role::Clerk, Some("县公安局"));
+    ts.login_with_client(&me, DEMO_PASSWORD, a.client_id)
+        .await
+        .unwrap();
+    // Pushing with someone else's client id is refused.
+    let b = ts.login_as(Role::Clerk, Some("县民政局")).await;
+    let f = b
+        .post::<_, PushResponse>(
+            paths::PUSH,
+            &PushRequest {
+                client_id: a.client_id,
+                mutations: vec![],
+            },
+        )
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(f.error.code, codes::CLIENT_MISMATCH);
+}
+
+#[tokio::test]
+async fn health_needs_no_protocol_header_and_tells_the_time() {
+    let ts = start().await;
+    let resp = ts.http.get(ts.url(paths::HEALTH)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key(SERVER_TIME_HEADER));
+    let h: Health = resp.json().await.unwrap();
+    assert_eq!(h.protocol_version, PROTOCOL_VERSION);
+}

@@ -1,0 +1,273 @@
+//! Test helpers: start a server (demo county, cheap password hashing), log in, call the API.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use shimin_domain::role::Role;
+use shimin_protocol::*;
+use shimin_server::demo::{DemoCounty, DEMO_PASSWORD};
+use shimin_server::{Config, DemoOptions, HashParams, RunningServer};
+use uuid::Uuid;
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub county: DemoCounty,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: dir.to_path_buf(),
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        demo: Some(DemoOptions::default()),
+        hash_params: HashParams::insecure_fast(),
+        ..Config::default()
+    }
+}
+
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    tweak(&mut config);
+    let server = shimin_server::start(config).await.expect("server starts");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestServer {
+        server,
+        county: DemoCounty::new(),
+        http,
+        _dir: dir,
+    }
+}
+
+/// A non-2xx answer.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub error: ApiError,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.base_url(), path)
+    }
+
+    /// A request with the protocol header.
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Result<Session, Failure> {
+        self.login_with_client(username, password, Uuid::new_v4()).await
+    }
+
+    pub async fn login_with_client(
+        &self,
+        username: &str,
+        password: &str,
+        client_id: Uuid,
+    ) -> Result<Session, Failure> {
+        let body = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+            client_id,
+            device: "test".into(),
+        };
+        let resp: LoginResponse = call(self.req(Method::POST, paths::LOGIN).json(&body)).await?;
+        Ok(Session {
+            token: resp.token.clone(),
+            client_id,
+            login: resp,
+            base: self.server.base_url(),
+            http: self.http.clone(),
+        })
+    }
+
+    /// Demo user of `role` at `unit` (unit name or None).
+    pub fn demo_user(&self, role: Role, unit: Option<&str>) -> String {
+        self.county
+            .user(role, unit)
+            .unwrap_or_else(|| panic!("no demo {role:?} at {unit:?}"))
+            .username
+            .clone()
+    }
+
+    pub async fn login_as(&self, role: Role, unit: Option<&str>) -> Session {
+        self.login(&self.demo_user(role, unit), DEMO_PASSWORD)
+            .await
+            .expect("demo login")
+    }
+
+    pub async fn portal(&self) -> Session {
+        self.login_as(Role::Portal, None).await
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.server.db()).await.unwrap()
+    }
+
+    pub async fn unit_id(&self, name: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM units WHERE name = ?")
+            .bind(name)
+            .fetch_one(self.server.db())
+            .await
+            .unwrap()
+    }
+
+    pub async fn matter_of(&self, unit_name: &str) -> i64 {
+        sqlx::query_scalar("SELECT m.id FROM matters m JOIN units u ON u.id = m.unit_id WHERE u.name = ? ORDER BY m.id LIMIT 1")
+            .bind(unit_name)
+            .fetch_one(self.server.db())
+            .await
+            .unwrap()
+    }
+
+    pub async fn item_count(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM items").await
+    }
+}
+
+/// Sends and decodes a 2xx JSON answer, or the ApiError.
+pub async fn call<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, Failure> {
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status();
+    if status.is_success() {
+        Ok(resp.json().await.expect("JSON body"))
+    } else {
+        let error: ApiError = resp.json().await.expect("ApiError body");
+        Err(Failure { status, error })
+    }
+}
+
+/// Sends, expecting an error; returns it.
+pub async fn fail(req: reqwest::RequestBuilder) -> Failure {
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status();
+    assert!(!status.is_success(), "expected failure, got {status}");
+    Failure {
+        status,
+        error: resp.json().await.expect("ApiError body"),
+    }
+}
+
+pub struct Session {
+    pub token: String,
+    pub client_id: Uuid,
+    pub login: LoginResponse,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Session {
+    pub fn user_id(&self) -> i64 {
+        self.login.user.id
+    }
+
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Failure> {
+        call(self.req(Method::POST, path).json(body)).await
+    }
+
+    pub async fn pull(&self, cursor: i64, limit: Option<u32>) -> Result<PullResponse, Failure> {
+        let mut url = format!("{}?cursor={cursor}", paths::PULL);
+        if let Some(l) = limit {
+            url.push_str(&format!("&limit={l}"));
+        }
+        call(self.req(Method::GET, &url)).await
+    }
+
+    /// Pulls until the end of the snapshot; returns all changes and the final cursor.
+    pub async fn pull_all(&self, cursor: i64, limit: Option<u32>) -> (Vec<Change>, i64) {
+        let mut cursor = cursor;
+        let mut all = Vec::new();
+        loop {
+            let page = self.pull(cursor, limit).await.expect("pull");
+            all.extend(page.changes);
+            assert!(page.cursor >= cursor, "cursor never goes back");
+            cursor = page.cursor;
+            if !page.has_more {
+                return (all, cursor);
+            }
+        }
+    }
+
+    pub async fn push(&self, mutations: Vec<Mutation>) -> Result<PushResponse, Failure> {
+        self.post(
+            paths::PUSH,
+            &PushRequest {
+                client_id: self.client_id,
+                mutations,
+            },
+        )
+        .await
+    }
+}
+
+pub fn items(changes: &[Change]) -> Vec<&ItemRecord> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Item(i) => Some(&**i),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn mutation(seq: i64, item_id: Uuid, op: Op) -> Mutation {
+    Mutation {
+        id: Uuid::new_v4(),
+        seq,
+        item_id,
+        acted_at: chrono::Utc::now(),
+        op,
+    }
+}
+
+pub fn applicant() -> Applicant {
+    Applicant {
+        name: "测试人".into(),
+        id_number: "130427199001011234".into(),
+        phone: "13800000000".into(),
+    }
+}
+
+pub fn tomorrow_slot() -> Slot {
+    let day = shimin_domain::calendar::to_local(chrono::Utc::now()).date() + chrono::Duration::days(1);
+    let start = day.and_hms_opt(9, 0, 0).unwrap();
+    Slot {
+        start,
+        end: start + chrono::Duration::minutes(30),
+    }
+}
+
+/// A new reservation for the first matter of `unit_name`, through the portal.
+pub async fn new_reservation(ts: &TestServer, portal: &Session, unit_name: &str) -> Created {
+    let req = NewReservation {
+        matter_id: ts.matter_of(unit_name).await,
+        applicant: applicant(),
+        requested_slot: tomorrow_slot(),
+        content: "测试预约".into(),
+    };
+    portal
+        .post(paths::INTAKE_RESERVATION, &req)
+        .await
+        .expect("intake")
+}
