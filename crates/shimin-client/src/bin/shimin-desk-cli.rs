@@ -1,0 +1,287 @@
+//! `shimin-desk-cli`: the desk core without a window, for end-to-end tests and operators.
+//!
+//! Output is JSON, one object per line, on stdout; errors as JSON on stderr (exit code 1).
+//! Citizens' personal data (applicant, title, content, history notes) are printed only with
+//! `queue --show-personal`.
+#![allow(clippy::print_stdout)]
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use shimin_client::{
+    CacheEvent, CacheKey, ClientConfig, Desk, Endpoint, Error, ItemView, Op, QueueQuery, QueueView,
+};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "shimin-desk-cli", about = "Shimin Desk core without a window")]
+struct Cli {
+    /// Cache file (created if missing).
+    #[arg(long, global = true, env = "SHIMIN_CACHE")]
+    cache: Option<PathBuf>,
+    /// Cache key: 64 hex digits.
+    #[arg(long, global = true, env = "SHIMIN_CACHE_KEY", hide_env_values = true)]
+    key_hex: Option<String>,
+    /// Server base URL; repeat for fallbacks, preferred first.
+    #[arg(long = "endpoint", global = true)]
+    endpoints: Vec<String>,
+    #[arg(long, global = true, default_value_t = 1500)]
+    connect_timeout_ms: u64,
+    #[arg(long, global = true, default_value_t = 15000)]
+    poll_ms: u64,
+    #[arg(long, global = true, default_value_t = 30000)]
+    preferred_retry_ms: u64,
+    #[arg(long, global = true, default_value_t = 60000)]
+    backoff_max_ms: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Log in, push and pull; print the report.
+    Sync,
+    /// Print a queue from the cache (no network unless --sync).
+    Queue {
+        /// mine | unit | overdue | all | due-soon | kind
+        #[arg(long, default_value = "unit")]
+        view: String,
+        /// Item kind for --view kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Hours for --view due-soon.
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        include_closed: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Also print applicant, title, content and history notes.
+        #[arg(long)]
+        show_personal: bool,
+        /// Log in and sync first.
+        #[arg(long)]
+        sync: bool,
+    },
+    /// Claim every open, unclaimed item of a kind (up to --max), then push.
+    ActClaimAll {
+        #[arg(long, default_value = "reservation")]
+        kind: String,
+        #[arg(long, default_value_t = 1000)]
+        max: u32,
+    },
+    /// Enqueue --count notes on open items (durably), then push them.
+    Flood {
+        #[arg(long)]
+        count: u32,
+    },
+    /// Run the sync loop; print status changes and new items until killed.
+    Watch,
+}
+
+fn out(v: Value) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{v}");
+    let _ = stdout.flush();
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "{}",
+            json!({ "error": e.code(), "message": e.to_string() })
+        );
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let usage = |m: &str| Error::Protocol(format!("usage: {m}"));
+    let cache = cli
+        .cache
+        .clone()
+        .ok_or_else(|| usage("--cache PATH is required"))?;
+    let key = cli
+        .key_hex
+        .as_deref()
+        .and_then(CacheKey::from_hex)
+        .ok_or_else(|| usage("--key-hex must be 64 hex digits"))?;
+    let endpoints = cli
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let name = match i {
+                0 => "内网".to_owned(),
+                1 => "外网".to_owned(),
+                n => format!("地址{}", n + 1),
+            };
+            Endpoint::new(name, url.clone(), false)
+        })
+        .collect();
+    let mut config = ClientConfig::new(cache, key, endpoints);
+    config.connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
+    config.poll_interval = Duration::from_millis(cli.poll_ms);
+    config.preferred_retry = Duration::from_millis(cli.preferred_retry_ms);
+    config.backoff_max = Duration::from_millis(cli.backoff_max_ms);
+    let desk = Desk::open(config).await?;
+
+    match cli.command {
+        Command::Sync => {
+            login(&desk).await?;
+            let report = desk.sync_now().await?;
+            out(json!({ "report": report, "pending": desk.pending_count().await? }));
+        }
+        Command::Queue {
+            view,
+            kind,
+            hours,
+            search,
+            include_closed,
+            limit,
+            show_personal,
+            sync,
+        } => {
+            if sync {
+                login(&desk).await?;
+                desk.sync_now().await?;
+            }
+            let view = match view.as_str() {
+                "mine" => QueueView::Mine,
+                "unit" => QueueView::Unit,
+                "overdue" => QueueView::Overdue,
+                "all" => QueueView::All,
+                "due-soon" | "due_soon" => QueueView::DueSoon(Duration::from_secs(hours * 3600)),
+                "kind" => QueueView::Kind(kind.ok_or_else(|| usage("--view kind needs --kind"))?),
+                other => QueueView::Kind(other.to_owned()),
+            };
+            let items = desk
+                .queue(QueueQuery {
+                    view,
+                    search,
+                    include_closed,
+                    limit,
+                })
+                .await?;
+            for item in &items {
+                out(item_json(item, show_personal));
+            }
+        }
+        Command::ActClaimAll { kind, max } => {
+            login(&desk).await?;
+            desk.sync_now().await?;
+            let items = desk
+                .queue(QueueQuery {
+                    view: QueueView::Kind(kind),
+                    search: None,
+                    include_closed: false,
+                    limit: u32::MAX,
+                })
+                .await?;
+            let mut claimed = 0u32;
+            for item in items.iter().filter(|i| i.record.handler_id.is_none()) {
+                if claimed >= max {
+                    break;
+                }
+                match desk.act(item.record.id, Op::Claim).await {
+                    Ok(_) => claimed += 1,
+                    Err(Error::Refused { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let report = desk.sync_now().await?;
+            out(json!({ "claimed": claimed, "report": report }));
+        }
+        Command::Flood { count } => {
+            login(&desk).await?;
+            desk.sync_now().await?;
+            let mut items = desk.queue(QueueQuery::new(QueueView::Unit)).await?;
+            if items.is_empty() {
+                items = desk.queue(QueueQuery::new(QueueView::All)).await?;
+            }
+            if items.is_empty() && count > 0 {
+                return Err(Error::Protocol("no open item to add notes to".into()));
+            }
+            let mut enqueued = 0u32;
+            for n in 0..count {
+                let item = &items[n as usize % items.len()];
+                desk.act(
+                    item.record.id,
+                    Op::AddNote {
+                        text: format!("flood note {}", n + 1),
+                    },
+                )
+                .await?;
+                enqueued += 1;
+            }
+            out(json!({ "enqueued": enqueued, "pending": desk.pending_count().await? }));
+            let report = desk.sync_now().await?;
+            out(json!({ "report": report, "pending": desk.pending_count().await? }));
+        }
+        Command::Watch => {
+            login(&desk).await?;
+            let mut status = desk.status();
+            let mut changes = desk.changes();
+            let handle = desk.start();
+            out(json!({ "type": "status", "status": *status.borrow_and_update() }));
+            loop {
+                tokio::select! {
+                    r = status.changed() => {
+                        if r.is_err() { break; }
+                        let s = status.borrow_and_update().clone();
+                        out(json!({ "type": "status", "status": s }));
+                    }
+                    ev = changes.recv() => match ev {
+                        Ok(CacheEvent::ItemsChanged { ids, new_items }) => {
+                            for id in &new_items {
+                                if let Some(item) = desk.item(*id).await? {
+                                    out(json!({ "type": "new_item", "item": item_json(&item, false) }));
+                                }
+                            }
+                            out(json!({ "type": "items_changed", "count": ids.len() }));
+                        }
+                        Ok(CacheEvent::Rejected(n)) => out(json!({ "type": "rejected", "notice": n })),
+                        Ok(CacheEvent::CatalogueChanged) => out(json!({ "type": "catalogue_changed" })),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => out(json!({ "type": "lagged", "missed": n })),
+                        Err(_) => break,
+                    },
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+            handle.stop().await;
+        }
+    }
+    desk.close().await;
+    Ok(())
+}
+
+async fn login(desk: &Desk) -> Result<(), Error> {
+    let user = std::env::var("SHIMIN_USER").map_err(|_| Error::Protocol("SHIMIN_USER is not set".into()))?;
+    let password =
+        std::env::var("SHIMIN_PASSWORD").map_err(|_| Error::Protocol("SHIMIN_PASSWORD is not set".into()))?;
+    let outcome = desk.login(&user, &password).await?;
+    if outcome.must_change_password {
+        return Err(Error::PasswordChangeRequired);
+    }
+    Ok(())
+}
+
+/// An item as a JSON line; personal fields only on request.
+fn item_json(item: &ItemView, show_personal: bool) -> Value {
+    let mut v = serde_json::to_value(item).unwrap_or(Value::Null);
+    if !show_personal {
+        if let Value::Object(m) = &mut v {
+            for key in ["applicant", "title", "content", "events", "details"] {
+                m.remove(key);
+            }
+        }
+    }
+    v
+}

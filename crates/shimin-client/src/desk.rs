@@ -1,0 +1,684 @@
+//! [`Desk`]: the headless desk core the app, the CLI and the end-to-end tests drive.
+
+use crate::clock::{CalendarWarning, Clocks, Countdown, DueLadder, LadderNotice};
+use crate::config::ClientConfig;
+use crate::http::Transport;
+use crate::store::{ItemView, QueueQuery, QueueView, RejectionNotice, Store};
+use crate::view::OpActor;
+use crate::{driver, Error, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shimin_domain::calendar::to_local;
+use shimin_protocol::{
+    paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
+    PushRequest, PushResponse, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
+};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, watch, Notify};
+use uuid::Uuid;
+
+/// The bearer token of a session. Kept in memory (and by the app in the OS keyring), never in
+/// the cache. `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn new(token: impl Into<String>) -> SessionToken {
+        SessionToken(token.into())
+    }
+
+    /// The token itself, e.g. to store it in the keyring.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginOutcome {
+    pub user: UserInfo,
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub pushed_applied: u64,
+    pub pushed_rejected: u64,
+    pub pulled_changes: u64,
+    pub cursor: i64,
+}
+
+/// What the status bar shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub online: bool,
+    /// Name of the endpoint in use ("内网" / "外网").
+    pub endpoint: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Local ops not yet confirmed.
+    pub pending: u64,
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Server clock minus local clock.
+    pub server_offset_ms: i64,
+    /// The live stream (SSE) is connected.
+    pub live: bool,
+    pub last_error: Option<String>,
+    /// Next year's official holiday schedule is missing (from 1 December): deadlines into it
+    /// are provisional. Updated at open and after every sync.
+    #[serde(default)]
+    pub calendar_warning: Option<CalendarWarning>,
+}
+
+/// Emitted after changes are committed to the cache.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheEvent {
+    /// Items inserted, updated (by a pull, a local op or a rollback) or removed. `new_items`
+    /// are items seen for the first time (never during the very first snapshot).
+    ItemsChanged { ids: Vec<Uuid>, new_items: Vec<Uuid> },
+    /// The server refused a local op; its effect was rolled back.
+    Rejected(RejectionNotice),
+    /// Matters, units, sites, colleagues or the calendar changed.
+    CatalogueChanged,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    token: SessionToken,
+    user: UserInfo,
+    must_change_password: bool,
+}
+
+const NO_ENDPOINT: usize = usize::MAX;
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub config: ClientConfig,
+    pub store: Store,
+    pub transport: Transport,
+    client_id: Mutex<Uuid>,
+    session: Mutex<Option<Session>>,
+    offset_ms: AtomicI64,
+    /// The endpoint that last worked (tried first).
+    hint: AtomicUsize,
+    pub status: watch::Sender<SyncStatus>,
+    events: broadcast::Sender<CacheEvent>,
+    /// A local op was recorded.
+    pub wake: Notify,
+    /// The session changed: retry at once.
+    pub kick: Notify,
+    sync_lock: tokio::sync::Mutex<()>,
+}
+
+/// The desk core. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// A running background sync loop.
+#[derive(Debug)]
+pub struct SyncHandle {
+    stop: watch::Sender<bool>,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl SyncHandle {
+    /// Stops the loop and waits for it to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.join.await;
+    }
+}
+
+impl Desk {
+    /// Opens (or creates) the encrypted cache. Wrong key / not a cache → [`Error::CacheKeyOrCorrupt`].
+    pub async fn open(config: ClientConfig) -> Result<Desk> {
+        let store = Store::open(&config.cache_path, &config.cache_key).await?;
+        let client_id = store.client_id().await?;
+        let offset = store
+            .meta("server_offset_ms")
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let last_sync = store
+            .meta("last_sync")
+            .await?
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let pending = store.pending_count().await?;
+        let transport = Transport::new(&config)?;
+        let today = to_local(Utc::now() + chrono::Duration::milliseconds(offset)).date();
+        let calendar_warning =
+            Clocks::new(store.calendar().await?.as_ref(), Vec::new(), Vec::new()).calendar_warning(today);
+        let (status, _) = watch::channel(SyncStatus {
+            pending,
+            last_sync,
+            server_offset_ms: offset,
+            calendar_warning,
+            ..Default::default()
+        });
+        let (events, _) = broadcast::channel(1024);
+        Ok(Desk {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                transport,
+                client_id: Mutex::new(client_id),
+                session: Mutex::new(None),
+                offset_ms: AtomicI64::new(offset),
+                hint: AtomicUsize::new(NO_ENDPOINT),
+                status,
+                events,
+                wake: Notify::new(),
+                kick: Notify::new(),
+                sync_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The cache, for tests and tools.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn client_id(&self) -> Uuid {
+        *lock(&self.inner.client_id)
+    }
+
+    /// Closes the cache (after stopping any sync loop).
+    pub async fn close(&self) {
+        self.inner.store.close().await;
+    }
+
+    // ------------------------------------------------------------------ session
+
+    /// Logs in, trying the endpoints in order (the last one that worked first).
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome> {
+        self.switch_user_if_needed(username).await?;
+        let mut retried = false;
+        loop {
+            let request = LoginRequest {
+                username: username.to_owned(),
+                password: password.to_owned(),
+                client_id: self.client_id(),
+                device: self.inner.config.device.clone(),
+            };
+            let result = self
+                .on_any_endpoint(|i| {
+                    let request = request.clone();
+                    async move {
+                        self.inner
+                            .transport
+                            .post::<_, LoginResponse>(i, paths::LOGIN, &request, None)
+                            .await
+                    }
+                })
+                .await;
+            match result {
+                Ok((i, resp)) => {
+                    self.set_offset(resp.server_time, Utc::now(), false);
+                    self.inner.hint.store(i, Ordering::Relaxed);
+                    self.inner.store.set_user(&resp.user).await?;
+                    self.inner.store.set_meta("username", username).await?;
+                    *lock(&self.inner.session) = Some(Session {
+                        token: SessionToken(resp.token.clone()),
+                        user: resp.user.clone(),
+                        must_change_password: resp.must_change_password,
+                    });
+                    self.inner.kick.notify_one();
+                    return Ok(LoginOutcome {
+                        user: resp.user,
+                        must_change_password: resp.must_change_password,
+                    });
+                }
+                // The id belongs to someone else (e.g. the cache was copied): start afresh if
+                // nothing of ours is waiting.
+                Err(Error::Api { error, .. })
+                    if error.code == shimin_protocol::codes::CLIENT_MISMATCH
+                        && !retried
+                        && self.inner.store.pending_count().await? == 0 =>
+                {
+                    retried = true;
+                    self.reset_cache_identity().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Resumes a session whose token the app kept (keyring), without network.
+    pub async fn resume(&self, token: SessionToken, user: UserInfo) -> Result<()> {
+        self.switch_user_if_needed(&user.username).await?;
+        self.inner.store.set_user(&user).await?;
+        self.inner.store.set_meta("username", &user.username).await?;
+        *lock(&self.inner.session) = Some(Session {
+            token,
+            user,
+            must_change_password: false,
+        });
+        self.inner.kick.notify_one();
+        Ok(())
+    }
+
+    /// The current session's token (for the keyring).
+    pub fn session(&self) -> Option<SessionToken> {
+        lock(&self.inner.session).as_ref().map(|s| s.token.clone())
+    }
+
+    /// The logged-in user.
+    pub fn user(&self) -> Option<UserInfo> {
+        lock(&self.inner.session).as_ref().map(|s| s.user.clone())
+    }
+
+    /// Ends the session: forgets the token, tells the server if it can be reached.
+    pub async fn logout(&self) -> Result<()> {
+        let session = lock(&self.inner.session).take();
+        if let Some(s) = session {
+            let _ = self
+                .on_any_endpoint(|i| {
+                    let token = s.token.clone();
+                    async move {
+                        self.inner
+                            .transport
+                            .post_raw(i, paths::LOGOUT, &serde_json::json!({}), Some(token.expose()))
+                            .await
+                    }
+                })
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Changes the password (R-PWD is checked locally first, then by the server).
+    pub async fn change_password(&self, old: &str, new: &str) -> Result<()> {
+        if let Err(problems) = shimin_domain::password::check_password(new) {
+            return Err(Error::WeakPassword {
+                problems: problems.iter().map(|p| p.code()).collect(),
+            });
+        }
+        let token = self.session().ok_or(Error::NotLoggedIn)?;
+        let body = ChangePasswordRequest {
+            old_password: old.to_owned(),
+            new_password: new.to_owned(),
+        };
+        let (_, bytes) = self
+            .on_any_endpoint(|i| {
+                let token = token.clone();
+                let body = body.clone();
+                async move {
+                    self.inner
+                        .transport
+                        .post_raw(i, paths::PASSWORD, &body, Some(token.expose()))
+                        .await
+                }
+            })
+            .await?;
+        let mut session = lock(&self.inner.session);
+        if let Some(s) = session.as_mut() {
+            s.must_change_password = false;
+            // A server may hand out a fresh session with the answer.
+            if let Ok(resp) = serde_json::from_slice::<LoginResponse>(&bytes) {
+                s.token = SessionToken(resp.token);
+                s.user = resp.user;
+            }
+        }
+        drop(session);
+        self.inner.kick.notify_one();
+        Ok(())
+    }
+
+    async fn switch_user_if_needed(&self, username: &str) -> Result<()> {
+        let previous = self.inner.store.meta("username").await?;
+        if previous.is_some_and(|p| p != username) {
+            self.reset_cache_identity().await?;
+        }
+        Ok(())
+    }
+
+    async fn reset_cache_identity(&self) -> Result<()> {
+        self.inner.store.reset_for_new_user().await?;
+        *lock(&self.inner.client_id) = self.inner.store.client_id().await?;
+        self.emit(CacheEvent::ItemsChanged {
+            ids: Vec::new(),
+            new_items: Vec::new(),
+        });
+        self.emit(CacheEvent::CatalogueChanged);
+        Ok(())
+    }
+
+    /// Runs `f` on the last endpoint that worked, then on the others in order, moving on only
+    /// when an endpoint cannot be reached.
+    async fn on_any_endpoint<T, F, Fut>(&self, f: F) -> Result<(usize, T)>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let n = self.inner.transport.len();
+        let hint = self.inner.hint.load(Ordering::Relaxed);
+        let order = (hint < n)
+            .then_some(hint)
+            .into_iter()
+            .chain((0..n).filter(|i| *i != hint));
+        let mut tried = Vec::new();
+        let mut last_error = String::from("未配置服务器地址");
+        for i in order {
+            match f(i).await {
+                Ok(v) => return Ok((i, v)),
+                Err(e) if e.is_unreachable() => {
+                    tried.push(self.inner.transport.name(i));
+                    last_error = e.to_string();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::AllEndpointsDown { tried, last_error })
+    }
+
+    // ------------------------------------------------------------------ sync
+
+    /// Pushes the outbox, then pulls until the end of the snapshot.
+    pub async fn sync_now(&self) -> Result<SyncReport> {
+        let result = self.on_any_endpoint(|i| self.sync_on(i)).await;
+        match result {
+            Ok((_, report)) => Ok(report),
+            Err(e) => {
+                self.inner.status.send_modify(|s| {
+                    if e.is_unreachable() {
+                        s.online = false;
+                        s.live = false;
+                        s.endpoint = None;
+                        s.endpoint_url = None;
+                    }
+                    s.last_error = Some(e.to_string());
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// One push + pull round on endpoint `i`.
+    pub(crate) async fn sync_on(&self, i: usize) -> Result<SyncReport> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
+        let session = lock(&self.inner.session).clone().ok_or(Error::NotLoggedIn)?;
+        if session.must_change_password {
+            return Err(Error::PasswordChangeRequired);
+        }
+        let token = session.token.expose();
+        let transport = &self.inner.transport;
+        let store = &self.inner.store;
+        let mut report = SyncReport::default();
+
+        // Push, oldest first. A batch that fails in transit is resent as-is next time; the
+        // server answers replays with the stored results.
+        loop {
+            let batch = store.outbox_batch(MAX_PUSH_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let request = PushRequest {
+                client_id: self.client_id(),
+                mutations: batch,
+            };
+            let resp: PushResponse = transport.post(i, paths::PUSH, &request, Some(token)).await?;
+            let applied = store.apply_push(&resp.results, resp.server_time).await?;
+            let settled = applied.applied + applied.rejected.len() as u64;
+            report.pushed_applied += applied.applied;
+            report.pushed_rejected += applied.rejected.len() as u64;
+            for notice in applied.rejected {
+                self.emit(CacheEvent::Rejected(notice));
+            }
+            if !applied.ids.is_empty() {
+                self.emit(CacheEvent::ItemsChanged {
+                    ids: applied.ids,
+                    new_items: Vec::new(),
+                });
+            }
+            self.publish_pending().await;
+            if settled == 0 {
+                return Err(Error::Protocol(format!(
+                    "push of seq {}.. answered without results (server last_seq {})",
+                    request.mutations[0].seq, resp.last_seq
+                )));
+            }
+        }
+
+        // Pull pages until the end of the snapshot; each page commits with its cursor.
+        loop {
+            let cursor = store.cursor().await?;
+            let query = [
+                ("cursor", cursor.to_string()),
+                ("limit", MAX_PULL_LIMIT.to_string()),
+            ];
+            let page: PullResponse = transport.get(i, paths::PULL, &query, Some(token)).await?;
+            let applied = store.apply_pull(&page).await?;
+            report.pulled_changes += applied.changes;
+            report.cursor = page.cursor;
+            if !applied.ids.is_empty() {
+                self.emit(CacheEvent::ItemsChanged {
+                    ids: applied.ids,
+                    new_items: applied.new_items,
+                });
+            }
+            if applied.catalogue_changed {
+                self.emit(CacheEvent::CatalogueChanged);
+            }
+            if !page.has_more || (page.changes.is_empty() && page.cursor <= cursor) {
+                break;
+            }
+        }
+
+        let now = Utc::now();
+        store.set_meta("last_sync", &now.to_rfc3339()).await?;
+        store
+            .set_meta(
+                "server_offset_ms",
+                &self.inner.offset_ms.load(Ordering::Relaxed).to_string(),
+            )
+            .await?;
+        self.inner.hint.store(i, Ordering::Relaxed);
+        let pending = store.pending_count().await?;
+        let calendar_warning = self.calendar_warning().await?;
+        self.inner.status.send_modify(|s| {
+            s.calendar_warning = calendar_warning;
+            s.online = true;
+            s.endpoint = Some(transport.name(i));
+            s.endpoint_url = Some(transport.url(i));
+            s.last_sync = Some(now);
+            s.pending = pending;
+            s.last_error = None;
+        });
+        Ok(report)
+    }
+
+    /// Starts the background sync loop (live stream, polling fallback, failover).
+    pub fn start(&self) -> SyncHandle {
+        let (stop, stop_rx) = watch::channel(false);
+        let join = tokio::spawn(driver::run(self.clone(), stop_rx));
+        SyncHandle { stop, join }
+    }
+
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.inner.status.subscribe()
+    }
+
+    pub fn changes(&self) -> broadcast::Receiver<CacheEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: CacheEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    async fn publish_pending(&self) {
+        if let Ok(n) = self.inner.store.pending_count().await {
+            self.inner.status.send_if_modified(|s| {
+                let changed = s.pending != n;
+                s.pending = n;
+                changed
+            });
+        }
+    }
+
+    /// Records a measured offset (server clock − local clock at `local`).
+    pub(crate) fn set_offset(&self, server: DateTime<Utc>, local: DateTime<Utc>, precise: bool) {
+        self.set_offset_ms((server - local).num_milliseconds(), precise);
+    }
+
+    pub(crate) fn set_offset_ms(&self, offset: i64, precise: bool) {
+        // A rough value (login answer) only replaces "unknown".
+        if precise || self.inner.offset_ms.load(Ordering::Relaxed) == 0 {
+            self.inner.offset_ms.store(offset, Ordering::Relaxed);
+            self.inner.status.send_if_modified(|s| {
+                let changed = s.server_offset_ms != offset;
+                s.server_offset_ms = offset;
+                changed
+            });
+        }
+    }
+
+    /// Local clock corrected by the measured server offset.
+    pub fn server_now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.inner.offset_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn token(&self) -> Option<SessionToken> {
+        self.session()
+    }
+
+    // ------------------------------------------------------------------ items
+
+    /// Acts on an item: checks the op and the rules against the current local view, then
+    /// records it durably in the outbox and applies it to the view, in one transaction.
+    /// Works offline; wakes the sync loop.
+    pub async fn act(&self, item_id: Uuid, op: Op) -> Result<ItemView> {
+        op.validate()?;
+        let session = lock(&self.inner.session).clone().ok_or(Error::NotLoggedIn)?;
+        if session.must_change_password {
+            return Err(Error::PasswordChangeRequired);
+        }
+        let who = OpActor {
+            user_id: session.user.id,
+            role: session.user.role.clone(),
+            unit_id: session.user.unit_id,
+            name: session.user.display_name.clone(),
+        };
+        let view = self
+            .inner
+            .store
+            .enqueue(item_id, &op, &who, self.server_now())
+            .await?;
+        self.publish_pending().await;
+        self.emit(CacheEvent::ItemsChanged {
+            ids: vec![item_id],
+            new_items: Vec::new(),
+        });
+        self.inner.wake.notify_one();
+        Ok(view)
+    }
+
+    pub async fn queue(&self, q: QueueQuery) -> Result<Vec<ItemView>> {
+        let me = match self.user() {
+            Some(u) => Some(u),
+            None => self.inner.store.user().await?,
+        };
+        self.inner.store.queue(&q, me.as_ref(), self.server_now()).await
+    }
+
+    pub async fn item(&self, id: Uuid) -> Result<Option<ItemView>> {
+        self.inner.store.item(id).await
+    }
+
+    pub async fn pending_count(&self) -> Result<u64> {
+        self.inner.store.pending_count().await
+    }
+
+    pub async fn rejections(&self) -> Result<Vec<RejectionNotice>> {
+        self.inner.store.rejections().await
+    }
+
+    pub async fn dismiss_rejection(&self, mutation_id: Uuid) -> Result<()> {
+        self.inner.store.dismiss_rejection(mutation_id).await
+    }
+
+    pub async fn matters(&self) -> Result<Vec<Matter>> {
+        self.inner.store.matters().await
+    }
+
+    pub async fn units(&self) -> Result<Vec<Unit>> {
+        self.inner.store.units().await
+    }
+
+    pub async fn colleagues(&self) -> Result<Vec<Colleague>> {
+        self.inner.store.colleagues().await
+    }
+
+    // ------------------------------------------------------------------ clocks
+
+    /// A snapshot of the cached calendar, matters and colleagues for computing many countdowns
+    /// and ladders (see [`Clocks`]).
+    pub async fn clocks(&self) -> Result<Clocks> {
+        let store = &self.inner.store;
+        Ok(Clocks::new(
+            store.calendar().await?.as_ref(),
+            store.matters().await?,
+            store.colleagues().await?,
+        ))
+    }
+
+    /// The countdown of the item's running statutory clock at server time (`None`: no clock
+    /// runs). Works offline.
+    pub async fn countdown(&self, item: &ItemView) -> Result<Option<Countdown>> {
+        self.clocks().await?.countdown(item, self.server_now())
+    }
+
+    /// The notification ladder of an open reservation with the people it goes to (empty for
+    /// other items).
+    pub async fn ladder_steps(&self, item: &ItemView) -> Result<Vec<LadderNotice>> {
+        self.clocks().await?.ladder_steps(item)
+    }
+
+    /// For every open reservation in the cache, the ladder steps reached by `now` (server
+    /// time; see [`Desk::server_now`]). Reservations without a reached step are left out.
+    pub async fn due_ladder_steps(&self, now: DateTime<Utc>) -> Result<Vec<DueLadder>> {
+        let clocks = self.clocks().await?;
+        let mut q = QueueQuery::new(QueueView::Kind("reservation".to_owned()));
+        q.limit = u32::MAX;
+        let mut out = Vec::new();
+        for item in self.inner.store.queue(&q, None, now).await? {
+            let steps = clocks.due_ladder_steps(&item, now)?;
+            if !steps.is_empty() {
+                out.push(DueLadder {
+                    item_id: item.record.id,
+                    number: item.record.number.clone(),
+                    steps,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The missing-schedule warning today (local date of server time).
+    pub async fn calendar_warning(&self) -> Result<Option<CalendarWarning>> {
+        self.calendar_warning_on(to_local(self.server_now()).date()).await
+    }
+
+    /// The missing-schedule warning on a given local date.
+    pub async fn calendar_warning_on(&self, today: chrono::NaiveDate) -> Result<Option<CalendarWarning>> {
+        let wire = self.inner.store.calendar().await?;
+        Ok(Clocks::new(wire.as_ref(), Vec::new(), Vec::new()).calendar_warning(today))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,948 @@
+//! The encrypted local cache: items (server record + optimistic view), the durable outbox,
+//! rejection notices, catalogue, and sync bookkeeping.
+//!
+//! Architecture invariants:
+//! - Every write runs in one transaction under [`Store`]'s write lock: an op is appended to the
+//!   outbox and applied to the view together; a pull page and its cursor commit together; a
+//!   push result and the outbox deletion commit together.
+//! - The session token is never stored here.
+//! - Nothing in this module logs item contents (citizens' personal data).
+
+use crate::config::CacheKey;
+use crate::view::{self, OpActor, PendingOp};
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shimin_protocol::{
+    Change, Colleague, ItemRecord, Matter, Mutation, MutationOutcome, MutationResult, Op, PullResponse, Site,
+    Unit, UserInfo,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqlitePool, Transaction};
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Rows per multi-row INSERT of a pull page (17 parameters each).
+const BULK_ROWS: usize = 200;
+
+/// An item as the clerk sees it now: server state with pending local ops applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemView {
+    #[serde(flatten)]
+    pub record: ItemRecord,
+    /// Has ops not yet confirmed by the server.
+    pub pending: bool,
+    pub pending_ops: u32,
+}
+
+/// A mutation the server refused; kept until dismissed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectionNotice {
+    pub mutation_id: Uuid,
+    pub item_id: Uuid,
+    pub item_number: String,
+    pub op_type: String,
+    pub code: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Which items a queue shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueView {
+    /// Items the user handles (or carries, for agents).
+    Mine,
+    /// Items of the user's unit.
+    Unit,
+    /// Items of one kind (`reservation`, …).
+    Kind(String),
+    /// Open items due within this long from now (server time).
+    DueSoon(std::time::Duration),
+    /// Open items past their deadline.
+    Overdue,
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueQuery {
+    pub view: QueueView,
+    /// Matches applicant name, item number, title or matter name (substring).
+    pub search: Option<String>,
+    pub include_closed: bool,
+    pub limit: u32,
+}
+
+impl QueueQuery {
+    pub fn new(view: QueueView) -> QueueQuery {
+        QueueQuery {
+            view,
+            search: None,
+            include_closed: false,
+            limit: 200,
+        }
+    }
+}
+
+/// What a committed pull page changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PullApplied {
+    /// Items inserted, updated or removed.
+    pub ids: Vec<Uuid>,
+    /// Items seen for the first time (empty during the first snapshot).
+    pub new_items: Vec<Uuid>,
+    pub catalogue_changed: bool,
+    pub changes: u64,
+}
+
+/// What a committed push answer changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PushApplied {
+    pub applied: u64,
+    pub rejected: Vec<RejectionNotice>,
+    /// Items whose view changed (rolled back).
+    pub ids: Vec<Uuid>,
+}
+
+/// The cache. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: std::path::PathBuf,
+    write: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+fn is_key_or_corrupt(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0) & 0xff;
+            // SQLITE_NOTADB (26), SQLITE_CORRUPT (11)
+            code == 26 || code == 11
+        }
+        _ => false,
+    }
+}
+
+fn key_error(e: sqlx::Error) -> Error {
+    if is_key_or_corrupt(&e) {
+        Error::CacheKeyOrCorrupt
+    } else {
+        Error::Cache(e)
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl Store {
+    /// Opens or creates the cache at `path`. A wrong key or a file that is not a cache gives
+    /// [`Error::CacheKeyOrCorrupt`] and leaves the file as it was.
+    pub async fn open(path: &Path, key: &CacheKey) -> Result<Store> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .pragma("key", key.pragma_value());
+        if path.exists() {
+            // Check the key read-only first: nothing may write to a file we cannot read.
+            let mut conn = sqlx::SqliteConnection::connect_with(&base.clone().read_only(true))
+                .await
+                .map_err(key_error)?;
+            let check = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(key_error);
+            let _ = conn.close().await;
+            check?;
+        }
+        let options = base
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(key_error)?;
+        MIGRATOR.run(&pool).await?;
+        let store = Store {
+            pool,
+            path: path.to_owned(),
+            write: Default::default(),
+        };
+        if store.meta("client_id").await?.is_none() {
+            store.set_meta("client_id", &Uuid::new_v4().to_string()).await?;
+        }
+        Ok(store)
+    }
+
+    /// Closes all connections (the last one checkpoints the WAL into the main file and
+    /// removes it). sqlx finishes closing SQLite handles on its worker threads slightly after
+    /// `Pool::close` returns, so wait (bounded) for the WAL file to go away.
+    pub async fn close(&self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await;
+        self.pool.close().await;
+        let wal = {
+            let mut p = self.path.clone().into_os_string();
+            p.push("-wal");
+            std::path::PathBuf::from(p)
+        };
+        for _ in 0..200 {
+            if !wal.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Moves the WAL's content into the main file and truncates the WAL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let _w = self.write.lock().await;
+        set_meta(&mut *self.pool.acquire().await?, key, value).await
+    }
+
+    async fn meta_i64(&self, key: &str) -> Result<i64> {
+        Ok(self.meta(key).await?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// This installation's id (the push sequence is per client id).
+    pub async fn client_id(&self) -> Result<Uuid> {
+        let v = self
+            .meta("client_id")
+            .await?
+            .ok_or_else(|| Error::Protocol("client_id missing".into()))?;
+        Uuid::from_str(&v).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    pub async fn cursor(&self) -> Result<i64> {
+        self.meta_i64("cursor").await
+    }
+
+    /// Whether a first snapshot has been completed.
+    pub async fn bootstrapped(&self) -> Result<bool> {
+        Ok(self.meta("bootstrapped").await?.as_deref() == Some("1"))
+    }
+
+    /// The last logged-in user (not secret; lets queues work offline after a restart).
+    pub async fn user(&self) -> Result<Option<UserInfo>> {
+        Ok(self
+            .meta("user")
+            .await?
+            .and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    pub async fn set_user(&self, user: &UserInfo) -> Result<()> {
+        self.set_meta("user", &serde_json::to_string(user)?).await
+    }
+
+    /// Forgets everything another user synced and starts a new client id. Refused while
+    /// the outbox holds unsent ops.
+    pub async fn reset_for_new_user(&self) -> Result<()> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&mut *tx)
+            .await?;
+        if pending > 0 {
+            return Err(Error::OtherUserPending {
+                pending: pending as u64,
+            });
+        }
+        for table in ["items", "rejections", "matters", "units", "sites", "colleagues"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "DELETE FROM meta WHERE key IN ('cursor', 'bootstrapped', 'calendar', 'next_seq', 'user')",
+        )
+        .execute(&mut *tx)
+        .await?;
+        set_meta(&mut tx, "client_id", &Uuid::new_v4().to_string()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- pull
+
+    /// Applies one pull page and stores its cursor, in one transaction.
+    pub async fn apply_pull(&self, page: &PullResponse) -> Result<PullApplied> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let pending: HashSet<String> = sqlx::query_scalar::<_, String>("SELECT DISTINCT item_id FROM outbox")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let bootstrapped = get_meta(&mut tx, "bootstrapped").await?.as_deref() == Some("1");
+        let mut out = PullApplied {
+            changes: page.changes.len() as u64,
+            ..Default::default()
+        };
+        let mut batch: Vec<&ItemRecord> = Vec::new();
+        for change in &page.changes {
+            match change {
+                Change::Item(rec) if pending.contains(&rec.id.to_string()) => {
+                    flush_items(&mut tx, &mut batch, bootstrapped, &mut out).await?;
+                    if bootstrapped && !item_exists(&mut tx, rec.id).await? {
+                        out.new_items.push(rec.id);
+                    }
+                    let ops = pending_ops(&mut tx, rec.id).await?;
+                    let view = view::rebase(rec, &ops);
+                    write_item(&mut tx, rec, Some(&view), ops.len()).await?;
+                    out.ids.push(rec.id);
+                }
+                Change::Item(rec) => {
+                    batch.push(rec);
+                    if batch.len() >= BULK_ROWS {
+                        flush_items(&mut tx, &mut batch, bootstrapped, &mut out).await?;
+                    }
+                }
+                Change::ItemRemoved { id } => {
+                    flush_items(&mut tx, &mut batch, bootstrapped, &mut out).await?;
+                    sqlx::query("DELETE FROM items WHERE id = ?")
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    out.ids.push(*id);
+                }
+                Change::Matter(m) => {
+                    sqlx::query("INSERT OR REPLACE INTO matters (id, unit_id, code, name, data) VALUES (?, ?, ?, ?, ?)")
+                        .bind(m.id)
+                        .bind(m.unit_id)
+                        .bind(&m.code)
+                        .bind(&m.name)
+                        .bind(serde_json::to_string(m)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.catalogue_changed = true;
+                }
+                Change::Unit(u) => {
+                    sqlx::query("INSERT OR REPLACE INTO units (id, data) VALUES (?, ?)")
+                        .bind(u.id)
+                        .bind(serde_json::to_string(u)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.catalogue_changed = true;
+                }
+                Change::Site(s) => {
+                    sqlx::query("INSERT OR REPLACE INTO sites (id, data) VALUES (?, ?)")
+                        .bind(s.id)
+                        .bind(serde_json::to_string(s)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.catalogue_changed = true;
+                }
+                Change::Colleague(c) => {
+                    sqlx::query("INSERT OR REPLACE INTO colleagues (id, unit_id, data) VALUES (?, ?, ?)")
+                        .bind(c.id)
+                        .bind(c.unit_id)
+                        .bind(serde_json::to_string(c)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.catalogue_changed = true;
+                }
+                Change::Calendar(c) => {
+                    set_meta(&mut tx, "calendar", &serde_json::to_string(c)?).await?;
+                    out.catalogue_changed = true;
+                }
+            }
+        }
+        flush_items(&mut tx, &mut batch, bootstrapped, &mut out).await?;
+        set_meta(&mut tx, "cursor", &page.cursor.to_string()).await?;
+        if !page.has_more && !bootstrapped {
+            set_meta(&mut tx, "bootstrapped", "1").await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- act / outbox
+
+    /// Applies `op` by `who` optimistically and appends it to the outbox, in one transaction.
+    /// Refused by the rules → error, nothing written.
+    pub async fn enqueue(
+        &self,
+        item_id: Uuid,
+        op: &Op,
+        who: &OpActor,
+        acted_at: DateTime<Utc>,
+    ) -> Result<ItemView> {
+        op.validate()?;
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(String, Option<String>, i64)> =
+            sqlx::query_as("SELECT server, view, pending_ops FROM items WHERE id = ?")
+                .bind(item_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (server, view, pending) = row.ok_or(Error::ItemNotFound(item_id))?;
+        let server: ItemRecord = serde_json::from_str(&server)?;
+        let mut next = match view {
+            Some(v) => serde_json::from_str(&v)?,
+            None => server.clone(),
+        };
+        view::apply_op(&mut next, op, who, acted_at)?;
+        let seq = get_meta(&mut tx, "next_seq")
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(1);
+        let seq = seq.max(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM outbox")
+                .fetch_one(&mut *tx)
+                .await?
+                .unwrap_or(0)
+                + 1,
+        );
+        sqlx::query(
+            "INSERT INTO outbox (seq, mutation_id, item_id, op_type, op, acted_at, actor_id, actor_role, actor_unit, \
+             actor_name, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        )
+        .bind(seq)
+        .bind(Uuid::now_v7().to_string())
+        .bind(item_id.to_string())
+        .bind(view::op_type(op))
+        .bind(serde_json::to_string(op)?)
+        .bind(acted_at.to_rfc3339())
+        .bind(who.user_id)
+        .bind(&who.role)
+        .bind(who.unit_id)
+        .bind(&who.name)
+        .bind(Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let pending_ops = (pending + 1) as usize;
+        write_item(&mut tx, &server, Some(&next), pending_ops).await?;
+        set_meta(&mut tx, "next_seq", &(seq + 1).to_string()).await?;
+        tx.commit().await?;
+        Ok(ItemView {
+            record: next,
+            pending: true,
+            pending_ops: pending_ops as u32,
+        })
+    }
+
+    /// The oldest `limit` outbox entries, in sequence order, marked as sent.
+    pub async fn outbox_batch(&self, limit: usize) -> Result<Vec<Mutation>> {
+        let rows: Vec<(i64, String, String, String, String)> =
+            sqlx::query_as("SELECT seq, mutation_id, item_id, op, acted_at FROM outbox ORDER BY seq LIMIT ?")
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (seq, id, item_id, op, acted_at) in rows {
+            out.push(Mutation {
+                id: parse_uuid(&id)?,
+                seq,
+                item_id: parse_uuid(&item_id)?,
+                acted_at: parse_time(&acted_at)?,
+                op: serde_json::from_str(&op)?,
+            });
+        }
+        if let Some(last) = out.last() {
+            let _w = self.write.lock().await;
+            sqlx::query("UPDATE outbox SET state = 'sent' WHERE seq <= ? AND state = 'pending'")
+                .bind(last.seq)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(out)
+    }
+
+    /// Records the server's answer to a push: applied ops leave the outbox (the view stays
+    /// until the pull brings the authoritative record), rejected ones leave it too, become a
+    /// notice, and their item's view is recomputed without them (rollback). One transaction.
+    pub async fn apply_push(&self, results: &[MutationResult], at: DateTime<Utc>) -> Result<PushApplied> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let mut out = PushApplied::default();
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut rolled_back: BTreeSet<String> = BTreeSet::new();
+        for r in results {
+            let row: Option<(String, String)> =
+                sqlx::query_as("SELECT item_id, op_type FROM outbox WHERE seq = ? AND mutation_id = ?")
+                    .bind(r.seq)
+                    .bind(r.id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((item_id, op_type)) = row else { continue };
+            sqlx::query("DELETE FROM outbox WHERE seq = ?")
+                .bind(r.seq)
+                .execute(&mut *tx)
+                .await?;
+            touched.insert(item_id.clone());
+            match &r.outcome {
+                MutationOutcome::Applied { .. } => out.applied += 1,
+                MutationOutcome::Rejected { code, message } => {
+                    let number: Option<String> = sqlx::query_scalar("SELECT number FROM items WHERE id = ?")
+                        .bind(&item_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let notice = RejectionNotice {
+                        mutation_id: r.id,
+                        item_id: parse_uuid(&item_id)?,
+                        item_number: number.unwrap_or_default(),
+                        op_type,
+                        code: code.clone(),
+                        message: message.clone(),
+                        at,
+                    };
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO rejections (mutation_id, item_id, item_number, op_type, code, message, at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(notice.mutation_id.to_string())
+                    .bind(&item_id)
+                    .bind(&notice.item_number)
+                    .bind(&notice.op_type)
+                    .bind(&notice.code)
+                    .bind(&notice.message)
+                    .bind(notice.at.to_rfc3339())
+                    .execute(&mut *tx)
+                    .await?;
+                    out.rejected.push(notice);
+                    rolled_back.insert(item_id);
+                }
+            }
+        }
+        for item_id in &touched {
+            let id = parse_uuid(item_id)?;
+            let ops = pending_ops(&mut tx, id).await?;
+            if rolled_back.contains(item_id) {
+                let server: Option<String> = sqlx::query_scalar("SELECT server FROM items WHERE id = ?")
+                    .bind(item_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(server) = server {
+                    let server: ItemRecord = serde_json::from_str(&server)?;
+                    let view = view::rebase(&server, &ops);
+                    write_item(&mut tx, &server, Some(&view), ops.len()).await?;
+                    out.ids.push(id);
+                }
+            } else {
+                sqlx::query("UPDATE items SET pending_ops = ? WHERE id = ?")
+                    .bind(ops.len() as i64)
+                    .bind(item_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn pending_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    pub async fn rejections(&self) -> Result<Vec<RejectionNotice>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            mutation_id: String,
+            item_id: String,
+            item_number: String,
+            op_type: String,
+            code: String,
+            message: String,
+            at: String,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT mutation_id, item_id, item_number, op_type, code, message, at FROM rejections \
+             WHERE dismissed = 0 ORDER BY at, mutation_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(RejectionNotice {
+                    mutation_id: parse_uuid(&r.mutation_id)?,
+                    item_id: parse_uuid(&r.item_id)?,
+                    item_number: r.item_number,
+                    op_type: r.op_type,
+                    code: r.code,
+                    message: r.message,
+                    at: parse_time(&r.at)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn dismiss_rejection(&self, mutation_id: Uuid) -> Result<()> {
+        let _w = self.write.lock().await;
+        sqlx::query("UPDATE rejections SET dismissed = 1 WHERE mutation_id = ?")
+            .bind(mutation_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    pub async fn item(&self, id: Uuid) -> Result<Option<ItemView>> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT COALESCE(view, server), pending_ops FROM items WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(json, n)| to_view(&json, n)).transpose()
+    }
+
+    /// The confirmed server record of an item, without local ops.
+    pub async fn server_item(&self, id: Uuid) -> Result<Option<ItemRecord>> {
+        let row: Option<String> = sqlx::query_scalar("SELECT server FROM items WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|json| serde_json::from_str(&json)).transpose()?)
+    }
+
+    /// A queue, as of `now` (server time), for `me`.
+    pub async fn queue(
+        &self,
+        q: &QueueQuery,
+        me: Option<&UserInfo>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ItemView>> {
+        let mut b: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT COALESCE(i.view, i.server), i.pending_ops FROM items i ");
+        if q.search.is_some() {
+            b.push("LEFT JOIN matters m ON m.id = i.matter_id ");
+        }
+        b.push("WHERE 1 = 1 ");
+        let mut open_only = !q.include_closed;
+        match &q.view {
+            QueueView::Mine => {
+                let Some(me) = me else { return Ok(Vec::new()) };
+                b.push("AND (i.handler_id = ")
+                    .push_bind(me.id)
+                    .push(" OR i.agent_id = ")
+                    .push_bind(me.id)
+                    .push(") ");
+            }
+            QueueView::Unit => {
+                let Some(unit) = me.and_then(|m| m.unit_id) else {
+                    return Ok(Vec::new());
+                };
+                b.push("AND i.unit_id = ").push_bind(unit).push(" ");
+            }
+            QueueView::Kind(kind) => {
+                b.push("AND i.kind = ").push_bind(kind.clone()).push(" ");
+            }
+            QueueView::DueSoon(within) => {
+                let until = now + chrono::Duration::from_std(*within).unwrap_or(chrono::Duration::days(3650));
+                b.push("AND i.due_at >= ")
+                    .push_bind(ms(now))
+                    .push(" AND i.due_at <= ")
+                    .push_bind(ms(until))
+                    .push(" ");
+                open_only = true;
+            }
+            QueueView::Overdue => {
+                b.push("AND i.due_at < ").push_bind(ms(now)).push(" ");
+                open_only = true;
+            }
+            QueueView::All => {}
+        }
+        if open_only {
+            b.push("AND i.closed = 0 ");
+        }
+        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            b.push("AND (instr(i.applicant_name, ")
+                .push_bind(s.to_owned())
+                .push(") > 0 OR instr(upper(i.number), upper(")
+                .push_bind(s.to_owned())
+                .push(")) > 0 OR instr(i.title, ")
+                .push_bind(s.to_owned())
+                .push(") > 0 OR instr(COALESCE(m.name, ''), ")
+                .push_bind(s.to_owned())
+                .push(") > 0) ");
+        }
+        b.push("ORDER BY i.due_at IS NULL, i.due_at, i.received_at LIMIT ")
+            .push_bind(i64::from(q.limit));
+        let rows: Vec<(String, i64)> = b.build_query_as().fetch_all(&self.pool).await?;
+        rows.iter().map(|(json, n)| to_view(json, *n)).collect()
+    }
+
+    pub async fn matters(&self) -> Result<Vec<Matter>> {
+        self.catalogue("SELECT data FROM matters ORDER BY id").await
+    }
+
+    pub async fn units(&self) -> Result<Vec<Unit>> {
+        self.catalogue("SELECT data FROM units ORDER BY id").await
+    }
+
+    pub async fn sites(&self) -> Result<Vec<Site>> {
+        self.catalogue("SELECT data FROM sites ORDER BY id").await
+    }
+
+    pub async fn colleagues(&self) -> Result<Vec<Colleague>> {
+        self.catalogue("SELECT data FROM colleagues ORDER BY id").await
+    }
+
+    pub async fn calendar(&self) -> Result<Option<shimin_protocol::CalendarWire>> {
+        Ok(self
+            .meta("calendar")
+            .await?
+            .map(|v| serde_json::from_str(&v))
+            .transpose()?)
+    }
+
+    async fn catalogue<T: serde::de::DeserializeOwned>(&self, sql: &'static str) -> Result<Vec<T>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
+    }
+
+    pub async fn item_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+}
+
+fn to_view(json: &str, pending_ops: i64) -> Result<ItemView> {
+    Ok(ItemView {
+        record: serde_json::from_str(json)?,
+        pending: pending_ops > 0,
+        pending_ops: pending_ops as u32,
+    })
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::from_str(s).map_err(|e| Error::Protocol(e.to_string()))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Protocol(e.to_string()))
+}
+
+async fn get_meta(conn: &mut sqlx::SqliteConnection, key: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(key)
+        .fetch_optional(conn)
+        .await?)
+}
+
+async fn set_meta(conn: &mut sqlx::SqliteConnection, key: &str, value: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn item_exists(tx: &mut Transaction<'_, Sqlite>, id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT 1 FROM items WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    seq: i64,
+    op: String,
+    acted_at: String,
+    actor_id: i64,
+    actor_role: String,
+    actor_unit: Option<i64>,
+    actor_name: String,
+}
+
+/// The item's ops still in the outbox, in order.
+async fn pending_ops(tx: &mut Transaction<'_, Sqlite>, id: Uuid) -> Result<Vec<PendingOp>> {
+    let rows: Vec<OutboxRow> = sqlx::query_as(
+        "SELECT seq, op, acted_at, actor_id, actor_role, actor_unit, actor_name FROM outbox \
+         WHERE item_id = ? ORDER BY seq",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PendingOp {
+                seq: r.seq,
+                op: serde_json::from_str(&r.op)?,
+                acted_at: parse_time(&r.acted_at)?,
+                actor: OpActor {
+                    user_id: r.actor_id,
+                    role: r.actor_role,
+                    unit_id: r.actor_unit,
+                    name: r.actor_name,
+                },
+            })
+        })
+        .collect()
+}
+
+const ITEM_COLUMNS: &str =
+    "INSERT INTO items (id, number, kind, status, closed, unit_id, matter_id, agent_id, \
+     handler_id, applicant_name, title, received_at, due_at, version, pending_ops, server, view) ";
+const ITEM_UPSERT: &str = " ON CONFLICT(id) DO UPDATE SET number = excluded.number, kind = excluded.kind, \
+     status = excluded.status, closed = excluded.closed, unit_id = excluded.unit_id, \
+     matter_id = excluded.matter_id, agent_id = excluded.agent_id, handler_id = excluded.handler_id, \
+     applicant_name = excluded.applicant_name, title = excluded.title, received_at = excluded.received_at, \
+     due_at = excluded.due_at, version = excluded.version, pending_ops = excluded.pending_ops, \
+     server = excluded.server, view = excluded.view";
+
+/// Writes one item row: `server` confirmed record, `view` (None = same as server).
+async fn write_item(
+    tx: &mut Transaction<'_, Sqlite>,
+    server: &ItemRecord,
+    view: Option<&ItemRecord>,
+    pending_ops: usize,
+) -> Result<()> {
+    let server_json = serde_json::to_string(server)?;
+    let view_json = view.map(serde_json::to_string).transpose()?;
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(ITEM_COLUMNS);
+    let row = ItemRow::new(server, view, pending_ops, server_json, view_json);
+    b.push_values(std::iter::once(row), ItemRow::bind);
+    b.push(ITEM_UPSERT);
+    b.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Inserts the batched plain items (no pending ops) with multi-row upserts.
+async fn flush_items(
+    tx: &mut Transaction<'_, Sqlite>,
+    batch: &mut Vec<&ItemRecord>,
+    bootstrapped: bool,
+    out: &mut PullApplied,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    if bootstrapped {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT id FROM items WHERE id IN (");
+        let mut sep = b.separated(", ");
+        for rec in batch.iter() {
+            sep.push_bind(rec.id.to_string());
+        }
+        b.push(")");
+        let existing: HashSet<String> = b
+            .build_query_scalar::<String>()
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+        out.new_items.extend(
+            batch
+                .iter()
+                .filter(|r| !existing.contains(&r.id.to_string()))
+                .map(|r| r.id),
+        );
+    }
+    let mut rows = Vec::with_capacity(batch.len());
+    for rec in batch.iter() {
+        out.ids.push(rec.id);
+        rows.push(ItemRow::new(rec, None, 0, serde_json::to_string(rec)?, None));
+    }
+    let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(ITEM_COLUMNS);
+    b.push_values(rows, ItemRow::bind);
+    b.push(ITEM_UPSERT);
+    b.build().execute(&mut **tx).await?;
+    batch.clear();
+    Ok(())
+}
+
+/// Column values of one item row; the plain columns describe the view.
+struct ItemRow {
+    id: String,
+    number: String,
+    kind: String,
+    status: String,
+    closed: bool,
+    unit_id: i64,
+    matter_id: Option<i64>,
+    agent_id: Option<i64>,
+    handler_id: Option<i64>,
+    applicant_name: String,
+    title: String,
+    received_at: i64,
+    due_at: Option<i64>,
+    version: i64,
+    pending_ops: i64,
+    server: String,
+    view: Option<String>,
+}
+
+impl ItemRow {
+    fn new(
+        server: &ItemRecord,
+        view: Option<&ItemRecord>,
+        pending_ops: usize,
+        server_json: String,
+        view_json: Option<String>,
+    ) -> ItemRow {
+        let v = view.unwrap_or(server);
+        ItemRow {
+            id: v.id.to_string(),
+            number: v.number.clone(),
+            kind: v.kind.clone(),
+            status: v.status.clone(),
+            closed: view::is_closed(v),
+            unit_id: v.unit_id,
+            matter_id: v.matter_id,
+            agent_id: v.agent_id,
+            handler_id: v.handler_id,
+            applicant_name: v.applicant.name.clone(),
+            title: v.title.clone(),
+            received_at: ms(v.received_at),
+            due_at: v.due_at.map(ms),
+            version: server.version,
+            pending_ops: pending_ops as i64,
+            server: server_json,
+            view: view_json,
+        }
+    }
+
+    fn bind(mut b: sqlx::query_builder::Separated<'_, '_, Sqlite, &'static str>, r: ItemRow) {
+        b.push_bind(r.id)
+            .push_bind(r.number)
+            .push_bind(r.kind)
+            .push_bind(r.status)
+            .push_bind(r.closed)
+            .push_bind(r.unit_id)
+            .push_bind(r.matter_id)
+            .push_bind(r.agent_id)
+            .push_bind(r.handler_id)
+            .push_bind(r.applicant_name)
+            .push_bind(r.title)
+            .push_bind(r.received_at)
+            .push_bind(r.due_at)
+            .push_bind(r.version)
+            .push_bind(r.pending_ops)
+            .push_bind(r.server)
+            .push_bind(r.view);
+    }
+}

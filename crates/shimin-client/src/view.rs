@@ -1,0 +1,107 @@
+//! Optimistic application of ops to item records: the pure half of the rebase.
+//!
+//! The view of an item is its confirmed server record with the item's still-pending outbox
+//! ops replayed on top, in sequence order, through the same `shimin_domain::item::decide` the
+//! server uses. An op the rules refuse on the current record is skipped in the view (it stays
+//! in the outbox; the server will reject it and the clerk gets a notice).
+
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use shimin_domain::item::{decide, ItemFacts, ItemKind, Refusal, Status};
+use shimin_domain::role::{Actor, Role};
+use shimin_protocol::{ItemEvent, ItemRecord, Op};
+
+/// Who did an op (as stored with it in the outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpActor {
+    pub user_id: i64,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub name: String,
+}
+
+impl OpActor {
+    pub fn actor(&self) -> Result<Actor> {
+        let role = Role::from_code(&self.role).ok_or_else(|| Error::UnknownRole(self.role.clone()))?;
+        Ok(Actor {
+            user_id: self.user_id,
+            role,
+            unit_id: self.unit_id,
+        })
+    }
+}
+
+/// The rule-level facts of a record.
+pub fn facts(rec: &ItemRecord) -> Result<ItemFacts, Refusal> {
+    let kind = ItemKind::from_code(&rec.kind).ok_or(Refusal::WrongKind)?;
+    let status = Status::from_code(&rec.status).ok_or(Refusal::InvalidState)?;
+    Ok(ItemFacts {
+        kind,
+        status,
+        unit_id: rec.unit_id,
+        agent_id: rec.agent_id,
+        handler_id: rec.handler_id,
+    })
+}
+
+/// Applies `op` by `who` at `at` to `rec`, as the server would; `Err` when the payload is
+/// invalid or the rules refuse (then `rec` is unchanged).
+pub fn apply_op(rec: &mut ItemRecord, op: &Op, who: &OpActor, at: DateTime<Utc>) -> Result<()> {
+    let command = op.validate()?;
+    let actor = who.actor()?;
+    let out = decide(&facts(rec)?, &actor, command)?;
+    rec.status = out.status.code().to_owned();
+    rec.handler_id = out.handler_id;
+    rec.unit_id = out.unit_id;
+    op.apply_details(&mut rec.details);
+    rec.events.push(ItemEvent {
+        at,
+        actor_id: Some(who.user_id),
+        actor_name: who.name.clone(),
+        action: command.code().to_owned(),
+        status: rec.status.clone(),
+        note: op.history_note(),
+    });
+    Ok(())
+}
+
+/// One pending op for a rebase.
+#[derive(Debug, Clone)]
+pub struct PendingOp {
+    pub seq: i64,
+    pub op: Op,
+    pub actor: OpActor,
+    pub acted_at: DateTime<Utc>,
+}
+
+/// The view: `server` with `ops` replayed in order; refused ops are skipped.
+pub fn rebase(server: &ItemRecord, ops: &[PendingOp]) -> ItemRecord {
+    let mut view = server.clone();
+    for p in ops {
+        if let Err(e) = apply_op(&mut view, &p.op, &p.actor, p.acted_at) {
+            tracing::debug!(
+                seq = p.seq,
+                code = e.code(),
+                "pending op no longer applies to the server record"
+            );
+        }
+    }
+    view
+}
+
+/// Whether the record's status is a closed one (unknown status codes count as open).
+pub fn is_closed(rec: &ItemRecord) -> bool {
+    Status::from_code(&rec.status).is_some_and(Status::is_closed)
+}
+
+/// The `type` tag of an op on the wire (`claim`, `add_note`, …).
+pub fn op_type(op: &Op) -> String {
+    match serde_json::to_value(op) {
+        Ok(serde_json::Value::Object(m)) => m
+            .get("type")
+            .and_then(|v| v.as_str())
+            .unwrap_or("unknown")
+            .to_owned(),
+        _ => "unknown".to_owned(),
+    }
+}
