@@ -1,0 +1,513 @@
+//! `shimin-bench`: the benchmark suite of issue 6. Every figure is measured beside its
+//! reference in the same run and held against its target; results go to JSON (one record per
+//! figure) and to a Markdown table (BENCHMARKS.md).
+//!
+//! ```text
+//! shimin-bench [--size smoke|full] [--out-json PATH] [--out-md PATH] [--server-bin PATH] [--strict]
+//! ```
+//!
+//! Parts (see each module): 1 [`bootstrap`], 2 [`latency`], 3 [`queue`], 4 [`load`],
+//! 5 [`push`]; 6 (the desk app) is reported as "not yet" until the app exists.
+//!
+//! Everything runs on loopback (127.0.0.1, ports chosen by the OS); the production addresses
+//! are never contacted ([`wire::check_loopback`] refuses any other base URL).
+//!
+//! Exit status: non-zero when a phase fails (and, with `--size smoke`, when any error count is
+//! above zero). Targets never fail a smoke run; `--strict` makes a missed target fail a full run.
+
+mod bootstrap;
+mod latency;
+mod load;
+mod push;
+mod queue;
+mod report;
+mod seed;
+mod server_proc;
+mod sys;
+mod wire;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use report::{Figure, FigureStatus, Machine, Report};
+use shimin_server::{Config, DemoOptions, HashParams, RunningServer};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Size {
+    /// Small sizes, well under a minute: the CI check.
+    Smoke,
+    /// The sizes of issue 6 (10k/100k items, 200 arrivals, 100/500/1000 desks).
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Phase {
+    /// Internal: the desk side of part 1, in its own process (for its peak RSS).
+    Bootstrap,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shimin-bench",
+    version,
+    about = "Shimin Desk benchmark suite (issue 6)"
+)]
+struct Cli {
+    #[arg(long, value_enum, default_value = "smoke")]
+    size: Size,
+    /// JSON results (default with --size full: BENCHMARKS.json at the workspace root).
+    #[arg(long)]
+    out_json: Option<PathBuf>,
+    /// Markdown table (default with --size full: BENCHMARKS.md at the workspace root).
+    #[arg(long)]
+    out_md: Option<PathBuf>,
+    /// The `shimin-server` binary for parts 4–5 (default: beside this binary).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Run the server of parts 4–5 in this process even if the binary is there.
+    #[arg(long)]
+    in_process_server: bool,
+    /// Exit with status 2 when a target is missed (not with --size smoke).
+    #[arg(long)]
+    strict: bool,
+
+    #[arg(long, value_enum, hide = true)]
+    phase: Option<Phase>,
+    #[arg(long, hide = true)]
+    items: Option<usize>,
+    #[arg(long, hide = true)]
+    url: Option<String>,
+    #[arg(long, hide = true)]
+    username: Option<String>,
+    #[arg(long, hide = true)]
+    password: Option<String>,
+    #[arg(long, hide = true)]
+    cache: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    key: Option<String>,
+}
+
+struct Sizes {
+    bootstrap: Vec<usize>,
+    arrivals: usize,
+    queue_reps: usize,
+    queue_budget: Duration,
+    load: load::Plan,
+    push: push::Plan,
+}
+
+impl Sizes {
+    fn of(size: Size) -> Sizes {
+        match size {
+            Size::Smoke => Sizes {
+                bootstrap: vec![2_000],
+                arrivals: 20,
+                queue_reps: 20,
+                queue_budget: Duration::from_secs(2),
+                load: load::Plan {
+                    steps: vec![20],
+                    items_per_step: 10,
+                    rate_per_s: 10.0,
+                },
+                push: push::Plan {
+                    pushers: 4,
+                    batches: 2,
+                    batch_size: 50,
+                    reference_commits: 200,
+                },
+            },
+            Size::Full => Sizes {
+                bootstrap: vec![10_000, 100_000],
+                arrivals: 200,
+                queue_reps: 200,
+                queue_budget: Duration::from_secs(15),
+                load: load::Plan {
+                    steps: vec![100, 500, 1000],
+                    items_per_step: 30,
+                    rate_per_s: 5.0,
+                },
+                push: push::Plan {
+                    pushers: 50,
+                    batches: 4,
+                    batch_size: 50,
+                    reference_commits: 2_000,
+                },
+            },
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.phase {
+        Some(Phase::Bootstrap) => rt.block_on(child_bootstrap(&cli)),
+        None => {
+            let code = rt.block_on(suite(&cli))?;
+            rt.shutdown_timeout(Duration::from_secs(5));
+            std::process::exit(code);
+        }
+    }
+}
+
+async fn child_bootstrap(cli: &Cli) -> Result<()> {
+    let need = |v: &Option<String>, name: &str| {
+        v.clone()
+            .with_context(|| format!("--phase bootstrap needs --{name}"))
+    };
+    let args = bootstrap::ChildArgs {
+        url: need(&cli.url, "url")?,
+        username: need(&cli.username, "username")?,
+        password: need(&cli.password, "password")?,
+        cache: cli.cache.clone().context("--phase bootstrap needs --cache")?,
+        key_hex: need(&cli.key, "key")?,
+        items: cli.items.context("--phase bootstrap needs --items")?,
+    };
+    let out = bootstrap::child(args).await?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(serde_json::to_string(&out)?.as_bytes())?;
+    stdout.write_all(b"\n")?;
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| here.to_path_buf())
+}
+
+/// Runs the whole suite; returns the exit status.
+async fn suite(cli: &Cli) -> Result<i32> {
+    let started = Instant::now();
+    let sizes = Sizes::of(cli.size);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let release = !cfg!(debug_assertions);
+    let command = format!(
+        "cargo run {}-p shimin-bench -- {}",
+        if release { "--release " } else { "" },
+        args.join(" ")
+    );
+    let (out_json, out_md) = match cli.size {
+        Size::Full => (
+            Some(
+                cli.out_json
+                    .clone()
+                    .unwrap_or_else(|| workspace_root().join("BENCHMARKS.json")),
+            ),
+            Some(
+                cli.out_md
+                    .clone()
+                    .unwrap_or_else(|| workspace_root().join("BENCHMARKS.md")),
+            ),
+        ),
+        Size::Smoke => (cli.out_json.clone(), cli.out_md.clone()),
+    };
+    let mut figures: Vec<Figure> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let work = tempfile::tempdir()?;
+
+    // Parts 1–3 against an in-process server on loopback.
+    eprintln!("shimin-bench: parts 1–3 (in-process server)…");
+    match start_local_server(work.path()).await {
+        Ok(server) => {
+            if let Err(e) = client_parts(cli, &sizes, &server, work.path(), &mut figures, &mut errors).await {
+                errors.push(format!("parts 1–3: {e:#}"));
+            }
+            server.shutdown().await;
+        }
+        Err(e) => errors.push(format!("starting the in-process server: {e:#}")),
+    }
+
+    // Parts 4–5 against the server binary as a child process (or in-process as a fallback).
+    let bin = if cli.in_process_server {
+        None
+    } else {
+        cli.server_bin.clone().or_else(server_proc::sibling_server_bin)
+    };
+    eprintln!(
+        "shimin-bench: parts 4–5 (server: {})…",
+        bin.as_ref()
+            .map(|b| b.display().to_string())
+            .unwrap_or("in-process".into())
+    );
+    let mut load_server_desc = String::from("not started");
+    match server_proc::LoadServer::start(bin.as_deref()).await {
+        Ok(server) => {
+            load_server_desc = server.describe();
+            match load::run(&server, &sizes.load).await {
+                Ok(f) => figures.extend(f),
+                Err(e) => errors.push(format!(
+                    "part 4 (server load): {e:#}; server log: {}",
+                    server.log_tail().join(" / ")
+                )),
+            }
+            eprintln!("shimin-bench: part 5…");
+            match push::run(&server, &sizes.push).await {
+                Ok(f) => figures.extend(f),
+                Err(e) => errors.push(format!("part 5 (push): {e:#}")),
+            }
+            if !server.is_child() {
+                tracing::warn!("server ran in-process: its RSS includes the load generator");
+            }
+            server.stop().await;
+        }
+        Err(e) => errors.push(format!("starting the load server: {e:#}")),
+    }
+
+    figures.push(Figure::not_yet(
+        6,
+        "desk_app.cold_start_ms",
+        "desk app: cold start to a usable window (Xvfb)",
+        "ms",
+        "the desk app (src-tauri + ui) does not exist yet",
+    ));
+    figures.push(Figure::not_yet(
+        6,
+        "desk_app.idle_rss_mib",
+        "desk app: idle RSS, all processes (WebKit included)",
+        "MiB",
+        "the desk app (src-tauri + ui) does not exist yet",
+    ));
+    figures.sort_by_key(|f| f.part);
+
+    // A smoke run is a correctness check: any error count above zero fails it.
+    if cli.size == Size::Smoke {
+        for f in &figures {
+            let is_count = f.name.ends_with(".errors")
+                || f.name.ends_with(".missed")
+                || f.name.ends_with("replay_reapplied");
+            if is_count && f.value.is_some_and(|v| v > 0.0) {
+                errors.push(format!(
+                    "{} = {} ({})",
+                    f.name,
+                    f.value.unwrap_or_default(),
+                    f.note
+                ));
+            }
+        }
+    }
+    let report = Report {
+        suite: "shimin-bench (issue 6)".into(),
+        size: format!("{:?}", cli.size).to_lowercase(),
+        date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        command,
+        build: if release {
+            "release".into()
+        } else {
+            "debug (figures not representative)".into()
+        },
+        machine: Machine::detect(),
+        load_server: load_server_desc,
+        figures,
+        errors,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    };
+    let md = report.to_markdown();
+    if let Some(p) = &out_json {
+        std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("shimin-bench: wrote {}", p.display());
+    }
+    if let Some(p) = &out_md {
+        std::fs::write(p, &md).with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("shimin-bench: wrote {}", p.display());
+    } else {
+        eprintln!("{md}");
+    }
+    for e in &report.errors {
+        eprintln!("shimin-bench: ERROR: {e}");
+    }
+    let missed = report
+        .figures
+        .iter()
+        .filter(|f| f.status == FigureStatus::Measured && f.pass == Some(false))
+        .count();
+    eprintln!(
+        "shimin-bench: {} figures, {missed} targets missed, {:.0} s",
+        report.figures.len(),
+        report.elapsed_s
+    );
+    Ok(if !report.errors.is_empty() {
+        1
+    } else if cli.strict && cli.size == Size::Full && missed > 0 {
+        2
+    } else {
+        0
+    })
+}
+
+async fn start_local_server(dir: &Path) -> Result<RunningServer> {
+    let config = Config {
+        data_dir: dir.join("server"),
+        listen: vec!["127.0.0.1:0".parse()?],
+        demo: Some(DemoOptions::default()),
+        // Logins are not measured in parts 1–3.
+        hash_params: HashParams::insecure_fast(),
+        ..Config::default()
+    };
+    Ok(shimin_server::start(config).await?)
+}
+
+/// A department clerk: (unit id, user id, username).
+async fn department_clerks(server: &RunningServer) -> Result<Vec<(i64, i64, String)>> {
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT u.id, (SELECT id FROM users WHERE role = 'clerk' AND unit_id = u.id ORDER BY id LIMIT 1),
+                (SELECT username FROM users WHERE role = 'clerk' AND unit_id = u.id ORDER BY id LIMIT 1)
+         FROM units u WHERE u.kind = 'department'
+           AND EXISTS (SELECT 1 FROM users WHERE role = 'clerk' AND unit_id = u.id)
+           AND EXISTS (SELECT 1 FROM matters WHERE unit_id = u.id)
+         ORDER BY u.id",
+    )
+    .fetch_all(server.db())
+    .await?;
+    Ok(rows)
+}
+
+async fn client_parts(
+    cli: &Cli,
+    sizes: &Sizes,
+    server: &RunningServer,
+    dir: &Path,
+    figures: &mut Vec<Figure>,
+    errors: &mut Vec<String>,
+) -> Result<()> {
+    let _ = cli;
+    let url = server.base_url();
+    let password = shimin_server::demo::DEMO_PASSWORD;
+    let clerks = department_clerks(server).await?;
+    if clerks.len() < sizes.bootstrap.len() + 1 {
+        bail!(
+            "the demo county has {} departments, need {}",
+            clerks.len(),
+            sizes.bootstrap.len() + 1
+        );
+    }
+
+    // Part 1.
+    let mut largest: Option<(PathBuf, String, seed::Seeded, u64)> = None;
+    for (i, &n) in sizes.bootstrap.iter().enumerate() {
+        eprintln!("shimin-bench: part 1, {n} items…");
+        let (unit, clerk_id, clerk) = &clerks[i];
+        let result: Result<()> = async {
+            let seeded = seed::seed_items(
+                server.writer(),
+                &seed::SeedSpec {
+                    unit_id: *unit,
+                    items: n,
+                    mine_user_id: *clerk_id,
+                    seed: 6_000 + n as u64,
+                },
+            )
+            .await
+            .context("seeding")?;
+            let cache = dir.join(format!("bootstrap-{n}.db"));
+            let key = shimin_client::CacheKey::random().to_hex().context("raw key")?;
+            let out = run_child(&url, clerk, password, &cache, &key, n).await?;
+            figures.extend(bootstrap::figures(n, &out, seeded.secs));
+            largest = Some((cache, key, seeded, out.items));
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            errors.push(format!("part 1 ({n} items): {e:#}"));
+        }
+    }
+
+    // Part 3, on the largest cache part 1 left.
+    if let Some((cache, key, seeded, items)) = &largest {
+        eprintln!("shimin-bench: part 3, queue queries on {items} items…");
+        let setup = queue::Setup {
+            reps: sizes.queue_reps,
+            budget: sizes.queue_budget,
+            sample_name: seeded.sample_name.clone(),
+            sample_number: seeded.sample_number.clone(),
+        };
+        match queue::run(cache, key, &url, &setup).await {
+            Ok(f) => figures.extend(f),
+            Err(e) => errors.push(format!("part 3 (queue queries): {e:#}")),
+        }
+    } else {
+        errors.push("part 3 skipped: part 1 left no cache".into());
+    }
+
+    // Part 2, a department with only the demo's items.
+    eprintln!("shimin-bench: part 2, live latency…");
+    let (unit, _, clerk) = clerks.last().context("no department")?.clone();
+    let portal: String =
+        sqlx::query_scalar("SELECT username FROM users WHERE role = 'portal' ORDER BY id LIMIT 1")
+            .fetch_one(server.db())
+            .await
+            .context("no portal account")?;
+    let matter_id: i64 = sqlx::query_scalar("SELECT id FROM matters WHERE unit_id = ? ORDER BY id LIMIT 1")
+        .bind(unit)
+        .fetch_one(server.db())
+        .await?;
+    let setup = latency::Setup {
+        server_url: url.clone(),
+        clerk,
+        password: password.into(),
+        portal,
+        matter_id,
+        arrivals: sizes.arrivals,
+    };
+    match latency::run(dir, &setup).await {
+        Ok(f) => figures.extend(f),
+        Err(e) => errors.push(format!("part 2 (live latency): {e:#}")),
+    }
+    Ok(())
+}
+
+/// Runs the desk side of part 1 in a child process of this binary.
+async fn run_child(
+    url: &str,
+    user: &str,
+    password: &str,
+    cache: &Path,
+    key: &str,
+    n: usize,
+) -> Result<bootstrap::ChildOut> {
+    let exe = std::env::current_exe()?;
+    let child = tokio::process::Command::new(exe)
+        .args([
+            "--phase",
+            "bootstrap",
+            "--items",
+            &n.to_string(),
+            "--url",
+            url,
+            "--username",
+            user,
+        ])
+        .args(["--password", password, "--key", key, "--cache"])
+        .arg(cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let out = tokio::time::timeout(Duration::from_secs(900), child.wait_with_output())
+        .await
+        .context("bootstrap child timed out")??;
+    if !out.status.success() {
+        bail!("bootstrap child failed ({})", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("bootstrap child printed no result")?;
+    Ok(serde_json::from_str(line)?)
+}
