@@ -20,7 +20,7 @@ for _ in $(seq 50); do curl -sf "http://$ADDR/api/v1/health" >/dev/null && break
 # The cache key of the demo desk: random once, kept beside the demo data (a real desk keeps it
 # in the OS keyring).
 [ -f "$DEMO_DIR/desk.key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEMO_DIR/desk.key"
-echo "演示服务器: http://$ADDR   演示账户: ga_a（公安局A角窗口） 密码: Demo#2026"
-SHIMIN_USER="${SHIMIN_USER:-ga_a}" SHIMIN_PASSWORD="${SHIMIN_PASSWORD:-Demo#2026}" \
+echo "演示服务器: http://$ADDR   演示账户: gongan.zhangwei（县公安局A角窗口人员），其他账户见 README 密码: Demo#2026"
+SHIMIN_USER="${SHIMIN_USER:-gongan.zhangwei}" SHIMIN_PASSWORD="${SHIMIN_PASSWORD:-Demo#2026}" \
   "$target/release/shimin-desk-cli" --cache "$DEMO_DIR/desk.db" --key-hex "$(cat "$DEMO_DIR/desk.key")" \
   --endpoint "http://$ADDR" watch

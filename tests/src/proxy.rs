@@ -77,11 +77,15 @@ impl Proxy {
         let tasks = self.tasks.clone();
         let accept = tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
                 count.fetch_add(1, Ordering::SeqCst);
                 let lose = lose.clone();
                 let conn = tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(upstream).await else { return };
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
                     let _ = forward(client, server, lose).await;
                 });
                 tasks.lock().unwrap().push(conn);

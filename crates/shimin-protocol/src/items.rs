@@ -137,22 +137,42 @@ pub struct ItemEvent {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Op {
     Claim,
-    AcceptReservation { slot: Slot },
-    RejectReservation { reason: String },
+    AcceptReservation {
+        slot: Slot,
+    },
+    RejectReservation {
+        reason: String,
+    },
     MarkArrived,
     MarkNoShow,
-    ReplyConsultation { reply: String },
+    ReplyConsultation {
+        reply: String,
+    },
     PassPreReview,
-    RequestSupplement { missing: Vec<String>, note: String },
+    RequestSupplement {
+        missing: Vec<String>,
+        note: String,
+    },
     Resubmit,
-    RefuseApplication { reason: String },
+    RefuseApplication {
+        reason: String,
+    },
     /// `to` is a status code of `Status::APPLICATION_STAGES`.
-    Advance { to: String },
+    Advance {
+        to: String,
+    },
     HandOver,
-    AddNote { text: String },
-    ReplyComplaint { reply: String },
+    AddNote {
+        text: String,
+    },
+    ReplyComplaint {
+        reply: String,
+    },
     MarkRead,
-    Transfer { to_unit_id: i64, reason: String },
+    Transfer {
+        to_unit_id: i64,
+        reason: String,
+    },
 }
 
 /// Longest free text an op may carry, in characters.
@@ -195,16 +215,25 @@ impl Op {
     pub fn validate(&self) -> Result<Command, InvalidOp> {
         fn text(field: &'static str, value: &str) -> Result<(), InvalidOp> {
             if value.trim().is_empty() {
-                return Err(InvalidOp { field, message: "不能为空" });
+                return Err(InvalidOp {
+                    field,
+                    message: "不能为空",
+                });
             }
             if value.chars().count() > MAX_TEXT_CHARS {
-                return Err(InvalidOp { field, message: "内容过长" });
+                return Err(InvalidOp {
+                    field,
+                    message: "内容过长",
+                });
             }
             Ok(())
         }
         match self {
             Op::AcceptReservation { slot } if slot.end <= slot.start => {
-                return Err(InvalidOp { field: "slot", message: "预约时段的结束须晚于开始" })
+                return Err(InvalidOp {
+                    field: "slot",
+                    message: "预约时段的结束须晚于开始",
+                })
             }
             Op::RejectReservation { reason } | Op::RefuseApplication { reason } => text("reason", reason)?,
             Op::Transfer { reason, .. } => text("reason", reason)?,
@@ -212,10 +241,16 @@ impl Op {
             Op::AddNote { text: t } => text("text", t)?,
             Op::RequestSupplement { missing, note } => {
                 if missing.is_empty() || missing.iter().any(|m| m.trim().is_empty()) {
-                    return Err(InvalidOp { field: "missing", message: "须逐项列明需补正的材料" });
+                    return Err(InvalidOp {
+                        field: "missing",
+                        message: "须逐项列明需补正的材料",
+                    });
                 }
                 if note.chars().count() > MAX_TEXT_CHARS {
-                    return Err(InvalidOp { field: "note", message: "内容过长" });
+                    return Err(InvalidOp {
+                        field: "note",
+                        message: "内容过长",
+                    });
                 }
             }
             _ => {}
@@ -230,7 +265,9 @@ impl Op {
             Op::RejectReservation { reason } | Op::RefuseApplication { reason } => {
                 details.reply = Some(reason.clone())
             }
-            Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => details.reply = Some(reply.clone()),
+            Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => {
+                details.reply = Some(reply.clone())
+            }
             Op::RequestSupplement { missing, .. } => details.missing_materials = missing.clone(),
             Op::Resubmit => details.missing_materials.clear(),
             _ => {}
@@ -240,9 +277,9 @@ impl Op {
     /// The note recorded in the item's history for this op, if any.
     pub fn history_note(&self) -> Option<String> {
         match self {
-            Op::RejectReservation { reason } | Op::RefuseApplication { reason } | Op::Transfer { reason, .. } => {
-                Some(reason.clone())
-            }
+            Op::RejectReservation { reason }
+            | Op::RefuseApplication { reason }
+            | Op::Transfer { reason, .. } => Some(reason.clone()),
             Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => Some(reply.clone()),
             Op::AddNote { text } => Some(text.clone()),
             Op::RequestSupplement { missing, note } => Some(if note.is_empty() {

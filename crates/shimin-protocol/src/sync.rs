@@ -34,7 +34,9 @@ pub enum Change {
     Colleague(Colleague),
     Calendar(CalendarWire),
     /// The item left the caller's scope (transferred to another unit): drop it.
-    ItemRemoved { id: Uuid },
+    ItemRemoved {
+        id: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

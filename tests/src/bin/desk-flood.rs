@@ -27,23 +27,44 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let key = CacheKey::from_hex(&args.key_hex).ok_or_else(|| anyhow::anyhow!("bad key"))?;
-    let desk = Desk::open(ClientConfig::new(&args.cache, key, vec![Endpoint::new("内网", args.endpoint, false)])).await?;
+    let desk = Desk::open(ClientConfig::new(
+        &args.cache,
+        key,
+        vec![Endpoint::new("内网", args.endpoint, false)],
+    ))
+    .await?;
     desk.login(&args.user, &args.password).await?;
     if args.count > 0 {
         desk.sync_now().await?;
         let items = desk
-            .queue(QueueQuery { view: QueueView::Unit, search: None, include_closed: false, limit: 50 })
+            .queue(QueueQuery {
+                view: QueueView::Unit,
+                search: None,
+                include_closed: false,
+                limit: 50,
+            })
             .await?;
         anyhow::ensure!(!items.is_empty(), "no open items");
         for i in 0..args.count {
             let item = &items[i % items.len()];
-            desk.act(item.record.id, Op::AddNote { text: format!("flood-{i}") }).await?;
+            desk.act(
+                item.record.id,
+                Op::AddNote {
+                    text: format!("flood-{i}"),
+                },
+            )
+            .await?;
         }
         let mut out = std::io::stdout();
         writeln!(out, "queued {}", args.count)?;
         out.flush()?;
     }
     let report = desk.sync_now().await?;
-    writeln!(std::io::stdout(), "pushed {} pending {}", report.pushed_applied, desk.pending_count().await?)?;
+    writeln!(
+        std::io::stdout(),
+        "pushed {} pending {}",
+        report.pushed_applied,
+        desk.pending_count().await?
+    )?;
     Ok(())
 }

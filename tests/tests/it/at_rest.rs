@@ -23,7 +23,10 @@ async fn cache_file_contains_no_personal_data_in_the_clear() {
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
-    assert!(!bytes.windows(16).any(|w| w == b"SQLite format 3\0"), "cache is not a plain SQLite file");
+    assert!(
+        !bytes.windows(16).any(|w| w == b"SQLite format 3\0"),
+        "cache is not a plain SQLite file"
+    );
     let rows: Vec<(String, String, String)> =
         sqlx::query_as("SELECT applicant_name, applicant_id_number, applicant_phone FROM items")
             .fetch_all(server.db())
@@ -33,7 +36,11 @@ async fn cache_file_contains_no_personal_data_in_the_clear() {
     assert!(needles.len() > 100);
     let finder = aho_corasick::AhoCorasick::new(&needles).unwrap();
     if let Some(m) = finder.find(&bytes) {
-        panic!("personal data #{} found in the cache file at byte {}", m.pattern().as_usize(), m.start());
+        panic!(
+            "personal data #{} found in the cache file at byte {}",
+            m.pattern().as_usize(),
+            m.start()
+        );
     }
     // The personal data was there to be found: the desk shows it when asked.
     assert!(cached.iter().all(|v| !v.record.applicant.name.is_empty()));

@@ -10,19 +10,35 @@ const COUNT: usize = 1500;
 
 fn flood(server: &TestServer, cache: &std::path::Path, key: &str, user: &DemoUser, count: usize) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_desk-flood"));
-    cmd.args(["--cache", cache.to_str().unwrap(), "--key-hex", key, "--endpoint", &server.url()])
-        .args(["--user", &user.username, "--password", DEMO_PASSWORD, "--count", &count.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "--cache",
+        cache.to_str().unwrap(),
+        "--key-hex",
+        key,
+        "--endpoint",
+        &server.url(),
+    ])
+    .args([
+        "--user",
+        &user.username,
+        "--password",
+        DEMO_PASSWORD,
+        "--count",
+        &count.to_string(),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
     cmd
 }
 
 async fn flood_notes(server: &TestServer, user: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT note FROM item_events WHERE actor_id = ? AND action = 'add_note' AND note LIKE 'flood-%'")
-        .bind(user)
-        .fetch_all(server.db())
-        .await
-        .unwrap()
+    sqlx::query_scalar(
+        "SELECT note FROM item_events WHERE actor_id = ? AND action = 'add_note' AND note LIKE 'flood-%'",
+    )
+    .bind(user)
+    .fetch_all(server.db())
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,9 @@ async fn login_errors_are_specific() {
     let server = TestServer::demo().await;
     let clerk = server.user("clerk", None).await;
     let dir = tempfile::tempdir().unwrap();
-    let desk = Desk::open(desk_config(dir.path().join("d.db"), &[server.url()])).await.unwrap();
+    let desk = Desk::open(desk_config(dir.path().join("d.db"), &[server.url()]))
+        .await
+        .unwrap();
     let err = desk.login(&clerk.username, "Wrong#2026").await.unwrap_err();
     assert_eq!(err.code(), "bad_credentials");
     assert!(matches!(err, Error::Api { status: 401, .. }));
@@ -32,11 +34,16 @@ async fn poke_brings_a_new_reservation_and_local_actions_are_pushed_by_the_loop(
     let mut events = desk.changes();
     let sync = desk.start();
     let mut status = desk.status();
-    tokio::time::timeout(Duration::from_secs(5), status.wait_for(|s| s.live)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), status.wait_for(|s| s.live))
+        .await
+        .unwrap()
+        .unwrap();
     // With the poke live, polling is slow: arrival within a second proves the poke carried it.
     let portal = Portal::login(&server).await;
     let sent = Instant::now();
-    let created = portal.reserve(server.matter_of(clerk.unit_id.unwrap()).await, citizen(31)).await;
+    let created = portal
+        .reserve(server.matter_of(clerk.unit_id.unwrap()).await, citizen(31))
+        .await;
     let arrived = tokio::time::timeout(Duration::from_secs(1), async {
         loop {
             if let Ok(CacheEvent::ItemsChanged { new_items, .. }) = events.recv().await {
@@ -70,5 +77,8 @@ async fn poke_brings_a_new_reservation_and_local_actions_are_pushed_by_the_loop(
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
     let needle = token.expose().as_bytes();
-    assert!(!bytes.windows(needle.len()).any(|w| w == needle), "token found in the cache files");
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "token found in the cache files"
+    );
 }

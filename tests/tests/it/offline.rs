@@ -14,7 +14,12 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
     desk.sync_now().await.unwrap();
 
     let open: Vec<_> = desk
-        .queue(QueueQuery { view: QueueView::Kind("reservation".into()), search: None, include_closed: false, limit: 50 })
+        .queue(QueueQuery {
+            view: QueueView::Kind("reservation".into()),
+            search: None,
+            include_closed: false,
+            limit: 50,
+        })
         .await
         .unwrap()
         .into_iter()
@@ -26,8 +31,14 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
     server.stop().await;
     let start = chrono::Utc::now().naive_utc() + chrono::Duration::days(1);
     for v in &open {
-        let slot = Slot { start, end: start + chrono::Duration::minutes(20) };
-        let after = desk.act(v.record.id, Op::AcceptReservation { slot }).await.expect("works offline");
+        let slot = Slot {
+            start,
+            end: start + chrono::Duration::minutes(20),
+        };
+        let after = desk
+            .act(v.record.id, Op::AcceptReservation { slot })
+            .await
+            .expect("works offline");
         assert_eq!(after.record.status, "accepted");
         assert!(after.pending);
     }

@@ -6,13 +6,21 @@ use shimin_client::{QueueQuery, QueueView};
 use shimin_domain::role::Role;
 
 fn everything() -> QueueQuery {
-    QueueQuery { view: QueueView::All, search: None, include_closed: true, limit: 100_000 }
+    QueueQuery {
+        view: QueueView::All,
+        search: None,
+        include_closed: true,
+        limit: 100_000,
+    }
 }
 
 #[tokio::test]
 async fn every_role_gets_exactly_its_scope() {
     let server = TestServer::demo().await;
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items").fetch_one(server.db()).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items")
+        .fetch_one(server.db())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for role in Role::ALL {
         let user = server.user(role.code(), None).await;
@@ -29,15 +37,28 @@ async fn every_role_gets_exactly_its_scope() {
             Role::Clerk | Role::DeptLeader | Role::NetAdmin => {
                 let unit = user.unit_id.unwrap();
                 assert!(!items.is_empty(), "{role:?} sees own unit's items");
-                assert!(items.iter().all(|i| i.record.unit_id == unit), "{role:?} sees another unit's item");
-                assert_eq!(items.len() as i64, server.count("SELECT COUNT(*) FROM items WHERE unit_id = ?", unit).await);
+                assert!(
+                    items.iter().all(|i| i.record.unit_id == unit),
+                    "{role:?} sees another unit's item"
+                );
+                assert_eq!(
+                    items.len() as i64,
+                    server
+                        .count("SELECT COUNT(*) FROM items WHERE unit_id = ?", unit)
+                        .await
+                );
             }
             Role::Agent => {
                 assert!(!items.is_empty(), "agent sees own delegated cases");
-                assert!(items.iter().all(|i| i.record.agent_id == Some(user.id)), "agent sees another's case");
+                assert!(
+                    items.iter().all(|i| i.record.agent_id == Some(user.id)),
+                    "agent sees another's case"
+                );
                 assert_eq!(
                     items.len() as i64,
-                    server.count("SELECT COUNT(*) FROM items WHERE agent_id = ?", user.id).await
+                    server
+                        .count("SELECT COUNT(*) FROM items WHERE agent_id = ?", user.id)
+                        .await
                 );
             }
             _ => {

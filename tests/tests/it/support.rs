@@ -36,9 +36,15 @@ impl TestServer {
 
     pub async fn demo_on(listen: Vec<SocketAddr>) -> TestServer {
         let data = tempfile::tempdir().unwrap();
-        let server = shimin_server::start(config(data.path(), listen)).await.expect("server starts");
+        let server = shimin_server::start(config(data.path(), listen))
+            .await
+            .expect("server starts");
         let listen = server.addrs.clone();
-        TestServer { server: Some(server), data, listen }
+        TestServer {
+            server: Some(server),
+            data,
+            listen,
+        }
     }
 
     pub fn running(&self) -> &RunningServer {
@@ -63,7 +69,9 @@ impl TestServer {
     /// The server comes back on the same addresses and data.
     pub async fn restart(&mut self) {
         assert!(self.server.is_none());
-        let server = shimin_server::start(config(self.data.path(), self.listen.clone())).await.expect("restart");
+        let server = shimin_server::start(config(self.data.path(), self.listen.clone()))
+            .await
+            .expect("restart");
         self.server = Some(server);
     }
 
@@ -78,7 +86,11 @@ impl TestServer {
         .fetch_one(self.db())
         .await
         .unwrap_or_else(|e| panic!("no demo user with role {role}: {e}"));
-        DemoUser { username: row.get(0), id: row.get(1), unit_id: row.get(2) }
+        DemoUser {
+            username: row.get(0),
+            id: row.get(1),
+            unit_id: row.get(2),
+        }
     }
 
     /// Two clerks of the same unit (an A/B pair).
@@ -90,17 +102,31 @@ impl TestServer {
             .fetch_one(self.db())
             .await
             .expect("a second clerk in the unit");
-        (a, DemoUser { username: row.get(0), id: row.get(1), unit_id: row.get(2) })
+        (
+            a,
+            DemoUser {
+                username: row.get(0),
+                id: row.get(1),
+                unit_id: row.get(2),
+            },
+        )
     }
 
     pub async fn count(&self, sql: &str, bind: i64) -> i64 {
-        sqlx::query_scalar(sql).bind(bind).fetch_one(self.db()).await.unwrap()
+        sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_one(self.db())
+            .await
+            .unwrap()
     }
 
     /// Item ids of a unit, as the server has them.
     pub async fn unit_item_ids(&self, unit: i64) -> Vec<String> {
-        let mut ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM items WHERE unit_id = ?").bind(unit).fetch_all(self.db()).await.unwrap();
+        let mut ids: Vec<String> = sqlx::query_scalar("SELECT id FROM items WHERE unit_id = ?")
+            .bind(unit)
+            .fetch_all(self.db())
+            .await
+            .unwrap();
         ids.sort();
         ids
     }
@@ -141,8 +167,12 @@ pub fn desk_config(cache: PathBuf, endpoints: &[String]) -> ClientConfig {
 
 /// A desk with a fresh encrypted cache in `dir`, logged in as `user`.
 pub async fn desk(dir: &Path, name: &str, endpoints: &[String], user: &DemoUser) -> Desk {
-    let desk = Desk::open(desk_config(dir.join(format!("{name}.db")), endpoints)).await.expect("cache opens");
-    desk.login(&user.username, DEMO_PASSWORD).await.expect("demo login");
+    let desk = Desk::open(desk_config(dir.join(format!("{name}.db")), endpoints))
+        .await
+        .expect("cache opens");
+    desk.login(&user.username, DEMO_PASSWORD)
+        .await
+        .expect("demo login");
     desk
 }
 
@@ -160,7 +190,10 @@ impl Portal {
         let base = server.url();
         let res: LoginResponse = http
             .post(format!("{base}{}", paths::LOGIN))
-            .header(shimin_protocol::PROTOCOL_HEADER, shimin_protocol::PROTOCOL_VERSION.to_string())
+            .header(
+                shimin_protocol::PROTOCOL_HEADER,
+                shimin_protocol::PROTOCOL_VERSION.to_string(),
+            )
             .json(&LoginRequest {
                 username: portal.username,
                 password: DEMO_PASSWORD.into(),
@@ -175,7 +208,11 @@ impl Portal {
             .json()
             .await
             .unwrap();
-        Portal { http, base, token: res.token }
+        Portal {
+            http,
+            base,
+            token: res.token,
+        }
     }
 
     /// A new reservation for `matter`, as a citizen books it on the portal.
@@ -184,12 +221,18 @@ impl Portal {
         let body = NewReservation {
             matter_id: matter,
             applicant,
-            requested_slot: Slot { start, end: start + chrono::Duration::minutes(30) },
+            requested_slot: Slot {
+                start,
+                end: start + chrono::Duration::minutes(30),
+            },
             content: "预约办理".into(),
         };
         self.http
             .post(format!("{}{}", self.base, paths::INTAKE_RESERVATION))
-            .header(shimin_protocol::PROTOCOL_HEADER, shimin_protocol::PROTOCOL_VERSION.to_string())
+            .header(
+                shimin_protocol::PROTOCOL_HEADER,
+                shimin_protocol::PROTOCOL_VERSION.to_string(),
+            )
             .bearer_auth(&self.token)
             .json(&body)
             .send()
@@ -219,7 +262,10 @@ where
 {
     let until = tokio::time::Instant::now() + limit;
     while !check().await {
-        assert!(tokio::time::Instant::now() < until, "timed out after {limit:?}: {what}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out after {limit:?}: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
