@@ -130,12 +130,11 @@ pub async fn update(writer: &SqlitePool, wire: &CalendarWire, by: Option<Updater
     // A version replaces the whole data set: it must not lose an official year in force (an
     // import of next year's schedule alone would turn this year provisional).
     if let Some(stored) = load_wire(&mut tx).await? {
-        let lost = stored.years.iter().filter(|y| y.official).find(|old| {
-            !wire
-                .years
-                .iter()
-                .any(|y| y.year == old.year && y.official)
-        });
+        let lost = stored
+            .years
+            .iter()
+            .filter(|y| y.official)
+            .find(|old| !wire.years.iter().any(|y| y.year == old.year && y.official));
         if let Some(lost) = lost {
             tx.rollback().await?;
             let mut conn = writer.acquire().await?;

@@ -2,7 +2,5 @@
 
 mod clocks;
 mod engine;
-mod fake_server;
 mod fixtures;
-mod live;
 mod store;
