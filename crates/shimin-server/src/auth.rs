@@ -106,6 +106,23 @@ pub struct SessionUser {
 }
 
 impl SessionUser {
+    /// An audit record of an action this user took through this session's client.
+    pub fn audit_entry<'a>(
+        &'a self,
+        action: &'a str,
+        target: Option<&'a str>,
+        outcome: &'a str,
+    ) -> Entry<'a> {
+        Entry {
+            user_id: Some(self.id),
+            username: Some(&self.username),
+            action,
+            target,
+            client_id: Some(&self.client_id),
+            outcome,
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         Actor {
             user_id: self.id,
@@ -395,18 +412,7 @@ pub async fn logout(State(state): State<SharedState>, user: SessionUser) -> Resu
         .bind(&user.token_hash)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut tx,
-        Entry {
-            user_id: Some(user.id),
-            username: Some(&user.username),
-            action: "logout",
-            target: None,
-            client_id: Some(&user.client_id),
-            outcome: "ok",
-        },
-    )
-    .await?;
+    audit::record(&mut tx, user.audit_entry("logout", None, "ok")).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -463,18 +469,7 @@ pub async fn change_password(
         .bind(&user.token_hash)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut tx,
-        Entry {
-            user_id: Some(user.id),
-            username: Some(&user.username),
-            action: "change_password",
-            target: None,
-            client_id: Some(&user.client_id),
-            outcome: "ok",
-        },
-    )
-    .await?;
+    audit::record(&mut tx, user.audit_entry("change_password", None, "ok")).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

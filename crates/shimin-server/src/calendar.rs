@@ -260,18 +260,7 @@ pub async fn put(
 ) -> Result<Json<CalendarAccepted>> {
     if user.role != Role::Sysadmin {
         let mut conn = state.writer.acquire().await?;
-        audit::record(
-            &mut conn,
-            Entry {
-                user_id: Some(user.id),
-                username: Some(&user.username),
-                action: "calendar.update",
-                target: None,
-                client_id: Some(&user.client_id),
-                outcome: "forbidden",
-            },
-        )
-        .await?;
+        audit::record(&mut conn, user.audit_entry("calendar.update", None, "forbidden")).await?;
         return Err(Error::Forbidden);
     }
     let by = Updater {
