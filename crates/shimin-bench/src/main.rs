@@ -74,6 +74,11 @@ struct Cli {
     #[arg(long)]
     strict: bool,
 
+    /// Only re-render the Markdown (--out-md, default BENCHMARKS.md) from a JSON result file,
+    /// e.g. after editing CLOSING_NOTE.md; measures nothing.
+    #[arg(long, value_name = "JSON")]
+    render: Option<PathBuf>,
+
     #[arg(long, value_enum, hide = true)]
     phase: Option<Phase>,
     #[arg(long, hide = true)]
@@ -144,7 +149,7 @@ fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx::query=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -152,6 +157,7 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.phase {
         Some(Phase::Bootstrap) => rt.block_on(child_bootstrap(&cli)),
+        None if cli.render.is_some() => render(&cli),
         None => {
             let code = rt.block_on(suite(&cli))?;
             rt.shutdown_timeout(Duration::from_secs(5));
@@ -177,6 +183,23 @@ async fn child_bootstrap(cli: &Cli) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(serde_json::to_string(&out)?.as_bytes())?;
     stdout.write_all(b"\n")?;
+    Ok(())
+}
+
+fn closing_note() -> Option<String> {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CLOSING_NOTE.md")).ok()
+}
+
+fn render(cli: &Cli) -> Result<()> {
+    let json = cli.render.as_ref().context("--render")?;
+    let report: Report = serde_json::from_slice(&std::fs::read(json)?)
+        .with_context(|| format!("reading {}", json.display()))?;
+    let out = cli
+        .out_md
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("BENCHMARKS.md"));
+    std::fs::write(&out, report.to_markdown(closing_note().as_deref()))?;
+    eprintln!("shimin-bench: wrote {}", out.display());
     Ok(())
 }
 
@@ -314,7 +337,7 @@ async fn suite(cli: &Cli) -> Result<i32> {
         errors,
         elapsed_s: started.elapsed().as_secs_f64(),
     };
-    let md = report.to_markdown();
+    let md = report.to_markdown(closing_note().as_deref());
     if let Some(p) = &out_json {
         std::fs::write(p, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("writing {}", p.display()))?;

@@ -122,10 +122,16 @@ async fn reference_commits(n: usize) -> Result<f64> {
 pub async fn run(server: &LoadServer, plan: &Plan) -> Result<Vec<Figure>> {
     let api = Api::new(server.url())?;
     // Unit office staff of the departments (clerks, leaders, net admins) handle items.
+    // Only departments have items in the demo county.
+    let departments: Vec<&'static str> = shimin_server::demo::DemoCounty::new()
+        .departments()
+        .map(|u| u.name)
+        .collect();
     let staff: Vec<(String, Option<&'static str>)> = crate::load::office_users()
         .into_iter()
         .filter(|(_, role, unit)| {
-            unit.is_some() && matches!(role, Role::Clerk | Role::DeptLeader | Role::NetAdmin)
+            unit.is_some_and(|u| departments.contains(&u))
+                && matches!(role, Role::Clerk | Role::DeptLeader | Role::NetAdmin)
         })
         .map(|(u, _, unit)| (u, unit))
         .collect();
