@@ -29,7 +29,7 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
     assert_eq!(open.len(), 3, "demo unit has open reservations");
 
     server.stop().await;
-    let start = chrono::Utc::now().naive_utc() + chrono::Duration::days(1);
+    let start = slot_start(1);
     for v in &open {
         let slot = Slot {
             start,

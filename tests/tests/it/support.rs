@@ -217,7 +217,7 @@ impl Portal {
 
     /// A new reservation for `matter`, as a citizen books it on the portal.
     pub async fn reserve(&self, matter: i64, applicant: Applicant) -> Created {
-        let start = chrono::Utc::now().naive_utc() + chrono::Duration::days(2);
+        let start = slot_start(2);
         let body = NewReservation {
             matter_id: matter,
             applicant,
@@ -244,6 +244,14 @@ impl Portal {
             .await
             .unwrap()
     }
+}
+
+/// 09:00 China Standard Time, `days` days from today: a slot inside the morning session.
+pub fn slot_start(days: i64) -> chrono::NaiveDateTime {
+    let local_today = shimin_domain::calendar::to_local(chrono::Utc::now()).date();
+    (local_today + chrono::Duration::days(days))
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
 }
 
 pub fn citizen(n: u32) -> Applicant {
