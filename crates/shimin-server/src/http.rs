@@ -42,7 +42,19 @@ pub fn router(state: SharedState) -> Router {
         .fallback(|| async { Error::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(server_time))
+        .layer(middleware::from_fn(run_to_completion))
         .with_state(state)
+}
+
+/// Runs every handler in a task of its own. A client that vanishes mid-request (network cut,
+/// desk killed) makes hyper drop the request's future; dropped inside a write transaction, it
+/// could leave the single writer connection mid-transaction, so that later commits never
+/// become visible. Detached, a started request always finishes: committed or rolled back.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) => Error::internal(format!("request task failed: {e}")).into_response(),
+    }
 }
 
 async fn health(State(_): State<SharedState>) -> axum::Json<Health> {

@@ -282,15 +282,6 @@ pub async fn push(
     user: AuthUser,
     Json(req): Json<PushRequest>,
 ) -> Result<Json<PushResponse>> {
-    // A desk that vanishes mid-push (network cut, process killed) makes hyper drop this
-    // handler's future. Dropping it inside a write transaction could leave the single writer
-    // connection mid-transaction, so the batch runs to completion in a task of its own.
-    tokio::spawn(push_batch(state, user, req))
-        .await
-        .map_err(|e| Error::internal(format!("push task failed: {e}")))?
-}
-
-async fn push_batch(state: SharedState, user: AuthUser, req: PushRequest) -> Result<Json<PushResponse>> {
     let actor = user.actor();
     if read_scope(&actor) == Scope::Nothing {
         return Err(Error::Forbidden);
