@@ -123,16 +123,9 @@ impl Transport {
         query: &[(&str, String)],
         token: Option<&str>,
     ) -> Result<T> {
-        let ep = self.ep(i)?;
-        let mut req = ep
-            .client
-            .get(format!("{}{}", ep.base, path))
-            .query(query)
-            .timeout(self.request_timeout);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.map_err(|e| self.offline(i, &e))?;
+        let resp = self
+            .send(i, token, |c, url| c.get(url).query(query), path)
+            .await?;
         self.decode(i, resp).await
     }
 
@@ -143,16 +136,7 @@ impl Transport {
         body: &B,
         token: Option<&str>,
     ) -> Result<T> {
-        let ep = self.ep(i)?;
-        let mut req = ep
-            .client
-            .post(format!("{}{}", ep.base, path))
-            .json(body)
-            .timeout(self.request_timeout);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.map_err(|e| self.offline(i, &e))?;
+        let resp = self.send(i, token, |c, url| c.post(url).json(body), path).await?;
         self.decode(i, resp).await
     }
 
@@ -164,20 +148,28 @@ impl Transport {
         body: &B,
         token: Option<&str>,
     ) -> Result<Vec<u8>> {
-        let ep = self.ep(i)?;
-        let mut req = ep
-            .client
-            .post(format!("{}{}", ep.base, path))
-            .json(body)
-            .timeout(self.request_timeout);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.map_err(|e| self.offline(i, &e))?;
+        let resp = self.send(i, token, |c, url| c.post(url).json(body), path).await?;
         if !resp.status().is_success() {
             return Err(self.api_error(i, resp).await);
         }
         Ok(resp.bytes().await.map_err(|e| self.offline(i, &e))?.to_vec())
+    }
+
+    /// Builds a request to endpoint `i` with `build`, adds the request timeout and the bearer
+    /// token, sends it; a transport failure becomes [`Error::Offline`]-class for this endpoint.
+    async fn send(
+        &self,
+        i: usize,
+        token: Option<&str>,
+        build: impl FnOnce(&reqwest::Client, String) -> reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<reqwest::Response> {
+        let ep = self.ep(i)?;
+        let mut req = build(&ep.client, format!("{}{}", ep.base, path)).timeout(self.request_timeout);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.map_err(|e| self.offline(i, &e))
     }
 
     /// Opens the SSE stream (no overall timeout: it lives as long as the connection).
