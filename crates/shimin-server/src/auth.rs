@@ -350,19 +350,17 @@ pub async fn login(
         .bind(&client_id)
         .fetch_one(&mut *tx)
         .await?;
+    // The audit record of this login attempt, whatever its outcome.
+    let login_entry = |outcome| Entry {
+        user_id: Some(user.id),
+        username: Some(&username),
+        action: "login",
+        target: None,
+        client_id: Some(&client_id),
+        outcome,
+    };
     if owner != user.id {
-        audit::record(
-            &mut tx,
-            Entry {
-                user_id: Some(user.id),
-                username: Some(&username),
-                action: "login",
-                target: None,
-                client_id: Some(&client_id),
-                outcome: "client_mismatch",
-            },
-        )
-        .await?;
+        audit::record(&mut tx, login_entry("client_mismatch")).await?;
         tx.commit().await?;
         return Err(Error::ClientMismatch);
     }
@@ -382,18 +380,7 @@ pub async fn login(
     .bind(ts(now))
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Entry {
-            user_id: Some(user.id),
-            username: Some(&username),
-            action: "login",
-            target: None,
-            client_id: Some(&client_id),
-            outcome: "ok",
-        },
-    )
-    .await?;
+    audit::record(&mut tx, login_entry("ok")).await?;
     tx.commit().await?;
     tracing::info!(user = %username, "login");
     Ok(Json(LoginResponse {
