@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::to_local;
 use shimin_protocol::{
     paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
-    PushRequest, PushResponse, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
+    PushRequest, PushResponse, SetPresence, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
 };
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -73,6 +73,10 @@ pub struct SyncStatus {
     /// are provisional. Updated at open and after every sync.
     #[serde(default)]
     pub calendar_warning: Option<CalendarWarning>,
+    /// The server no longer accepts the session (expired, revoked, logged out elsewhere): the
+    /// clerk must log in again. Local work stays in the outbox. Cleared by a login.
+    #[serde(default)]
+    pub session_lost: bool,
 }
 
 /// Emitted after changes are committed to the cache.
@@ -235,6 +239,7 @@ impl Desk {
                         user: resp.user.clone(),
                         must_change_password: resp.must_change_password,
                     });
+                    self.inner.status.send_modify(|s| s.session_lost = false);
                     self.inner.kick.notify_one();
                     return Ok(LoginOutcome {
                         user: resp.user,
@@ -266,6 +271,7 @@ impl Desk {
             user,
             must_change_password: false,
         });
+        self.inner.status.send_modify(|s| s.session_lost = false);
         self.inner.kick.notify_one();
         Ok(())
     }
@@ -334,6 +340,29 @@ impl Desk {
         }
         drop(session);
         self.inner.kick.notify_one();
+        Ok(())
+    }
+
+    /// Marks the user away (暂离) or back on duty. The server records it as a colleague
+    /// change, so while the A clerk is away every desk routes new reservations to B (R-AB).
+    pub async fn set_away(&self, away: bool) -> Result<()> {
+        let token = self.session().ok_or(Error::NotLoggedIn)?;
+        let body = SetPresence {
+            presence: if away { "away" } else { "on_duty" }.to_owned(),
+        };
+        self.on_any_endpoint(|i| {
+            let token = token.clone();
+            let body = body.clone();
+            async move {
+                self.inner
+                    .transport
+                    .write_raw(i, reqwest::Method::PUT, paths::PRESENCE, &body, Some(token.expose()))
+                    .await
+            }
+        })
+        .await?;
+        // Pull the own presence back soon, like any other change.
+        self.inner.wake.notify_one();
         Ok(())
     }
 

@@ -5,7 +5,7 @@ use crate::desk::Desk;
 use crate::engine::{Action, Engine, EngineConfig, Event, RandomJitter};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use shimin_protocol::events;
+use shimin_protocol::{codes, events};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
@@ -58,9 +58,11 @@ pub(crate) async fn run(desk: Desk, mut stop: watch::Receiver<bool>) {
                             Ok(_) => Event::SyncOk(i),
                             Err(e) => {
                                 tracing::info!(endpoint = i, code = e.code(), error = %e, "sync failed");
-                                desk.inner
-                                    .status
-                                    .send_modify(|s| s.last_error = Some(e.to_string()));
+                                let lost = matches!(e.code(), codes::SESSION_EXPIRED | codes::UNAUTHENTICATED);
+                                desk.inner.status.send_modify(|s| {
+                                    s.last_error = Some(e.to_string());
+                                    s.session_lost |= lost;
+                                });
                                 if e.is_unreachable() {
                                     Event::SyncUnreachable(i)
                                 } else {

@@ -148,7 +148,19 @@ impl Transport {
         body: &B,
         token: Option<&str>,
     ) -> Result<Vec<u8>> {
-        let resp = self.send(i, token, |c, url| c.post(url).json(body), path).await?;
+        self.write_raw(i, reqwest::Method::POST, path, body, token).await
+    }
+
+    /// A request with a JSON body (`POST`, `PUT`) whose answer body is returned raw.
+    pub async fn write_raw<B: Serialize + ?Sized>(
+        &self,
+        i: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+        token: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        let resp = self.send(i, token, |c, url| c.request(method, url).json(body), path).await?;
         if !resp.status().is_success() {
             return Err(self.api_error(i, resp).await);
         }

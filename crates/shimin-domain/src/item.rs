@@ -312,6 +312,30 @@ impl Command {
             Command::Transfer(_) => "transfer",
         }
     }
+
+    /// What the history (办理记录) shows for an action code: a [`Command::code`] or `created`.
+    pub fn action_name_zh(code: &str) -> &'static str {
+        match code {
+            "created" => "提交",
+            "claim" => "认领",
+            "accept_reservation" => "受理预约",
+            "reject_reservation" => "拒绝预约",
+            "mark_arrived" => "已到场",
+            "mark_no_show" => "未到场",
+            "reply_consultation" => "答复咨询",
+            "pass_pre_review" => "预审通过（受理）",
+            "request_supplement" => "一次性告知补正",
+            "resubmit" => "补正后重新提交",
+            "refuse_application" => "不予受理",
+            "advance" => "推进办理环节",
+            "hand_over" => "代办员递交",
+            "add_note" => "记录",
+            "reply_complaint" => "答复投诉",
+            "mark_read" => "已阅",
+            "transfer" => "转办",
+            _ => "其他操作",
+        }
+    }
 }
 
 /// Why the rules refuse an action. Codes are stable; the desk shows [`Refusal::message_zh`].

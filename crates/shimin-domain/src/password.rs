@@ -23,6 +23,16 @@ pub enum PasswordProblem {
 }
 
 impl PasswordProblem {
+    /// Every problem, in the order they are reported.
+    pub const ALL: [PasswordProblem; 6] = [
+        Self::TooShort,
+        Self::TooLong,
+        Self::NoLetter,
+        Self::NoDigit,
+        Self::NoSymbol,
+        Self::ForbiddenCharacter,
+    ];
+
     /// Stable code for the wire and for UI branching.
     pub fn code(self) -> &'static str {
         match self {

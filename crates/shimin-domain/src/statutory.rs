@@ -49,6 +49,18 @@ impl ClockKind {
             ClockKind::GuideUpdate => "guide_update",
         }
     }
+
+    /// The name a clerk knows the limit by.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ClockKind::Reservation => "预约响应",
+            ClockKind::Consultation => "咨询答复",
+            ClockKind::PreReview => "网上预审",
+            ClockKind::Completion => "承诺办结",
+            ClockKind::Complaint => "投诉答复",
+            ClockKind::GuideUpdate => "指南更新",
+        }
+    }
 }
 
 /// A time limit (时限).

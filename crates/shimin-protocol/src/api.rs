@@ -82,6 +82,19 @@ impl std::fmt::Debug for ChangePasswordRequest {
     }
 }
 
+/// A clerk marks themself away (暂离) or back on duty (在岗). Leave (请假) and shifts are set by
+/// the office, not from the desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPresence {
+    /// `on_duty` or `away`.
+    pub presence: String,
+}
+
+impl SetPresence {
+    /// The presence codes a desk may set.
+    pub const ALLOWED: [&'static str; 2] = ["on_duty", "away"];
+}
+
 /// The logged-in user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {

@@ -43,6 +43,8 @@ pub mod paths {
     pub const LOGIN: &str = "/api/v1/auth/login";
     pub const LOGOUT: &str = "/api/v1/auth/logout";
     pub const PASSWORD: &str = "/api/v1/auth/password";
+    /// `PUT`: the caller's own presence ([`crate::SetPresence`]): "I'm away" (暂离) and back.
+    pub const PRESENCE: &str = "/api/v1/me/presence";
     pub const PULL: &str = "/api/v1/sync/pull";
     pub const PUSH: &str = "/api/v1/sync/push";
     pub const EVENTS: &str = "/api/v1/sync/events";

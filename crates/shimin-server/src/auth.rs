@@ -15,7 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use shimin_domain::password::check_password;
 use shimin_domain::role::{Actor, Role};
-use shimin_protocol::{ChangePasswordRequest, LoginRequest, LoginResponse, UserInfo};
+use shimin_protocol::{ChangePasswordRequest, LoginRequest, LoginResponse, SetPresence, UserInfo};
 
 use crate::audit::{self, Entry};
 use crate::db::{parse_ts, ts};
@@ -458,5 +458,39 @@ pub async fn change_password(
         .await?;
     audit::record(&mut tx, user.audit_entry("change_password", None, "ok")).await?;
     tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /me/presence`: the caller is away (暂离) or back on duty. The new presence is a
+/// colleague change: every desk of the unit pulls it, so the A/B answer (who acts as A) moves
+/// to the B clerk while A is away (R-AB).
+pub async fn set_presence(
+    State(state): State<SharedState>,
+    user: SessionUser,
+    Json(req): Json<SetPresence>,
+) -> Result<StatusCode> {
+    if !SetPresence::ALLOWED.contains(&req.presence.as_str()) {
+        return Err(Error::InvalidField {
+            field: "presence".to_owned(),
+            message: "只能设为在岗（on_duty）或暂离（away）".to_owned(),
+        });
+    }
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let seq = crate::db::next_seq(&mut tx).await?;
+    sqlx::query("UPDATE users SET presence = ?, version = ? WHERE id = ?")
+        .bind(&req.presence)
+        .bind(seq)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    let action = format!("presence.{}", req.presence);
+    audit::record(&mut tx, user.audit_entry(&action, None, "ok")).await?;
+    tx.commit().await?;
+    state.notify([crate::Committed {
+        seq,
+        unit_id: user.unit_id,
+        old_unit_id: None,
+        agent_id: None,
+    }]);
     Ok(StatusCode::NO_CONTENT)
 }

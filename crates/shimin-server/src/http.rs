@@ -26,6 +26,7 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::LOGIN, post(auth::login))
         .route(paths::LOGOUT, post(auth::logout))
         .route(paths::PASSWORD, post(auth::change_password))
+        .route(paths::PRESENCE, put(auth::set_presence))
         .route(paths::PULL, get(sync::pull))
         .route(paths::PUSH, post(sync::push))
         .route(paths::EVENTS, get(events::events))

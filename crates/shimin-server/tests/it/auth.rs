@@ -296,3 +296,40 @@ async fn health_needs_no_protocol_header_and_tells_the_time() {
     let h: Health = resp.json().await.unwrap();
     assert_eq!(h.protocol_version, PROTOCOL_VERSION);
 }
+
+#[tokio::test]
+async fn away_is_a_colleague_change_the_unit_pulls_and_the_audit_records() {
+    let ts = start().await;
+    let a_name = ts.county.ab_clerk("县公安局", 'A').unwrap().username.clone();
+    let b_name = ts.county.ab_clerk("县公安局", 'B').unwrap().username.clone();
+    let a = ts.login(&a_name, DEMO_PASSWORD).await.unwrap();
+    let b = ts.login(&b_name, DEMO_PASSWORD).await.unwrap();
+    let (_, cursor) = b.pull_all(0, None).await;
+
+    let put = |who: &Session, presence: &str| {
+        who.req(Method::PUT, paths::PRESENCE)
+            .json(&SetPresence { presence: presence.into() })
+    };
+    let bad = fail(put(&a, "on_leave")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.error.code, codes::INVALID_FIELD);
+    let ok = put(&a, "away").send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+
+    let presence_of_a = |changes: &[Change]| {
+        changes.iter().find_map(|c| match c {
+            Change::Colleague(col) if col.id == a.user_id() => Some(col.presence.clone()),
+            _ => None,
+        })
+    };
+    let (changes, cursor) = b.pull_all(cursor, None).await;
+    assert_eq!(presence_of_a(&changes).as_deref(), Some("away"), "B's desk learns A is away");
+    assert_eq!(put(&a, "on_duty").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (changes, _) = b.pull_all(cursor, None).await;
+    assert_eq!(presence_of_a(&changes).as_deref(), Some("on_duty"));
+    assert_eq!(
+        ts.scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'presence.%' AND outcome = 'ok'")
+            .await,
+        2
+    );
+}
