@@ -1,0 +1,265 @@
+// The contract between the desk shell (src-tauri, Rust) and this UI.
+// Every command takes at most one argument named `req`; field names are snake_case on both
+// sides. A failed command rejects with a `DeskError`. Dates are RFC 3339 strings (UTC) unless
+// noted; reservation slots are local (Asia/Shanghai) times without offset.
+
+export interface DeskError {
+  /// Stable code: e.g. "bad_credentials" (wrong username or password), "account_locked"
+  /// (see retry_after_secs), "account_disabled", "weak_password", "offline",
+  /// "all_endpoints_down", "not_permitted", "already_claimed", "invalid_state", "invalid_field",
+  /// "not_logged_in", "session_expired", "keyring", "invalid_endpoint", "other_user_pending",
+  /// "protocol_unsupported", "cache_key_or_corrupt".
+  code: string
+  /// Chinese, ready to show to the clerk.
+  message: string
+  /// Lockout: seconds until the account may try again.
+  retry_after_secs?: number | null
+  /// Weak password: Chinese descriptions of every rule broken.
+  problems?: string[]
+}
+
+export interface Endpoint {
+  /// "内网" / "外网"
+  name: string
+  /// e.g. "http://172.31.200.60:201"
+  base_url: string
+}
+
+export interface Settings {
+  endpoints: Endpoint[]
+  /// Username of the last "remember me" login, to prefill the form.
+  remembered_username: string | null
+  autostart: boolean
+  app_version: string
+}
+
+export interface User {
+  id: number
+  username: string
+  display_name: string
+  role: string // "clerk" | "leader" | "agent" | "supervisor" | "net_admin" | ...
+  role_name: string // Chinese
+  unit_id: number | null
+  unit_name: string | null
+}
+
+export interface Session {
+  user: User
+  must_change_password: boolean
+  remembered: boolean
+}
+
+export interface Status {
+  online: boolean
+  endpoint: string | null // "内网" / "外网"
+  endpoint_url: string | null
+  pending: number // local changes not yet confirmed by the server
+  last_sync: string | null
+  live: boolean // live push (SSE) connected
+  last_error: string | null
+  /// Next year's official holiday schedule is missing: deadlines into it are provisional.
+  calendar_warning_year: number | null
+  away: boolean // "I'm away" (暂离): reservations go to the B clerk
+  /// Open reservations waiting for this user (drives tray/banner attention).
+  attention: number
+}
+
+export type ClockLevel = 'normal' | 'warning' | 'overdue' | 'paused'
+
+export interface Countdown {
+  clock_name: string // e.g. "预约响应" / "办结时限"
+  due_at: string | null // null while paused
+  /// Working minutes left; negative when overdue.
+  remaining_minutes: number
+  level: ClockLevel
+  provisional: boolean
+  /// Ready-made Chinese label, e.g. "剩余 0小时42分" / "已超期 1天2小时" / "暂停（补正中）".
+  label: string
+}
+
+export interface Slot {
+  start: string // "2026-12-01T09:00:00" local time
+  end: string
+}
+
+export type QueueViewName =
+  | 'mine'
+  | 'unit'
+  | 'due_soon'
+  | 'overdue'
+  | 'all'
+  | 'reservation'
+  | 'consultation'
+  | 'application'
+  | 'complaint'
+  | 'evaluation'
+  | 'delegated_case'
+
+export interface QueueRequest {
+  view: QueueViewName
+  search?: string | null // applicant name, item number, title or matter name
+  include_closed?: boolean
+}
+
+export interface QueueRow {
+  id: string
+  number: string // 办件编号
+  kind: string // "reservation" | "consultation" | "application" | "complaint" | "evaluation" | "delegated_case"
+  kind_name: string // Chinese
+  status: string
+  status_name: string // Chinese
+  closed: boolean
+  title: string // citizen text: render as text only
+  applicant_name: string // citizen text: render as text only
+  matter_name: string | null
+  unit_name: string | null
+  handler_name: string | null
+  received_at: string
+  countdown: Countdown | null
+  overdue: boolean // an overdue record exists (超期, never cleared)
+  supervision: boolean // 督办
+  pending: boolean // has local changes not yet synced (待同步)
+  slot: Slot | null // granted slot, else the requested one
+}
+
+export interface HistoryEntry {
+  at: string
+  actor_name: string
+  action: string
+  action_name: string // Chinese
+  status_name: string
+  note: string | null // may be citizen/clerk text: render as text only
+}
+
+export interface MatterInfo {
+  id: number
+  code: string
+  name: string
+  promised_days: number
+  materials: string[] // the matter's material list (for the one-time supplement notice)
+  fee_fen: number
+}
+
+export interface ItemDetail extends QueueRow {
+  content: string // what the citizen wrote: render as text only
+  applicant: { name: string; id_number: string; phone: string }
+  requested_slot: Slot | null
+  granted_slot: Slot | null
+  reply: string | null
+  missing_materials: string[]
+  rating: number | null
+  receipt_no: string | null
+  matter: MatterInfo | null
+  history: HistoryEntry[]
+  pending_ops: number
+  /// Op types this user may do now, decided by the same rules the server applies:
+  /// "claim" | "accept_reservation" | "reject_reservation" | "mark_arrived" | "mark_no_show" |
+  /// "reply_consultation" | "pass_pre_review" | "request_supplement" | "resubmit" |
+  /// "refuse_application" | "advance" | "hand_over" | "add_note" | "reply_complaint" |
+  /// "mark_read" | "transfer"
+  allowed_actions: string[]
+  /// For "advance": the stages it may move to, as [status, Chinese name].
+  advance_to: [string, string][]
+}
+
+/// An action. Serialized exactly like this (`type` tag, snake_case).
+export type Op =
+  | { type: 'claim' }
+  | { type: 'accept_reservation'; slot: Slot }
+  | { type: 'reject_reservation'; reason: string }
+  | { type: 'mark_arrived' }
+  | { type: 'mark_no_show' }
+  | { type: 'reply_consultation'; reply: string }
+  | { type: 'pass_pre_review' }
+  | { type: 'request_supplement'; missing: string[]; note: string }
+  | { type: 'resubmit' }
+  | { type: 'refuse_application'; reason: string }
+  | { type: 'advance'; to: string }
+  | { type: 'hand_over' }
+  | { type: 'add_note'; text: string }
+  | { type: 'reply_complaint'; reply: string }
+  | { type: 'mark_read' }
+  | { type: 'transfer'; to_unit_id: number; reason: string }
+
+export interface Rejection {
+  mutation_id: string
+  item_id: string
+  item_number: string
+  op_type: string
+  code: string
+  message: string // Chinese reason from the server
+  at: string
+}
+
+export interface UnitInfo {
+  id: number
+  name: string
+}
+
+/// Counter (窗口叫号): today's accepted reservations plus walk-in tickets, in call order.
+export interface Ticket {
+  ticket_no: string // "Y003" reservation, "W012" walk-in (现场取号)
+  kind: 'reservation' | 'walk_in'
+  item_id: string | null
+  item_number: string | null
+  slot: Slot | null
+  issued_at: string
+}
+
+export interface CounterState {
+  serving: Ticket | null
+  waiting: Ticket[]
+  /// Tickets called today (done, no-show), newest first, for the counter log.
+  called_today: number
+}
+
+export interface PasswordCheck {
+  ok: boolean
+  problems: string[] // Chinese, one per broken rule
+}
+
+// ---- commands (name → request → response) ----
+export interface Commands {
+  get_settings: { req: undefined; res: Settings }
+  save_endpoints: { req: { endpoints: Endpoint[] }; res: Settings }
+  set_autostart: { req: { enabled: boolean }; res: Settings }
+  /// Resume the remembered session from the OS keyring; null when there is none.
+  try_resume: { req: undefined; res: Session | null }
+  login: { req: { username: string; password: string; remember: boolean }; res: Session }
+  check_password: { req: { password: string }; res: PasswordCheck }
+  change_password: { req: { old_password: string; new_password: string }; res: Session }
+  logout: { req: undefined; res: null }
+  get_status: { req: undefined; res: Status }
+  sync_now: { req: undefined; res: null }
+  queue: { req: QueueRequest; res: QueueRow[] }
+  item: { req: { id: string }; res: ItemDetail }
+  act: { req: { id: string; op: Op }; res: ItemDetail }
+  rejections: { req: undefined; res: Rejection[] }
+  dismiss_rejection: { req: { mutation_id: string }; res: null }
+  units: { req: undefined; res: UnitInfo[] }
+  set_away: { req: { away: boolean }; res: Status }
+  counter_state: { req: undefined; res: CounterState }
+  counter_call_next: { req: undefined; res: CounterState }
+  counter_walk_in: { req: undefined; res: CounterState }
+  counter_no_show: { req: undefined; res: CounterState }
+  counter_done: { req: undefined; res: CounterState }
+}
+
+// ---- events the shell emits ----
+export const EVENTS = {
+  status: 'desk://status', // payload: Status
+  itemsChanged: 'desk://items-changed', // payload: { ids: string[]; new_items: string[] }
+  rejected: 'desk://rejected', // payload: Rejection
+  focusItem: 'desk://focus-item', // payload: { id: string } (notification "open" / tray)
+  alert: 'desk://alert', // payload: Alert
+  sessionEnded: 'desk://session-ended', // payload: { reason: string } (token expired, logged out elsewhere)
+} as const
+
+export interface Alert {
+  item_id: string
+  item_number: string
+  /// "reservation_new" | "ladder_b" | "ladder_leader" | "ladder_overdue"
+  kind: string
+  /// Chinese text without personal data, e.g. "新预约 YY20261130-0003：县公安局 户籍迁入 请在1个工作小时内处理".
+  text: string
+}

@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+
+const invoke = vi.fn()
+vi.mock('@tauri-apps/api/core', () => ({ invoke: (...a: unknown[]) => invoke(...a) }))
+
+import ItemDetail from './ItemDetail.vue'
+import { detail } from '../test/fixtures'
+
+beforeEach(() => {
+  invoke.mockReset()
+})
+afterEach(() => {
+  document.body.replaceChildren()
+})
+
+describe('ItemDetail', () => {
+  it('renders citizen text as text, never as HTML', () => {
+    const evil = '<img src=x onerror=alert(1)>'
+    const w = mount(ItemDetail, {
+      props: {
+        detail: detail({
+          content: evil,
+          title: `<b>${evil}</b>`,
+          applicant: { name: '<script>alert(2)</script>', id_number: '1', phone: '2' },
+          history: [{ at: '2026-12-01T01:00:00Z', actor_name: '<i>x</i>', action: 'a', action_name: '备注', status_name: 's', note: evil }],
+        }),
+      },
+    })
+    expect(w.get('[data-testid="detail-content"]').text()).toBe(evil)
+    expect(w.get('[data-testid="detail-title"]').text()).toContain(evil)
+    expect(w.get('[data-testid="detail-applicant-name"]').text()).toBe('<script>alert(2)</script>')
+    expect(w.find('img').exists()).toBe(false)
+    expect(w.find('b').exists()).toBe(false)
+    expect(w.find('script').exists()).toBe(false)
+    expect(w.find('i').exists()).toBe(false)
+  })
+
+  it('shows only the allowed actions', () => {
+    const w = mount(ItemDetail, { props: { detail: detail({ allowed_actions: ['claim', 'add_note'] }) } })
+    expect(w.find('[data-testid="action-claim"]').exists()).toBe(true)
+    expect(w.find('[data-testid="action-add_note"]').exists()).toBe(true)
+    expect(w.find('[data-testid="action-accept_reservation"]').exists()).toBe(false)
+  })
+
+  it('shows the pending marker, rating stars and provisional countdown', () => {
+    const base = detail()
+    const w = mount(ItemDetail, {
+      props: {
+        detail: detail({
+          kind: 'evaluation',
+          pending_ops: 2,
+          rating: 3,
+          countdown: { ...base.countdown!, level: 'warning', provisional: true },
+        }),
+      },
+    })
+    expect(w.get('[data-testid="detail-pending"]').text()).toBe('本地修改待同步（2）')
+    expect(w.text()).toContain('★★★☆☆')
+    const cd = w.get('[data-testid="detail-countdown"]')
+    expect(cd.text()).toContain('（暂定）')
+    expect(cd.classes()).toContain('cd-warning')
+  })
+
+  it('acts directly for simple actions and emits the new detail', async () => {
+    const next = detail({ status: 'claimed', allowed_actions: [] })
+    invoke.mockResolvedValue(next)
+    const w = mount(ItemDetail, { props: { detail: detail() } })
+    await w.get('[data-testid="action-claim"]').trigger('click')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('act', { req: { id: 'i1', op: { type: 'claim' } } })
+    expect(w.emitted('updated')?.[0]).toEqual([next])
+  })
+
+  it('accepts a reservation with the slot defaulted from the request', async () => {
+    invoke.mockResolvedValue(detail({ status: 'accepted' }))
+    const w = mount(ItemDetail, { props: { detail: detail() }, attachTo: document.body })
+    await w.get('[data-testid="action-accept_reservation"]').trigger('click')
+    expect((w.get('[data-testid="slot-date"]').element as HTMLInputElement).value).toBe('2026-12-01')
+    expect((w.get('[data-testid="slot-start"]').element as HTMLInputElement).value).toBe('09:00')
+    await w.get('[data-testid="slot-end"]').setValue('09:30')
+    await w.get('[data-testid="dialog-confirm"]').trigger('submit')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('act', {
+      req: {
+        id: 'i1',
+        op: { type: 'accept_reservation', slot: { start: '2026-12-01T09:00:00', end: '2026-12-01T09:30:00' } },
+      },
+    })
+    expect(w.find('[data-testid="dialog-confirm"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('validates a reject reason before calling the shell, and Esc closes the dialog', async () => {
+    const w = mount(ItemDetail, { props: { detail: detail() }, attachTo: document.body })
+    await w.get('[data-testid="action-reject_reservation"]').trigger('click')
+    await w.get('form.modal').trigger('submit')
+    expect(w.get('[data-testid="dialog-error"]').text()).toBe('请填写拒绝理由')
+    expect(invoke).not.toHaveBeenCalled()
+    await w.get('[data-testid="reason-input"]').trigger('keydown', { key: 'Escape' })
+    expect(w.find('[data-testid="reason-input"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('shows the shell error message when an action fails', async () => {
+    invoke.mockImplementation(async () => {
+      throw { code: 'not_permitted', message: '您无权办理该事项' }
+    })
+    const w = mount(ItemDetail, { props: { detail: detail() } })
+    await w.get('[data-testid="action-claim"]').trigger('click')
+    await flushPromises()
+    expect(w.get('[data-testid="action-error"]').text()).toBe('您无权办理该事项')
+  })
+
+  it('requests a supplement from checked materials and offers the notice for printing', async () => {
+    const app = detail({ kind: 'application', allowed_actions: ['request_supplement'] })
+    invoke.mockResolvedValue({ ...app, status: 'supplement', missing_materials: ['户口簿', '照片'] })
+    const w = mount(ItemDetail, { props: { detail: app }, attachTo: document.body })
+    await w.get('[data-testid="action-request_supplement"]').trigger('click')
+    await w.get('[data-testid="supplement-material-1"]').setValue(true)
+    await w.get('[data-testid="supplement-extra"]').setValue('照片')
+    await w.get('form.modal').trigger('submit')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('act', {
+      req: { id: 'i1', op: { type: 'request_supplement', missing: ['户口簿', '照片'], note: '' } },
+    })
+    await w.get('[data-testid="print-offer"]').trigger('click')
+    const doc = w.emitted('print')?.[0]?.[0] as { title: string; lines: string[] }
+    expect(doc.title).toBe('一次性告知书')
+    expect(doc.lines).toContain('1. 户口簿')
+    expect(doc.lines).toContain('2. 照片')
+    w.unmount()
+  })
+})

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { actionLabel, buildOp, emptyForm, missingMaterials, type OpForm } from './ops'
+
+const form = (over: Partial<OpForm>): OpForm => ({ ...emptyForm(), ...over })
+
+describe('buildOp', () => {
+  it('builds simple ops without form data', () => {
+    expect(buildOp('claim', emptyForm())).toEqual({ ok: true, op: { type: 'claim' } })
+    expect(buildOp('mark_read', emptyForm())).toEqual({ ok: true, op: { type: 'mark_read' } })
+  })
+  it('builds an accept with a local slot', () => {
+    const r = buildOp('accept_reservation', form({ slotDate: '2026-12-01', slotStart: '09:00', slotEnd: '09:30' }))
+    expect(r).toEqual({
+      ok: true,
+      op: { type: 'accept_reservation', slot: { start: '2026-12-01T09:00:00', end: '2026-12-01T09:30:00' } },
+    })
+  })
+  it('rejects bad slots', () => {
+    expect(buildOp('accept_reservation', form({ slotDate: '', slotStart: '09:00', slotEnd: '10:00' })).ok).toBe(false)
+    expect(buildOp('accept_reservation', form({ slotDate: '2026-12-01', slotStart: '9:00', slotEnd: '10:00' })).ok).toBe(false)
+    const r = buildOp('accept_reservation', form({ slotDate: '2026-12-01', slotStart: '10:00', slotEnd: '10:00' }))
+    expect(r).toEqual({ ok: false, error: '结束时间必须晚于开始时间' })
+  })
+  it('requires a non-blank reason and trims it', () => {
+    expect(buildOp('reject_reservation', form({ reason: '   ' })).ok).toBe(false)
+    expect(buildOp('refuse_application', form({ reason: ' 不属于本单位职权 ' }))).toEqual({
+      ok: true,
+      op: { type: 'refuse_application', reason: '不属于本单位职权' },
+    })
+  })
+  it('requires reply text', () => {
+    expect(buildOp('reply_consultation', form({ reply: '' }))).toEqual({ ok: false, error: '请填写答复内容' })
+    expect(buildOp('reply_complaint', form({ reply: '已核实处理' }))).toEqual({
+      ok: true,
+      op: { type: 'reply_complaint', reply: '已核实处理' },
+    })
+  })
+  it('requires at least one supplement material', () => {
+    expect(buildOp('request_supplement', form({ extraMaterials: '\n  \n' })).ok).toBe(false)
+    expect(
+      buildOp('request_supplement', form({ selectedMaterials: ['户口簿'], extraMaterials: '照片\n', note: ' 原件 ' })),
+    ).toEqual({ ok: true, op: { type: 'request_supplement', missing: ['户口簿', '照片'], note: '原件' } })
+  })
+  it('only advances to an offered stage', () => {
+    const d = { advance_to: [['review', '审核']] as [string, string][] }
+    expect(buildOp('advance', form({ advanceTo: 'review' }), d)).toEqual({ ok: true, op: { type: 'advance', to: 'review' } })
+    expect(buildOp('advance', form({ advanceTo: 'decision' }), d).ok).toBe(false)
+    expect(buildOp('advance', form({ advanceTo: '' }), d).ok).toBe(false)
+  })
+  it('needs a unit and a reason to transfer', () => {
+    expect(buildOp('transfer', form({ toUnitId: null, reason: 'x' })).ok).toBe(false)
+    expect(buildOp('transfer', form({ toUnitId: 4, reason: '' })).ok).toBe(false)
+    expect(buildOp('transfer', form({ toUnitId: 4, reason: '属民政局' }))).toEqual({
+      ok: true,
+      op: { type: 'transfer', to_unit_id: 4, reason: '属民政局' },
+    })
+  })
+  it('refuses unknown op types and blank notes', () => {
+    expect(buildOp('delete_everything', emptyForm()).ok).toBe(false)
+    expect(buildOp('add_note', form({ text: ' ' })).ok).toBe(false)
+    expect(buildOp('add_note', form({ text: '电话回访' }))).toEqual({ ok: true, op: { type: 'add_note', text: '电话回访' } })
+  })
+})
+
+describe('missingMaterials', () => {
+  it('keeps order, trims and de-duplicates', () => {
+    expect(missingMaterials(['身份证', '户口簿'], ' 户口簿 \r\n证明\n\n')).toEqual(['身份证', '户口簿', '证明'])
+  })
+})
+
+describe('actionLabel', () => {
+  it('names notes on complaints 调查记录', () => {
+    expect(actionLabel('add_note', 'complaint')).toBe('调查记录')
+    expect(actionLabel('add_note', 'application')).toBe('备注')
+    expect(actionLabel('accept_reservation')).toBe('受理预约')
+    expect(actionLabel('future_op')).toBe('future_op')
+  })
+})

@@ -1,0 +1,148 @@
+// Building `Op` values from dialog form input, with validation (Chinese messages).
+import type { ItemDetail, Op } from '../api/contract'
+
+export const ACTION_LABELS: Record<string, string> = {
+  claim: '认领',
+  accept_reservation: '受理预约',
+  reject_reservation: '拒绝',
+  mark_arrived: '已到场',
+  mark_no_show: '未到场',
+  reply_consultation: '答复',
+  pass_pre_review: '预审通过',
+  request_supplement: '一次性告知补正',
+  resubmit: '补正后重新提交',
+  refuse_application: '不予受理',
+  advance: '推进环节',
+  hand_over: '移交B岗',
+  add_note: '备注',
+  reply_complaint: '答复',
+  mark_read: '标记已阅',
+  transfer: '转办',
+}
+
+/** Actions that need a form before they can be sent. */
+export const FORM_ACTIONS = new Set([
+  'accept_reservation',
+  'reject_reservation',
+  'reply_consultation',
+  'request_supplement',
+  'refuse_application',
+  'advance',
+  'add_note',
+  'reply_complaint',
+  'transfer',
+])
+
+export function actionLabel(type: string, kind?: string): string {
+  if (type === 'add_note' && kind === 'complaint') return '调查记录'
+  if (type === 'reply_complaint') return '答复投诉'
+  return ACTION_LABELS[type] ?? type
+}
+
+export interface OpForm {
+  slotDate: string
+  slotStart: string
+  slotEnd: string
+  reason: string
+  reply: string
+  text: string
+  selectedMaterials: string[]
+  extraMaterials: string // free lines, one material per line
+  note: string
+  advanceTo: string
+  toUnitId: number | null
+}
+
+export function emptyForm(): OpForm {
+  return {
+    slotDate: '',
+    slotStart: '',
+    slotEnd: '',
+    reason: '',
+    reply: '',
+    text: '',
+    selectedMaterials: [],
+    extraMaterials: '',
+    note: '',
+    advanceTo: '',
+    toUnitId: null,
+  }
+}
+
+export type BuildResult = { ok: true; op: Op } | { ok: false; error: string }
+
+const fail = (error: string): BuildResult => ({ ok: false, error })
+
+/** All missing materials: the checked ones in order, then free lines; trimmed, de-duplicated. */
+export function missingMaterials(selected: string[], extra: string): string[] {
+  const out: string[] = []
+  for (const s of [...selected, ...extra.split(/\r?\n/)]) {
+    const t = s.trim()
+    if (t && !out.includes(t)) out.push(t)
+  }
+  return out
+}
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
+const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/
+
+/** Build an Op of `type` from the form. `detail` is used to check advance targets. */
+export function buildOp(type: string, f: OpForm, detail?: Pick<ItemDetail, 'advance_to'>): BuildResult {
+  switch (type) {
+    case 'claim':
+    case 'mark_arrived':
+    case 'mark_no_show':
+    case 'pass_pre_review':
+    case 'resubmit':
+    case 'hand_over':
+    case 'mark_read':
+      return { ok: true, op: { type } as Op }
+    case 'accept_reservation': {
+      if (!DATE_RE.test(f.slotDate)) return fail('请选择预约日期')
+      if (!TIME_RE.test(f.slotStart) || !TIME_RE.test(f.slotEnd)) return fail('请填写开始和结束时间（时:分）')
+      if (f.slotEnd <= f.slotStart) return fail('结束时间必须晚于开始时间')
+      return {
+        ok: true,
+        op: {
+          type,
+          slot: { start: `${f.slotDate}T${f.slotStart}:00`, end: `${f.slotDate}T${f.slotEnd}:00` },
+        },
+      }
+    }
+    case 'reject_reservation':
+    case 'refuse_application': {
+      const reason = f.reason.trim()
+      if (!reason) return fail(type === 'refuse_application' ? '请填写不予受理的理由' : '请填写拒绝理由')
+      return { ok: true, op: { type, reason } }
+    }
+    case 'reply_consultation':
+    case 'reply_complaint': {
+      const reply = f.reply.trim()
+      if (!reply) return fail('请填写答复内容')
+      return { ok: true, op: { type, reply } }
+    }
+    case 'request_supplement': {
+      const missing = missingMaterials(f.selectedMaterials, f.extraMaterials)
+      if (missing.length === 0) return fail('请至少选择或填写一项需补正的材料')
+      return { ok: true, op: { type, missing, note: f.note.trim() } }
+    }
+    case 'advance': {
+      if (!f.advanceTo) return fail('请选择要推进到的环节')
+      if (detail && !detail.advance_to.some(([s]) => s === f.advanceTo)) return fail('该环节不可选')
+      return { ok: true, op: { type, to: f.advanceTo } }
+    }
+    case 'add_note': {
+      const text = f.text.trim()
+      if (!text) return fail('请填写内容')
+      return { ok: true, op: { type, text } }
+    }
+    case 'transfer': {
+      if (f.toUnitId === null || !Number.isInteger(f.toUnitId) || f.toUnitId <= 0) return fail('请选择转办单位')
+      const reason = f.reason.trim()
+      if (!reason) return fail('请填写转办理由')
+      return { ok: true, op: { type, to_unit_id: f.toUnitId, reason } }
+    }
+    default:
+      return fail(`不支持的操作：${type}`)
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { keyContext, mapKey } from './shortcuts'
+
+describe('shortcut mapping', () => {
+  it('maps F1–F6 to queue views, even while typing', () => {
+    expect(mapKey({ key: 'F1' }, 'other')).toEqual({ type: 'view', view: 'mine' })
+    expect(mapKey({ key: 'F2' }, 'editable')).toEqual({ type: 'view', view: 'unit' })
+    expect(mapKey({ key: 'F3' }, 'other')).toEqual({ type: 'view', view: 'due_soon' })
+    expect(mapKey({ key: 'F4' }, 'other')).toEqual({ type: 'view', view: 'overdue' })
+    expect(mapKey({ key: 'F5' }, 'search')).toEqual({ type: 'view', view: 'reservation' })
+    expect(mapKey({ key: 'F6' }, 'other')).toEqual({ type: 'view', view: 'all' })
+  })
+  it('focuses search with / (not while typing) and Ctrl+F (always)', () => {
+    expect(mapKey({ key: '/' }, 'other')).toEqual({ type: 'focus-search' })
+    expect(mapKey({ key: '/' }, 'queue')).toEqual({ type: 'focus-search' })
+    expect(mapKey({ key: '/' }, 'search')).toBeNull()
+    expect(mapKey({ key: '/' }, 'editable')).toBeNull()
+    expect(mapKey({ key: 'f', ctrlKey: true }, 'editable')).toEqual({ type: 'focus-search' })
+    expect(mapKey({ key: 'c', ctrlKey: true }, 'other')).toBeNull()
+  })
+  it('moves with arrows except inside other inputs', () => {
+    expect(mapKey({ key: 'ArrowDown' }, 'search')).toEqual({ type: 'move', delta: 1 })
+    expect(mapKey({ key: 'ArrowUp' }, 'queue')).toEqual({ type: 'move', delta: -1 })
+    expect(mapKey({ key: 'ArrowDown' }, 'editable')).toBeNull()
+  })
+  it('opens with Enter only from the search box or the queue', () => {
+    expect(mapKey({ key: 'Enter' }, 'queue')).toEqual({ type: 'open' })
+    expect(mapKey({ key: 'Enter' }, 'search')).toEqual({ type: 'open' })
+    expect(mapKey({ key: 'Enter' }, 'other')).toBeNull()
+  })
+  it('maps F9/F10 to the counter and ignores Alt combos', () => {
+    expect(mapKey({ key: 'F9' }, 'other')).toEqual({ type: 'counter', op: 'call_next' })
+    expect(mapKey({ key: 'F10' }, 'other')).toEqual({ type: 'counter', op: 'walk_in' })
+    expect(mapKey({ key: 'F1', altKey: true }, 'other')).toBeNull()
+  })
+  it('classifies targets', () => {
+    document.body.replaceChildren()
+    const search = document.createElement('input')
+    search.setAttribute('data-testid', 'queue-search')
+    const list = document.createElement('div')
+    list.setAttribute('data-queue-list', '')
+    const cell = document.createElement('td')
+    list.appendChild(cell)
+    const area = document.createElement('textarea')
+    const btn = document.createElement('button')
+    document.body.append(search, list, area, btn)
+    expect(keyContext(search)).toBe('search')
+    expect(keyContext(cell)).toBe('queue')
+    expect(keyContext(area)).toBe('editable')
+    expect(keyContext(btn)).toBe('other')
+    expect(keyContext(null)).toBe('other')
+  })
+})

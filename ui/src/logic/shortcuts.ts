@@ -1,0 +1,62 @@
+// Keyboard shortcut mapping for the main screen.
+import type { QueueViewName } from '../api/contract'
+
+export const VIEW_TABS: { view: QueueViewName; label: string; key?: string }[] = [
+  { view: 'mine', label: '我的', key: 'F1' },
+  { view: 'unit', label: '本单位', key: 'F2' },
+  { view: 'due_soon', label: '即将到期', key: 'F3' },
+  { view: 'overdue', label: '已超期', key: 'F4' },
+  { view: 'reservation', label: '预约', key: 'F5' },
+  { view: 'consultation', label: '咨询' },
+  { view: 'application', label: '申请' },
+  { view: 'complaint', label: '投诉' },
+  { view: 'evaluation', label: '评价' },
+  { view: 'delegated_case', label: '委托代办' },
+  { view: 'all', label: '全部', key: 'F6' },
+]
+
+export type Shortcut =
+  | { type: 'view'; view: QueueViewName }
+  | { type: 'focus-search' }
+  | { type: 'move'; delta: number }
+  | { type: 'open' }
+  | { type: 'counter'; op: 'call_next' | 'walk_in' }
+
+/** Where the key was pressed. */
+export type KeyContext = 'search' | 'queue' | 'editable' | 'other'
+
+export interface KeyLike {
+  key: string
+  ctrlKey?: boolean
+  altKey?: boolean
+  metaKey?: boolean
+  shiftKey?: boolean
+}
+
+export function mapKey(e: KeyLike, ctx: KeyContext): Shortcut | null {
+  if (e.altKey || e.metaKey) return null
+  if (e.ctrlKey) {
+    return e.key === 'f' || e.key === 'F' ? { type: 'focus-search' } : null
+  }
+  const tab = VIEW_TABS.find((t) => t.key === e.key)
+  if (tab) return { type: 'view', view: tab.view }
+  if (e.key === 'F9') return { type: 'counter', op: 'call_next' }
+  if (e.key === 'F10') return { type: 'counter', op: 'walk_in' }
+  if (ctx === 'editable') return null
+  if (e.key === '/' && ctx !== 'search') return { type: 'focus-search' }
+  if (e.key === 'ArrowDown') return { type: 'move', delta: 1 }
+  if (e.key === 'ArrowUp') return { type: 'move', delta: -1 }
+  if (e.key === 'Enter' && (ctx === 'search' || ctx === 'queue')) return { type: 'open' }
+  return null
+}
+
+/** Classify the event target for `mapKey`. */
+export function keyContext(target: EventTarget | null): KeyContext {
+  const el = target as HTMLElement | null
+  if (!el || typeof el.closest !== 'function') return 'other'
+  if (el.closest('[data-testid="queue-search"]')) return 'search'
+  if (el.closest('[data-queue-list]')) return 'queue'
+  const tag = el.tagName
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable) return 'editable'
+  return 'other'
+}

@@ -1,0 +1,30 @@
+// Status bar texts.
+import type { Status, User } from '../api/contract'
+import { formatDateTime } from './format'
+
+export function onlineText(s: Pick<Status, 'online' | 'endpoint'> | null): string {
+  if (!s || !s.online) return '离线'
+  return s.endpoint ? `在线 · ${s.endpoint}` : '在线'
+}
+
+export function liveText(s: Pick<Status, 'online' | 'live'> | null): string {
+  if (!s || !s.online) return ''
+  return s.live ? '实时' : '轮询'
+}
+
+export function lastSyncText(s: Pick<Status, 'last_sync'> | null): string {
+  if (!s || !s.last_sync) return '尚未同步'
+  const t = formatDateTime(s.last_sync)
+  return `上次同步 ${t.slice(5)}`
+}
+
+export function calendarWarningText(year: number | null | undefined): string | null {
+  if (!year) return null
+  return `${year}年节假日安排尚未发布，相关期限为暂定`
+}
+
+export function userText(u: User): string {
+  return [u.display_name || u.username, u.unit_name, u.role_name].filter((x) => x).join(' · ')
+}
+
+export const AWAY_BANNER = '您已暂离，预约将转给B岗'

@@ -1,0 +1,119 @@
+// Shared test data.
+import type { ItemDetail, QueueRow, Session, Settings, Status } from '../api/contract'
+
+export function row(over: Partial<QueueRow> = {}): QueueRow {
+  return {
+    id: 'i1',
+    number: 'YY20261130-0003',
+    kind: 'reservation',
+    kind_name: '预约',
+    status: 'submitted',
+    status_name: '待处理',
+    closed: false,
+    title: '户籍迁入预约',
+    applicant_name: '张三',
+    matter_name: '户籍迁入',
+    unit_name: '县公安局',
+    handler_name: null,
+    received_at: '2026-11-30T01:00:00Z',
+    countdown: {
+      clock_name: '预约响应',
+      due_at: '2026-11-30T02:00:00Z',
+      remaining_minutes: 42,
+      level: 'normal',
+      provisional: false,
+      label: '剩余 0小时42分',
+    },
+    overdue: false,
+    supervision: false,
+    pending: false,
+    slot: { start: '2026-12-01T09:00:00', end: '2026-12-01T10:00:00' },
+    ...over,
+  }
+}
+
+export function detail(over: Partial<ItemDetail> = {}): ItemDetail {
+  return {
+    ...row(),
+    content: '我想预约办理户籍迁入。',
+    applicant: { name: '张三', id_number: '130400199001011234', phone: '13800000000' },
+    requested_slot: { start: '2026-12-01T09:00:00', end: '2026-12-01T10:00:00' },
+    granted_slot: null,
+    reply: null,
+    missing_materials: [],
+    rating: null,
+    receipt_no: null,
+    matter: {
+      id: 7,
+      code: 'GA-001',
+      name: '户籍迁入',
+      promised_days: 5,
+      materials: ['居民身份证', '户口簿', '准迁证'],
+      fee_fen: 0,
+    },
+    history: [
+      {
+        at: '2026-11-30T01:00:00Z',
+        actor_name: '张三',
+        action: 'submit',
+        action_name: '提交',
+        status_name: '待处理',
+        note: null,
+      },
+    ],
+    pending_ops: 0,
+    allowed_actions: ['claim', 'accept_reservation', 'reject_reservation'],
+    advance_to: [],
+    ...over,
+  }
+}
+
+export function session(over: Partial<Session> = {}): Session {
+  return {
+    user: {
+      id: 1,
+      username: 'clerk1',
+      display_name: '李明',
+      role: 'clerk',
+      role_name: '窗口人员',
+      unit_id: 3,
+      unit_name: '县公安局',
+    },
+    must_change_password: false,
+    remembered: false,
+    ...over,
+  }
+}
+
+export function settings(over: Partial<Settings> = {}): Settings {
+  return {
+    endpoints: [
+      { name: '内网', base_url: 'http://127.0.0.1:1' },
+      { name: '外网', base_url: 'http://127.0.0.1:2' },
+    ],
+    remembered_username: null,
+    autostart: false,
+    app_version: '0.1.0',
+    ...over,
+  }
+}
+
+export function status(over: Partial<Status> = {}): Status {
+  return {
+    online: true,
+    endpoint: '内网',
+    endpoint_url: 'http://127.0.0.1:1',
+    pending: 0,
+    last_sync: '2026-11-30T01:05:00Z',
+    live: true,
+    last_error: null,
+    calendar_warning_year: null,
+    away: false,
+    attention: 0,
+    ...over,
+  }
+}
+
+export function counterIdle(): import('../api/contract').CounterState {
+  return { serving: null, waiting: [], called_today: 0 }
+}
