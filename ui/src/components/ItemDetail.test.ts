@@ -131,4 +131,54 @@ describe('ItemDetail', () => {
     expect(doc.lines).toContain('2. 照片')
     w.unmount()
   })
+
+  it('reprints the 不予受理通知书 of a refused item from its written reason', async () => {
+    const refused = detail({
+      kind: 'application',
+      status: 'refused',
+      status_name: '不予受理',
+      reply: '不属于本机关职权范围',
+      allowed_actions: [],
+      unit_name: '县公安局',
+    })
+    const w = mount(ItemDetail, { props: { detail: refused } })
+    expect(w.text()).toContain('不予受理理由')
+    expect(w.get('[data-testid="detail-reply"]').text()).toBe('不属于本机关职权范围')
+    await w.get('[data-testid="print-refusal"]').trigger('click')
+    const doc = w.emitted('print')?.[0]?.[0] as { kind: string; title: string; lines: string[]; footer: string[] }
+    expect(doc.kind).toBe('refusal')
+    expect(doc.title).toBe('不予受理通知书')
+    expect(doc.lines).toContain('理由：不属于本机关职权范围')
+    expect(doc.lines.some((l) => l.includes('YY20261130-0003'))).toBe(true)
+    expect(doc.footer).toContain('县公安局')
+    expect(invoke).not.toHaveBeenCalled()
+  })
+
+  it('offers the refusal reprint only for refused items, and not without a reason', async () => {
+    const w = mount(ItemDetail, { props: { detail: detail({ reply: '已答复' }) } })
+    expect(w.find('[data-testid="print-refusal"]').exists()).toBe(false)
+    await w.setProps({ detail: detail({ kind: 'application', status: 'refused', reply: null }) })
+    const btn = w.get('[data-testid="print-refusal"]')
+    expect(btn.attributes('disabled')).toBeDefined()
+    await btn.trigger('click')
+    expect(w.emitted('print')).toBeUndefined()
+  })
+
+  it('after refusing, the detail offers the notice and keeps the reprint button', async () => {
+    const app = detail({ kind: 'application', status: 'submitted', allowed_actions: ['refuse_application'] })
+    const refused = { ...app, status: 'refused', reply: '材料不属于本事项', allowed_actions: [] }
+    invoke.mockResolvedValue(refused)
+    const w = mount(ItemDetail, { props: { detail: app }, attachTo: document.body })
+    expect(w.find('[data-testid="print-refusal"]').exists()).toBe(false)
+    await w.get('[data-testid="action-refuse_application"]').trigger('click')
+    await w.get('[data-testid="reason-input"]').setValue('材料不属于本事项')
+    await w.get('form.modal').trigger('submit')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('act', { req: { id: 'i1', op: { type: 'refuse_application', reason: '材料不属于本事项' } } })
+    await w.setProps({ detail: refused })
+    await w.get('[data-testid="print-refusal"]').trigger('click')
+    const doc = w.emitted('print')?.[0]?.[0] as { lines: string[] }
+    expect(doc.lines).toContain('理由：材料不属于本事项')
+    w.unmount()
+  })
 })

@@ -12,7 +12,7 @@ vi.mock('@tauri-apps/api/event', () => ({
 }))
 
 import MainView from './MainView.vue'
-import { detail, row, session, status } from '../test/fixtures'
+import { detail, row, session, settings, status } from '../test/fixtures'
 import { defaultHandlers, routeInvoke, type Handler } from '../test/mockShell'
 
 let handlers: Record<string, Handler>
@@ -88,6 +88,136 @@ describe('main screen', () => {
     await flushPromises()
     expect(w.find('[data-testid="alert-banner"]').exists()).toBe(false)
     expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('b')
+    w.unmount()
+  })
+
+  it('shows only the newest alert with a count of the others, expands and dismisses them', async () => {
+    const w = await mountMain()
+    const alert = (id: string, n: string) => ({ item_id: id, item_number: n, kind: 'reservation_new', text: `新预约 ${n}` })
+    emitEvent('desk://alert', alert('a', 'N1'))
+    emitEvent('desk://alert', alert('b', 'N2'))
+    emitEvent('desk://alert', alert('c', 'N3'))
+    await flushPromises()
+    let banners = w.findAll('[data-testid="alert-banner"]')
+    // One element per alert, newest first in DOM order; only the newest is visible.
+    expect(banners.map((b) => b.attributes('data-item-id'))).toEqual(['c', 'b', 'a'])
+    expect(banners.map((b) => b.isVisible())).toEqual([true, false, false])
+    expect(w.get('[data-testid="alert-banner"]').text()).toContain('新预约 N3')
+    const more = w.get('[data-testid="alert-more"]')
+    expect(more.text()).toBe('另有 2 条提醒')
+    expect(more.attributes('aria-expanded')).toBe('false')
+    // The same alert again replaces the old one and becomes the newest.
+    emitEvent('desk://alert', { ...alert('a', 'N1'), text: '新预约 N1（再次提醒）' })
+    await flushPromises()
+    banners = w.findAll('[data-testid="alert-banner"]')
+    expect(banners.map((b) => b.attributes('data-item-id'))).toEqual(['a', 'c', 'b'])
+    expect(banners[0].text()).toContain('再次提醒')
+
+    await more.trigger('click')
+    banners = w.findAll('[data-testid="alert-banner"]')
+    expect(banners.every((b) => b.isVisible())).toBe(true)
+    expect(w.get('[data-testid="alert-more"]').text()).toBe('收起')
+    // Dismissing one keeps the others; the next newest moves up.
+    await banners[0].get('[data-testid="alert-dismiss"]').trigger('click')
+    banners = w.findAll('[data-testid="alert-banner"]')
+    expect(banners.map((b) => b.attributes('data-item-id'))).toEqual(['c', 'b'])
+    await w.get('[data-testid="alert-dismiss-all"]').trigger('click')
+    expect(w.find('[data-testid="alert-banner"]').exists()).toBe(false)
+    expect(w.find('[data-testid="alert-more"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('styles the alert buttons for the red banner (not inherited white on white)', async () => {
+    const w = await mountMain()
+    emitEvent('desk://alert', { item_id: 'a', item_number: 'N1', kind: 'ladder_b', text: '提醒 N1' })
+    await flushPromises()
+    expect(w.get('[data-testid="alert-open"]').classes()).toContain('on-alert')
+    expect(w.get('[data-testid="alert-dismiss"]').classes()).toContain('on-alert-ghost')
+    expect(w.find('[data-testid="alert-more"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('opens a queue row through the 编号 button in its first cell', async () => {
+    const w = await mountMain()
+    const rows = w.findAll('[data-testid="queue-row"]')
+    expect(rows).toHaveLength(3)
+    for (const r of rows) {
+      const first = r.get('td')
+      const btn = first.get('[data-testid="queue-open"]')
+      expect(btn.element.tagName).toBe('BUTTON')
+      expect(btn.attributes('type')).toBe('button')
+      expect(btn.text()).toBe(r.attributes('data-number'))
+    }
+    // Only one button is in the tab order (roving tabindex).
+    expect(w.findAll('[data-testid="queue-open"]').map((b) => b.attributes('tabindex'))).toEqual(['0', '-1', '-1'])
+    await rows[1].get('[data-testid="queue-open"]').trigger('click')
+    await flushPromises()
+    expect(invoke.mock.calls.filter((c) => c[0] === 'item')).toEqual([['item', { req: { id: 'b' } }]])
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('b')
+    expect(rows[1].attributes('data-highlighted')).toBe('true')
+    expect(w.findAll('[data-testid="queue-open"]').map((b) => b.attributes('tabindex'))).toEqual(['-1', '0', '-1'])
+    // Row clicks still work too.
+    await rows[2].trigger('click')
+    await flushPromises()
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('c')
+    w.unmount()
+  })
+
+  it('moves focus between the row buttons with the arrow keys and opens with Enter', async () => {
+    const w = await mountMain()
+    const buttons = () => w.findAll('[data-testid="queue-open"]').map((b) => b.element as HTMLButtonElement)
+    buttons()[0].focus()
+    await flushPromises()
+    buttons()[0].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }))
+    await flushPromises()
+    expect(document.activeElement).toBe(buttons()[1])
+    buttons()[1].dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+    await flushPromises()
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('b')
+    w.unmount()
+  })
+
+  it('turns 开机自启动 on and off from the 设置 popover', async () => {
+    let autostart = false
+    handlers.get_settings = () => settings({ autostart })
+    handlers.set_autostart = (req) => {
+      autostart = (req as { enabled: boolean }).enabled
+      return settings({ autostart })
+    }
+    const w = await mountMain()
+    expect(w.find('[data-testid="autostart-toggle"]').exists()).toBe(false)
+    await w.get('[data-testid="settings-toggle"]').trigger('click')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('get_settings', {})
+    const box = () => w.get('[data-testid="autostart-toggle"]')
+    expect((box().element as HTMLInputElement).checked).toBe(false)
+    await box().setValue(true)
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('set_autostart', { req: { enabled: true } })
+    expect((box().element as HTMLInputElement).checked).toBe(true)
+    expect(w.text()).toContain('已开启开机自启动')
+    await box().setValue(false)
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('set_autostart', { req: { enabled: false } })
+    expect(autostart).toBe(false)
+    // Esc closes the popover.
+    await box().trigger('keydown', { key: 'Escape' })
+    expect(w.find('[data-testid="autostart-toggle"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('shows the error and the real state when autostart cannot be changed', async () => {
+    handlers.get_settings = () => settings({ autostart: false })
+    handlers.set_autostart = () => {
+      throw { code: 'other', message: '无法设置开机自启动' }
+    }
+    const w = await mountMain()
+    await w.get('[data-testid="settings-toggle"]').trigger('click')
+    await flushPromises()
+    await w.get('[data-testid="autostart-toggle"]').setValue(true)
+    await flushPromises()
+    expect(w.get('[data-testid="settings-error"]').text()).toBe('无法设置开机自启动')
+    expect((w.get('[data-testid="autostart-toggle"]').element as HTMLInputElement).checked).toBe(false)
     w.unmount()
   })
 

@@ -1,0 +1,474 @@
+//! The commands of the UI contract (ui/src/api/contract.ts). Each takes at most one `req`.
+
+use crate::counter::{BookedToday, CounterState};
+use crate::error::{password_problems, CmdResult, DeskError};
+use crate::settings::{validate_endpoints, EndpointSetting};
+use crate::state::{lock, Shared};
+use crate::views::{ItemDetail, QueueRow, SessionView, StatusView};
+use serde::{Deserialize, Serialize};
+use shimin_client::{Desk, Op, QueueQuery, QueueView, RejectionNotice};
+use shimin_domain::calendar::to_local;
+use std::sync::atomic::Ordering;
+use tauri::{AppHandle, State};
+use tauri_plugin_autostart::ManagerExt;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    pub endpoints: Vec<EndpointSetting>,
+    pub remembered_username: Option<String>,
+    pub autostart: bool,
+    pub app_version: &'static str,
+}
+
+fn settings_view(state: &Shared) -> SettingsView {
+    let s = lock(&state.settings);
+    SettingsView {
+        endpoints: s.endpoints.clone(),
+        remembered_username: s.remembered_username.clone(),
+        autostart: s.autostart,
+        app_version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, Shared>) -> SettingsView {
+    settings_view(&state)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EndpointsReq {
+    endpoints: Vec<EndpointSetting>,
+}
+
+#[tauri::command]
+pub async fn save_endpoints(state: State<'_, Shared>, req: EndpointsReq) -> CmdResult<SettingsView> {
+    let endpoints = validate_endpoints(req.endpoints)?;
+    if state.live.lock().await.is_some() {
+        return Err(DeskError::new("logged_in", "请先退出登录再修改服务器地址"));
+    }
+    lock(&state.settings).endpoints = endpoints;
+    state.save_settings()?;
+    // The desk core holds the endpoints: reopen it with the new list on next use.
+    state.close_desk().await;
+    Ok(settings_view(&state))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AutostartReq {
+    enabled: bool,
+}
+
+#[tauri::command]
+pub fn set_autostart(app: AppHandle, state: State<'_, Shared>, req: AutostartReq) -> CmdResult<SettingsView> {
+    let launcher = app.autolaunch();
+    let result = if req.enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    result.map_err(|e| DeskError::new("autostart", format!("开机自启动设置失败：{e}")))?;
+    lock(&state.settings).autostart = req.enabled;
+    state.save_settings()?;
+    Ok(settings_view(&state))
+}
+
+#[tauri::command]
+pub async fn try_resume(app: AppHandle, state: State<'_, Shared>) -> CmdResult<Option<SessionView>> {
+    let state = state.inner().clone();
+    if lock(&state.settings).remembered_username.is_none() {
+        return Ok(None);
+    }
+    let Some(saved) = state.secrets().remembered()? else {
+        return Ok(None);
+    };
+    let desk = state.desk().await?;
+    desk.resume(shimin_client::SessionToken::new(saved.token), saved.user.clone())
+        .await?;
+    state.remembered.store(true, Ordering::Relaxed);
+    crate::start_live(&app, &state, &desk).await;
+    tracing::info!(user = %saved.user.username, "session resumed from the keyring");
+    state.session_view(&desk, &saved.user, false).await.map(Some)
+}
+
+#[derive(Deserialize)]
+pub struct LoginReq {
+    username: String,
+    password: String,
+    remember: bool,
+}
+
+impl std::fmt::Debug for LoginReq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginReq")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[tauri::command]
+pub async fn login(app: AppHandle, state: State<'_, Shared>, req: LoginReq) -> CmdResult<SessionView> {
+    let state = state.inner().clone();
+    let username = req.username.trim();
+    if username.is_empty() || req.password.is_empty() {
+        return Err(DeskError::new("invalid_field", "请输入用户名和密码"));
+    }
+    state.stop_live().await;
+    let desk = state.desk().await?;
+    let outcome = desk.login(username, &req.password).await?;
+    remember_or_forget(&state, &desk, req.remember)?;
+    if !outcome.must_change_password {
+        crate::start_live(&app, &state, &desk).await;
+    }
+    tracing::info!(user = %outcome.user.username, "logged in");
+    state
+        .session_view(&desk, &outcome.user, outcome.must_change_password)
+        .await
+}
+
+/// "Remember me": the token (never the password) into the keyring; otherwise nothing is kept.
+fn remember_or_forget(state: &Shared, desk: &Desk, remember: bool) -> CmdResult<()> {
+    let secrets = state.secrets();
+    match (remember, desk.session(), desk.user()) {
+        (true, Some(token), Some(user)) => {
+            secrets.remember(&token, &user)?;
+            lock(&state.settings).remembered_username = Some(user.username);
+        }
+        _ => {
+            secrets.forget_session()?;
+            lock(&state.settings).remembered_username = None;
+        }
+    }
+    state.remembered.store(remember, Ordering::Relaxed);
+    state.save_settings()
+}
+
+#[derive(Deserialize)]
+pub struct PasswordReq {
+    password: String,
+}
+
+impl std::fmt::Debug for PasswordReq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordReq(<redacted>)")
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PasswordCheck {
+    ok: bool,
+    problems: Vec<String>,
+}
+
+#[tauri::command]
+pub fn check_password(req: PasswordReq) -> PasswordCheck {
+    match shimin_domain::password::check_password(&req.password) {
+        Ok(()) => PasswordCheck {
+            ok: true,
+            problems: Vec::new(),
+        },
+        Err(ps) => PasswordCheck {
+            ok: false,
+            problems: password_problems(&ps.iter().map(|p| p.code()).collect::<Vec<_>>()),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordReq {
+    old_password: String,
+    new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordReq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordReq(<redacted>)")
+    }
+}
+
+#[tauri::command]
+pub async fn change_password(
+    app: AppHandle,
+    state: State<'_, Shared>,
+    req: ChangePasswordReq,
+) -> CmdResult<SessionView> {
+    let state = state.inner().clone();
+    let desk = state.desk().await?;
+    desk.change_password(&req.old_password, &req.new_password).await?;
+    let user = desk.user().ok_or_else(DeskError::not_logged_in)?;
+    // The token may have changed with the password.
+    let remember = state.remembered.load(Ordering::Relaxed);
+    remember_or_forget(&state, &desk, remember)?;
+    if state.live.lock().await.is_none() {
+        crate::start_live(&app, &state, &desk).await;
+    }
+    state.session_view(&desk, &user, false).await
+}
+
+#[tauri::command]
+pub async fn logout(app: AppHandle, state: State<'_, Shared>) -> CmdResult<()> {
+    let state = state.inner().clone();
+    state.stop_live().await;
+    if let Some(desk) = state.desk.lock().await.clone() {
+        desk.logout().await?;
+    }
+    state.secrets().forget_session()?;
+    state.remembered.store(false, Ordering::Relaxed);
+    lock(&state.settings).remembered_username = None;
+    state.save_settings()?;
+    crate::tray::refresh(&app, &state).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn get_status(state: State<'_, Shared>) -> CmdResult<StatusView> {
+    Ok(state.status_view().await)
+}
+
+async fn logged_in(state: &Shared) -> CmdResult<Desk> {
+    let desk = state
+        .desk
+        .lock()
+        .await
+        .clone()
+        .ok_or_else(DeskError::not_logged_in)?;
+    if desk.user().is_none() {
+        return Err(DeskError::not_logged_in());
+    }
+    Ok(desk)
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, Shared>) -> CmdResult<()> {
+    let desk = logged_in(&state).await?;
+    desk.sync_now().await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueueReq {
+    view: String,
+    #[serde(default)]
+    search: Option<String>,
+    #[serde(default)]
+    include_closed: bool,
+}
+
+/// What "due soon" (即将到期) means: within two working hours' worth of wall time.
+const DUE_SOON: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
+#[tauri::command]
+pub async fn queue(state: State<'_, Shared>, req: QueueReq) -> CmdResult<Vec<QueueRow>> {
+    let desk = logged_in(&state).await?;
+    let view = match req.view.as_str() {
+        "mine" => QueueView::Mine,
+        "unit" => QueueView::Unit,
+        "due_soon" => QueueView::DueSoon(DUE_SOON),
+        "overdue" => QueueView::Overdue,
+        "all" => QueueView::All,
+        kind if shimin_domain::item::ItemKind::from_code(kind).is_some() => QueueView::Kind(kind.to_owned()),
+        other => return Err(DeskError::new("invalid_field", format!("未知的队列：{other}"))),
+    };
+    let mut q = QueueQuery::new(view);
+    q.search = req.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    q.include_closed = req.include_closed;
+    let items = desk.queue(q).await?;
+    let lookup = state.lookup(&desk).await?;
+    Ok(items.iter().map(|v| lookup.row(v)).collect())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ItemReq {
+    id: Uuid,
+}
+
+async fn detail(state: &Shared, desk: &Desk, id: Uuid) -> CmdResult<ItemDetail> {
+    let v = desk
+        .item(id)
+        .await?
+        .ok_or_else(|| DeskError::new("not_found", "办件不存在或已不在本单位"))?;
+    Ok(state.lookup(desk).await?.detail(&v, desk.user().as_ref()))
+}
+
+#[tauri::command]
+pub async fn item(state: State<'_, Shared>, req: ItemReq) -> CmdResult<ItemDetail> {
+    let desk = logged_in(&state).await?;
+    detail(&state, &desk, req.id).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActReq {
+    id: Uuid,
+    op: Op,
+}
+
+#[tauri::command]
+pub async fn act(app: AppHandle, state: State<'_, Shared>, req: ActReq) -> CmdResult<ItemDetail> {
+    let state = state.inner().clone();
+    let desk = logged_in(&state).await?;
+    desk.act(req.id, req.op).await?;
+    crate::emit_status(&app, &state).await;
+    detail(&state, &desk, req.id).await
+}
+
+#[tauri::command]
+pub async fn rejections(state: State<'_, Shared>) -> CmdResult<Vec<RejectionNotice>> {
+    Ok(logged_in(&state).await?.rejections().await?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DismissReq {
+    mutation_id: Uuid,
+}
+
+#[tauri::command]
+pub async fn dismiss_rejection(state: State<'_, Shared>, req: DismissReq) -> CmdResult<()> {
+    Ok(logged_in(&state)
+        .await?
+        .dismiss_rejection(req.mutation_id)
+        .await?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnitInfo {
+    id: i64,
+    name: String,
+}
+
+#[tauri::command]
+pub async fn units(state: State<'_, Shared>) -> CmdResult<Vec<UnitInfo>> {
+    let desk = logged_in(&state).await?;
+    Ok(desk
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| UnitInfo {
+            id: u.id,
+            name: u.name,
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AwayReq {
+    away: bool,
+}
+
+/// "I'm away" (暂离): the server records it, every desk of the unit then routes new
+/// reservations of this clerk's matters to the B clerk. Needs the server (it is the others'
+/// desks that must learn it).
+pub async fn apply_away(app: &AppHandle, state: &Shared, away: bool) -> CmdResult<StatusView> {
+    let desk = logged_in(state).await?;
+    desk.set_away(away).await?;
+    state.away.store(away, Ordering::Relaxed);
+    tracing::info!(away, "presence changed");
+    crate::tray::refresh(app, state).await;
+    crate::emit_status(app, state).await;
+    Ok(state.status_view().await)
+}
+
+#[tauri::command]
+pub async fn set_away(app: AppHandle, state: State<'_, Shared>, req: AwayReq) -> CmdResult<StatusView> {
+    apply_away(&app, state.inner(), req.away).await
+}
+
+// ------------------------------------------------------------------ counter (窗口叫号)
+
+/// Today's accepted reservations handled by this clerk, for the call queue.
+async fn booked_today(desk: &Desk) -> CmdResult<Vec<BookedToday>> {
+    let me = desk.user().ok_or_else(DeskError::not_logged_in)?;
+    let today = to_local(desk.server_now()).date();
+    let mut q = QueueQuery::new(QueueView::Kind("reservation".to_owned()));
+    q.limit = 1000;
+    Ok(desk
+        .queue(q)
+        .await?
+        .into_iter()
+        .filter(|v| v.record.status == "accepted" && v.record.handler_id == Some(me.id))
+        .filter_map(|v| {
+            let slot = v.record.details.granted_slot?;
+            (slot.start.date() == today).then(|| BookedToday {
+                item_id: v.record.id,
+                number: v.record.number.clone(),
+                slot,
+                received_at: v.record.received_at,
+            })
+        })
+        .collect())
+}
+
+async fn counter_view(state: &Shared, desk: &Desk) -> CmdResult<CounterState> {
+    let booked = booked_today(desk).await?;
+    let book = lock(&state.counter);
+    Ok(CounterState {
+        serving: book.serving.clone(),
+        waiting: book.waiting(&booked, to_local),
+        called_today: book.called_today,
+    })
+}
+
+fn roll_counter(state: &Shared, desk: &Desk) {
+    lock(&state.counter).roll_to(to_local(desk.server_now()).date());
+}
+
+#[tauri::command]
+pub async fn counter_state(state: State<'_, Shared>) -> CmdResult<CounterState> {
+    let desk = logged_in(&state).await?;
+    roll_counter(&state, &desk);
+    counter_view(&state, &desk).await
+}
+
+/// Finishes the ticket being served: a reservation's citizen came (已到场).
+async fn finish_serving(state: &Shared, desk: &Desk, arrived: bool) -> CmdResult<()> {
+    let done = lock(&state.counter).finish();
+    if let Some(id) = done.and_then(|t| t.item_id) {
+        let still_accepted = desk
+            .item(id)
+            .await?
+            .is_some_and(|v| v.record.status == "accepted");
+        if still_accepted {
+            desk.act(id, if arrived { Op::MarkArrived } else { Op::MarkNoShow })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn counter_call_next(state: State<'_, Shared>) -> CmdResult<CounterState> {
+    let state = state.inner().clone();
+    let desk = logged_in(&state).await?;
+    roll_counter(&state, &desk);
+    finish_serving(&state, &desk, true).await?;
+    let waiting = counter_view(&state, &desk).await?.waiting;
+    if lock(&state.counter).call_next(&waiting).is_none() {
+        return Err(DeskError::new("queue_empty", "当前没有等候的号"));
+    }
+    state.save_counter();
+    counter_view(&state, &desk).await
+}
+
+#[tauri::command]
+pub async fn counter_walk_in(state: State<'_, Shared>) -> CmdResult<CounterState> {
+    let desk = logged_in(&state).await?;
+    roll_counter(&state, &desk);
+    lock(&state.counter).walk_in(desk.server_now());
+    state.save_counter();
+    counter_view(&state, &desk).await
+}
+
+#[tauri::command]
+pub async fn counter_no_show(state: State<'_, Shared>) -> CmdResult<CounterState> {
+    let desk = logged_in(&state).await?;
+    finish_serving(&state, &desk, false).await?;
+    state.save_counter();
+    counter_view(&state, &desk).await
+}
+
+#[tauri::command]
+pub async fn counter_done(state: State<'_, Shared>) -> CmdResult<CounterState> {
+    let desk = logged_in(&state).await?;
+    finish_serving(&state, &desk, true).await?;
+    state.save_counter();
+    counter_view(&state, &desk).await
+}

@@ -1,0 +1,249 @@
+//! 市民网窗口端 — the desk app. A thin Tauri v2 shell over `shimin-client`: commands for the UI
+//! (ui/src/api/contract.ts), the OS keyring for the token and the cache key, desktop
+//! notifications for reservations, the tray, single instance, autostart, window state and
+//! rotating logs without personal data.
+
+pub mod commands;
+pub mod counter;
+pub mod error;
+pub mod notifier;
+pub mod secrets;
+pub mod settings;
+pub mod state;
+pub mod tray;
+pub mod views;
+
+use serde::Serialize;
+use shimin_client::{CacheEvent, Desk};
+use state::{AppState, Live, Shared};
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager};
+use uuid::Uuid;
+
+pub const EVENT_STATUS: &str = "desk://status";
+pub const EVENT_ITEMS_CHANGED: &str = "desk://items-changed";
+pub const EVENT_REJECTED: &str = "desk://rejected";
+pub const EVENT_FOCUS_ITEM: &str = "desk://focus-item";
+pub const EVENT_ALERT: &str = "desk://alert";
+pub const EVENT_SESSION_ENDED: &str = "desk://session-ended";
+
+/// Started by the autostart entry: stay in the tray until the clerk opens the window.
+const MINIMIZED_ARG: &str = "--minimized";
+
+#[derive(Debug, Clone, Serialize)]
+struct ItemsChanged {
+    ids: Vec<Uuid>,
+    new_items: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct FocusItem {
+    id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct SessionEnded {
+    reason: &'static str,
+}
+
+pub async fn emit_status(app: &AppHandle, state: &Shared) {
+    let _ = app.emit(EVENT_STATUS, state.status_view().await);
+}
+
+/// Shows, unminimizes and focuses the main window.
+pub fn show_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// The notification's "open" action: the window comes forward with the item.
+pub fn focus_item(app: &AppHandle, id: Uuid) {
+    show_main(app);
+    let _ = app.emit(EVENT_FOCUS_ITEM, FocusItem { id });
+}
+
+/// Starts the session's background work: the sync loop, forwarding of status and cache
+/// events to the window and tray, the reservation ladder.
+pub async fn start_live(app: &AppHandle, state: &Shared, desk: &Desk) {
+    state.stop_live().await;
+    state.refresh_away(desk).await;
+    let sync = desk.start();
+    let mut tasks = Vec::new();
+
+    // Status → window + tray; a lost session → back to the login screen.
+    let (a, s, mut rx) = (app.clone(), state.clone(), desk.status());
+    tasks.push(tauri::async_runtime::spawn(async move {
+        let mut lost = false;
+        loop {
+            let session_lost = rx.borrow_and_update().session_lost;
+            emit_status(&a, &s).await;
+            tray::refresh(&a, &s).await;
+            if session_lost && !lost {
+                tracing::info!("session no longer accepted by the server");
+                let _ = a.emit(
+                    EVENT_SESSION_ENDED,
+                    SessionEnded {
+                        reason: "登录已失效，请重新登录",
+                    },
+                );
+            }
+            lost = session_lost;
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }));
+
+    // Cache events → window.
+    let (a, s, d) = (app.clone(), state.clone(), desk.clone());
+    let mut changes = desk.changes();
+    tasks.push(tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(CacheEvent::ItemsChanged { ids, new_items }) => {
+                    let _ = a.emit(EVENT_ITEMS_CHANGED, ItemsChanged { ids, new_items });
+                }
+                Ok(CacheEvent::Rejected(notice)) => {
+                    tracing::info!(item = %notice.item_number, code = %notice.code, "change rejected and rolled back");
+                    let _ = a.emit(EVENT_REJECTED, notice);
+                }
+                Ok(CacheEvent::CatalogueChanged) => {
+                    s.refresh_away(&d).await;
+                    emit_status(&a, &s).await;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let _ = a.emit(
+                        EVENT_ITEMS_CHANGED,
+                        ItemsChanged {
+                            ids: Vec::new(),
+                            new_items: Vec::new(),
+                        },
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }));
+
+    tasks.push(tauri::async_runtime::spawn(notifier::ladder_loop(
+        app.clone(),
+        state.clone(),
+        desk.clone(),
+    )));
+    *state.live.lock().await = Some(Live { sync, tasks });
+}
+
+/// Logs to a daily-rotated file in the data directory (14 days kept) and to stderr. Nothing
+/// logged carries a citizen's personal data: items are named by number only, and the
+/// protocol types redact applicants and secrets in `Debug`.
+fn init_logging(paths: &settings::Paths) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+    let filter = EnvFilter::try_from_env("SHIMIN_DESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("desk")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(paths.log_dir())
+        .ok();
+    let (file_layer, guard) = match appender {
+        Some(a) => {
+            let (w, g) = tracing_appender::non_blocking(a);
+            (Some(fmt::layer().with_ansi(false).with_writer(w)), Some(g))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(file_layer)
+        .try_init();
+    guard
+}
+
+pub fn run() {
+    let paths = match settings::Paths::resolve() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("市民网窗口端无法创建数据目录: {e}");
+            std::process::exit(1);
+        }
+    };
+    let _log_guard = init_logging(&paths);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "desk starting");
+    let state: Shared = Arc::new(AppState::new(paths));
+    let start_minimized = std::env::args().any(|a| a == MINIMIZED_ARG);
+
+    let result = tauri::Builder::default()
+        // First: a second launch only brings the running desk forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main(app)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![MINIMIZED_ARG]),
+        ))
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::get_settings,
+            commands::save_endpoints,
+            commands::set_autostart,
+            commands::try_resume,
+            commands::login,
+            commands::check_password,
+            commands::change_password,
+            commands::logout,
+            commands::get_status,
+            commands::sync_now,
+            commands::queue,
+            commands::item,
+            commands::act,
+            commands::rejections,
+            commands::dismiss_rejection,
+            commands::units,
+            commands::set_away,
+            commands::counter_state,
+            commands::counter_call_next,
+            commands::counter_walk_in,
+            commands::counter_no_show,
+            commands::counter_done,
+        ])
+        .setup(move |app| {
+            if let Err(e) = tray::build(app.handle()) {
+                // No tray host (some desktops): the window and notifications still work.
+                tracing::warn!(error = %e, "tray icon unavailable");
+            }
+            if start_minimized {
+                if let Some(w) = app.get_webview_window("main") {
+                    let _ = w.hide();
+                }
+            }
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Close-to-tray: the desk keeps syncing and alerting; "退出" in the tray quits.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.app_handle().tray_by_id("main").is_some() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
+        })
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                let state = app.state::<Shared>().inner().clone();
+                tauri::async_runtime::block_on(state.close_desk());
+            }
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "desk failed to start");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! View models of the UI contract (ui/src/api/contract.ts): queue rows, item detail, status,
+//! countdown labels. Pure mapping from the desk core's types; no I/O.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use shimin_client::view::facts;
+use shimin_client::{ClockLevel, Clocks, Countdown, ItemView, SyncStatus};
+use shimin_domain::item::{decide, Command, ItemKind, Status};
+use shimin_domain::role::{Actor, Role};
+use shimin_protocol::{Colleague, Matter, Slot, Unit, UserInfo};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub role_name: String,
+    pub unit_id: Option<i64>,
+    pub unit_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionView {
+    pub user: UserView,
+    pub must_change_password: bool,
+    pub remembered: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct StatusView {
+    pub online: bool,
+    pub endpoint: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub pending: u64,
+    pub last_sync: Option<DateTime<Utc>>,
+    pub live: bool,
+    pub last_error: Option<String>,
+    pub calendar_warning_year: Option<i32>,
+    pub away: bool,
+    pub attention: u32,
+}
+
+impl StatusView {
+    pub fn new(s: &SyncStatus, away: bool, attention: u32) -> StatusView {
+        StatusView {
+            online: s.online,
+            endpoint: s.endpoint.clone(),
+            endpoint_url: s.endpoint_url.clone(),
+            pending: s.pending,
+            last_sync: s.last_sync,
+            live: s.live,
+            last_error: s.last_error.clone(),
+            calendar_warning_year: s.calendar_warning.map(|w| w.missing_year),
+            away,
+            attention,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CountdownView {
+    pub clock_name: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub remaining_minutes: i64,
+    pub level: ClockLevel,
+    pub provisional: bool,
+    pub label: String,
+}
+
+/// Working minutes as the counter reads them: "1天2小时5分" (a working day is 8 working hours
+/// for display only; the deadline itself is computed on the calendar).
+pub fn working_span(minutes: i64) -> String {
+    let m = minutes.abs();
+    let (d, h, mi) = (m / 480, (m % 480) / 60, m % 60);
+    match (d, h) {
+        (0, 0) => format!("{mi}分"),
+        (0, _) => format!("{h}小时{mi}分"),
+        _ => format!("{d}天{h}小时"),
+    }
+}
+
+impl From<Countdown> for CountdownView {
+    fn from(c: Countdown) -> CountdownView {
+        let minutes = c.remaining.as_secs().div_euclid(60);
+        let mut label = match c.level {
+            ClockLevel::Paused => format!("暂停（补正中，剩余{}）", working_span(minutes)),
+            ClockLevel::Overdue => format!("已超期 {}", working_span(minutes)),
+            ClockLevel::Warning | ClockLevel::Normal => format!("剩余 {}", working_span(minutes)),
+        };
+        if c.provisional {
+            label.push_str("（暂定）");
+        }
+        CountdownView {
+            clock_name: c.clock.name_zh().to_owned(),
+            due_at: c.due,
+            remaining_minutes: minutes,
+            level: c.level,
+            provisional: c.provisional,
+            label,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueRow {
+    pub id: uuid::Uuid,
+    pub number: String,
+    pub kind: String,
+    pub kind_name: String,
+    pub status: String,
+    pub status_name: String,
+    pub closed: bool,
+    pub title: String,
+    pub applicant_name: String,
+    pub matter_name: Option<String>,
+    pub unit_name: Option<String>,
+    pub handler_name: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub countdown: Option<CountdownView>,
+    pub overdue: bool,
+    pub supervision: bool,
+    pub pending: bool,
+    pub slot: Option<Slot>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ApplicantView {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub actor_name: String,
+    pub action: String,
+    pub action_name: String,
+    pub status_name: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MatterInfo {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub promised_days: u32,
+    pub materials: Vec<String>,
+    pub fee_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ItemDetail {
+    #[serde(flatten)]
+    pub row: QueueRow,
+    pub content: String,
+    pub applicant: ApplicantView,
+    pub requested_slot: Option<Slot>,
+    pub granted_slot: Option<Slot>,
+    pub reply: Option<String>,
+    pub missing_materials: Vec<String>,
+    pub rating: Option<u8>,
+    pub receipt_no: Option<String>,
+    pub matter: Option<MatterInfo>,
+    pub history: Vec<HistoryEntry>,
+    pub pending_ops: u32,
+    pub allowed_actions: Vec<&'static str>,
+    pub advance_to: Vec<(&'static str, &'static str)>,
+}
+
+/// Names for ids: units, matters, colleagues; and the clocks. Built once per command.
+#[derive(Debug)]
+pub struct Lookup {
+    pub units: HashMap<i64, Unit>,
+    pub matters: HashMap<i64, Matter>,
+    pub colleagues: HashMap<i64, Colleague>,
+    pub clocks: Clocks,
+    pub now: DateTime<Utc>,
+}
+
+fn status_name(code: &str) -> String {
+    Status::from_code(code).map_or_else(|| code.to_owned(), |s| s.name_zh().to_owned())
+}
+
+impl Lookup {
+    pub fn user(&self, u: &UserInfo) -> UserView {
+        UserView {
+            id: u.id,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role.clone(),
+            role_name: Role::from_code(&u.role).map_or_else(|| u.role.clone(), |r| r.name_zh().to_owned()),
+            unit_id: u.unit_id,
+            unit_name: u
+                .unit_id
+                .and_then(|id| self.units.get(&id))
+                .map(|u| u.name.clone()),
+        }
+    }
+
+    pub fn row(&self, v: &ItemView) -> QueueRow {
+        let r = &v.record;
+        let countdown = match self.clocks.countdown(v, self.now) {
+            Ok(c) => c.map(CountdownView::from),
+            Err(e) => {
+                tracing::warn!(item = %r.number, error = %e, "countdown not computable");
+                None
+            }
+        };
+        QueueRow {
+            id: r.id,
+            number: r.number.clone(),
+            kind: r.kind.clone(),
+            kind_name: ItemKind::from_code(&r.kind)
+                .map_or_else(|| r.kind.clone(), |k| k.name_zh().to_owned()),
+            status: r.status.clone(),
+            status_name: status_name(&r.status),
+            closed: Status::from_code(&r.status).is_some_and(Status::is_closed),
+            title: r.title.clone(),
+            applicant_name: r.applicant.name.clone(),
+            matter_name: r
+                .matter_id
+                .and_then(|id| self.matters.get(&id))
+                .map(|m| m.name.clone()),
+            unit_name: self.units.get(&r.unit_id).map(|u| u.name.clone()),
+            handler_name: r
+                .handler_id
+                .and_then(|id| self.colleagues.get(&id))
+                .map(|c| c.display_name.clone()),
+            received_at: r.received_at,
+            countdown,
+            overdue: r.overdue,
+            supervision: r.supervision,
+            pending: v.pending,
+            slot: r.details.granted_slot.or(r.details.requested_slot),
+        }
+    }
+
+    pub fn detail(&self, v: &ItemView, me: Option<&UserInfo>) -> ItemDetail {
+        let r = &v.record;
+        let (allowed_actions, advance_to) = me.map(|u| allowed(v, u)).unwrap_or_default();
+        ItemDetail {
+            row: self.row(v),
+            content: r.content.clone(),
+            applicant: ApplicantView {
+                name: r.applicant.name.clone(),
+                id_number: r.applicant.id_number.clone(),
+                phone: r.applicant.phone.clone(),
+            },
+            requested_slot: r.details.requested_slot,
+            granted_slot: r.details.granted_slot,
+            reply: r.details.reply.clone(),
+            missing_materials: r.details.missing_materials.clone(),
+            rating: r.details.rating,
+            receipt_no: r.details.receipt_no.clone(),
+            matter: r
+                .matter_id
+                .and_then(|id| self.matters.get(&id))
+                .map(|m| MatterInfo {
+                    id: m.id,
+                    code: m.code.clone(),
+                    name: m.name.clone(),
+                    promised_days: m.promised_days,
+                    materials: m.materials.clone(),
+                    fee_fen: m.fee_fen,
+                }),
+            history: r
+                .events
+                .iter()
+                .map(|e| HistoryEntry {
+                    at: e.at,
+                    actor_name: e.actor_name.clone(),
+                    action: e.action.clone(),
+                    action_name: Command::action_name_zh(&e.action).to_owned(),
+                    status_name: status_name(&e.status),
+                    note: e.note.clone(),
+                })
+                .collect(),
+            pending_ops: v.pending_ops,
+            allowed_actions,
+            advance_to,
+        }
+    }
+}
+
+/// What `user` may do to the item now, by the same rules (`decide`) the server applies.
+pub fn allowed(v: &ItemView, user: &UserInfo) -> (Vec<&'static str>, Vec<(&'static str, &'static str)>) {
+    let Some(role) = Role::from_code(&user.role) else {
+        return Default::default();
+    };
+    let actor = Actor {
+        user_id: user.id,
+        role,
+        unit_id: user.unit_id,
+    };
+    let Ok(item) = facts(&v.record) else {
+        return Default::default();
+    };
+    let may = |c: Command| decide(&item, &actor, c).is_ok();
+    let simple = [
+        Command::Claim,
+        Command::AcceptReservation,
+        Command::RejectReservation,
+        Command::MarkArrived,
+        Command::MarkNoShow,
+        Command::ReplyConsultation,
+        Command::PassPreReview,
+        Command::RequestSupplement,
+        Command::Resubmit,
+        Command::RefuseApplication,
+        Command::HandOver,
+        Command::AddNote,
+        Command::ReplyComplaint,
+        Command::MarkRead,
+        // Any other unit: only the handling unit itself is refused (SameUnit).
+        Command::Transfer(-1),
+    ];
+    let mut actions: Vec<&'static str> = simple
+        .into_iter()
+        .filter(|c| may(*c))
+        .map(Command::code)
+        .collect();
+    // Claiming what one already holds is allowed by the rules but means nothing at the counter.
+    if v.record.handler_id == Some(user.id) {
+        actions.retain(|a| *a != "claim");
+    }
+    let advance_to: Vec<(&'static str, &'static str)> = Status::APPLICATION_STAGES
+        .into_iter()
+        .filter(|s| may(Command::Advance(*s)))
+        .map(|s| (s.code(), s.name_zh()))
+        .collect();
+    if !advance_to.is_empty() {
+        actions.push("advance");
+    }
+    (actions, advance_to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shimin_domain::clock::WorkingDuration;
+    use shimin_domain::statutory::ClockKind;
+
+    #[test]
+    fn spans_read_like_a_counter_clock() {
+        assert_eq!(working_span(42), "42分");
+        assert_eq!(working_span(-42), "42分");
+        assert_eq!(working_span(125), "2小时5分");
+        assert_eq!(working_span(480 * 3 + 120), "3天2小时");
+    }
+
+    #[test]
+    fn countdown_labels_by_level() {
+        let c = |level, secs, provisional| Countdown {
+            clock: ClockKind::Reservation,
+            due: None,
+            remaining: WorkingDuration::from_secs(secs),
+            level,
+            provisional,
+        };
+        let v = CountdownView::from(c(ClockLevel::Normal, 42 * 60 + 30, false));
+        assert_eq!((v.label.as_str(), v.remaining_minutes), ("剩余 42分", 42));
+        assert_eq!(v.clock_name, "预约响应");
+        let v = CountdownView::from(c(ClockLevel::Overdue, -61 * 60, true));
+        assert_eq!(v.label, "已超期 1小时1分（暂定）");
+        assert_eq!(v.remaining_minutes, -61);
+        assert!(CountdownView::from(c(ClockLevel::Paused, 600, false))
+            .label
+            .starts_with("暂停"));
+    }
+}

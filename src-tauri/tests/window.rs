@@ -1,0 +1,440 @@
+//! The real desk app, end to end: its window under Xvfb driven over WebDriver (tauri-driver +
+//! WebKitWebDriver), against the real server on loopback, in a private desktop session with a
+//! real notification daemon (dunst) and a real keyring (gnome-keyring). Screenshots are saved
+//! under the target directory (`window-screenshots/`).
+
+use fantoccini::Locator;
+use shimin_e2e::desktop::{by_testid, DesktopSession, WebDriver};
+use shimin_e2e::support::{citizen, eventually, Portal, TestServer, DEMO_PASSWORD};
+use shimin_protocol::Applicant;
+use sqlx::Row;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// One app window at a time: each is a WebKit process tree, too heavy to run side by side on a
+/// small CI machine.
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const UI: Duration = Duration::from_secs(20);
+
+fn app() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_shimin-desk"))
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("window-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{name}.png"))
+}
+
+/// A clerk who acts as A for a matter (on duty), with that matter.
+async fn a_clerk(ts: &TestServer) -> (String, i64, i64) {
+    let row = sqlx::query(
+        "SELECT u.username, u.id, m.id FROM matters m JOIN users u ON u.id = m.a_clerk_id
+         WHERE u.presence = 'on_duty' ORDER BY m.id LIMIT 1",
+    )
+    .fetch_one(ts.db())
+    .await
+    .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+struct Desk {
+    wd: WebDriver,
+    data_dir: PathBuf,
+}
+
+async fn open_desk(session: &DesktopSession, endpoints: &str) -> Desk {
+    let data_dir = session.home().join("desk-data");
+    let wd = WebDriver::start(
+        session,
+        app(),
+        [
+            ("SHIMIN_DESK_DATA_DIR", data_dir.display().to_string()),
+            ("SHIMIN_DESK_ENDPOINTS", endpoints.to_owned()),
+            ("SHIMIN_DESK_LOG", "info".to_owned()),
+        ],
+    )
+    .await;
+    Desk { wd, data_dir }
+}
+
+impl Desk {
+    async fn type_into(&self, testid: &str, text: &str) {
+        let el = self.wd.wait_for_testid(testid, UI).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, testid: &str) {
+        self.wd.wait_for_testid(testid, UI).await.click().await.unwrap();
+    }
+
+    async fn login(&self, username: &str, remember: bool) {
+        self.type_into("login-username", username).await;
+        self.type_into("login-password", DEMO_PASSWORD).await;
+        let remember_box = self.wd.find_testid("login-remember").await;
+        if remember_box.prop("checked").await.unwrap().as_deref()
+            != Some(if remember { "true" } else { "false" })
+        {
+            remember_box.click().await.unwrap();
+        }
+        self.click("login-submit").await;
+        // The main screen with the first snapshot synced.
+        self.wd.wait_for_testid("queue-tab-all", UI).await;
+        self.wait_attr("status-online", "data-online", "true").await;
+    }
+
+    async fn wait_attr(&self, testid: &str, attr: &str, want: &str) {
+        let until = Instant::now() + UI;
+        loop {
+            if let Ok(el) = self.wd.find(Locator::Css(&by_testid(testid))).await {
+                if el.attr(attr).await.ok().flatten().as_deref() == Some(want) {
+                    return;
+                }
+            }
+            assert!(Instant::now() < until, "{testid}[{attr}] never became {want:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The queue row of item `number`, waiting for it to appear in the current view.
+    async fn row(&self, number: &str) -> fantoccini::elements::Element {
+        let css = format!("{}[data-number=\"{number}\"]", by_testid("queue-row"));
+        let found = self
+            .wd
+            .wait()
+            .at_most(UI)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(&css))
+            .await;
+        match found {
+            Ok(el) => el,
+            Err(e) => {
+                let shot = screenshot_path(&format!("missing-{number}"));
+                self.wd.screenshot(&shot).await;
+                panic!(
+                    "no queue row for {number} within {UI:?} ({e}); window: {}",
+                    shot.display()
+                );
+            }
+        }
+    }
+
+    async fn open_item(&self, view: &str, number: &str) {
+        self.click(&format!("queue-tab-{view}")).await;
+        let row = self.row(number).await;
+        let open = row.find(Locator::Css(&by_testid("queue-open"))).await;
+        if let Err(e) = match open {
+            Ok(button) => button.click().await,
+            Err(e) => Err(e),
+        } {
+            let shot = screenshot_path(&format!("unclickable-{number}"));
+            self.wd.screenshot(&shot).await;
+            panic!(
+                "queue row {number} cannot be clicked ({e}); window: {}",
+                shot.display()
+            );
+        }
+        let css = format!("{}[data-id]", by_testid("detail"));
+        self.wd.wait_for(Locator::Css(&css), UI).await;
+        let shown = self
+            .wd
+            .wait_for_testid("detail-number", UI)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(shown.contains(number), "detail shows {shown:?}, not {number}");
+    }
+
+    /// Accepts the open reservation with the slot the citizen asked for.
+    async fn accept(&self) {
+        self.click("action-accept_reservation").await;
+        self.wd.wait_for_testid("slot-date", UI).await;
+        self.click("dialog-confirm").await;
+    }
+}
+
+async fn item_status(ts: &TestServer, number: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM items WHERE number = ?")
+        .bind(number)
+        .fetch_one(ts.db())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_records_it() {
+    let _one = ONE_WINDOW.lock().await;
+    let ts = TestServer::demo().await;
+    let (clerk, _, matter) = a_clerk(&ts).await;
+    let session = DesktopSession::start();
+    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    desk.login(&clerk, false).await;
+
+    let portal = Portal::login(&ts).await;
+    let created = portal.reserve(matter, citizen(1)).await;
+    desk.open_item("reservation", &created.number).await;
+    assert_eq!(
+        desk.wd
+            .find_testid("detail-applicant-name")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        citizen(1).name
+    );
+    desk.accept().await;
+
+    let number = created.number.clone();
+    eventually(UI, "the server records the acceptance", || {
+        let (ts, number) = (&ts, number.clone());
+        async move { item_status(ts, &number).await == "accepted" }
+    })
+    .await;
+    desk.wait_attr("detail", "data-status", "accepted").await;
+    let (handler, slot): (Option<i64>, Option<String>) = sqlx::query_as(
+        "SELECT handler_id, json_extract(details, '$.granted_slot.start') FROM items WHERE number = ?",
+    )
+    .bind(&created.number)
+    .fetch_one(ts.db())
+    .await
+    .unwrap();
+    assert_eq!(handler, Some(a_clerk(&ts).await.1));
+    assert!(slot.is_some(), "the granted slot is recorded");
+    let shot = screenshot_path("accepted");
+    desk.wd.screenshot(&shot).await;
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a real screenshot"
+    );
+    desk.wd.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_reservation_pops_a_critical_notification_within_a_second() {
+    let _one = ONE_WINDOW.lock().await;
+    let ts = TestServer::demo().await;
+    let (clerk, _, matter) = a_clerk(&ts).await;
+    let session = DesktopSession::start();
+    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    desk.login(&clerk, false).await;
+    desk.wait_attr("status-online", "data-online", "true").await;
+    let portal = Portal::login(&ts).await;
+    // Live push connected: the desk hears of the reservation at once.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let t0 = Instant::now();
+    let created = portal.reserve(matter, citizen(2)).await;
+    let number = created.number.clone();
+    let n = session
+        .wait_for_notification(|n| n.body.contains(&number), Duration::from_secs(5))
+        .await;
+    let latency = n.seen.duration_since(t0);
+    eprintln!("reservation → Notify call: {latency:?}");
+    assert!(latency <= Duration::from_secs(1), "notified after {latency:?}");
+    assert_eq!(n.app_name, "市民网窗口端");
+    assert_eq!(n.urgency(), Some(2), "critical urgency");
+    assert_eq!(n.expire_timeout, 0, "never expires");
+    assert!(
+        n.actions.iter().any(|(k, _)| k == "open"),
+        "an action that opens the item: {:?}",
+        n.actions
+    );
+    // No personal data in the notification.
+    let c = citizen(2);
+    for secret in [&c.name, &c.id_number, &c.phone] {
+        assert!(!n.summary.contains(secret.as_str()) && !n.body.contains(secret.as_str()));
+    }
+    // The notification daemon really shows it, and the window shows the banner too.
+    assert!(session.dunst_displayed() >= 1 || !session.dunst_history().is_empty());
+    let banner = desk
+        .wd
+        .wait_for_testid("alert-banner", UI)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(banner.contains(&number), "banner: {banner}");
+    desk.wd.screenshot(screenshot_path("notified")).await;
+    desk.wd.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remember_me_keeps_the_token_in_the_keyring_and_nothing_secret_in_files() {
+    let _one = ONE_WINDOW.lock().await;
+    let ts = TestServer::demo().await;
+    let (clerk, _, _) = a_clerk(&ts).await;
+    let session = DesktopSession::start();
+    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    desk.login(&clerk, true).await;
+
+    let items = session.secret_items("shimin-desk");
+    let session_item = items
+        .iter()
+        .find(|i| {
+            i.attributes
+                .get("username")
+                .is_some_and(|u| u.starts_with("session:"))
+        })
+        .unwrap_or_else(|| panic!("a session entry in the keyring: {items:#?}"));
+    let token = serde_json::from_str::<serde_json::Value>(&session_item.secret).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(token.len() >= 20);
+    let key_item = items
+        .iter()
+        .find(|i| {
+            i.attributes
+                .get("username")
+                .is_some_and(|u| u.starts_with("cache-key:"))
+        })
+        .expect("the cache key in the keyring");
+    assert_eq!(key_item.secret.len(), 64);
+    // The server knows the token (its hash): it is the live session's.
+    let hash = shimin_server::auth::hash_token(&token);
+    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = ?")
+        .bind(&hash)
+        .fetch_one(ts.db())
+        .await
+        .unwrap();
+    assert_eq!(known, 1);
+    desk.wd.close().await;
+
+    // Nothing under the desk's data directory holds the token, the cache key or the password.
+    let mut files = Vec::new();
+    let mut stack = vec![desk.data_dir.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                files.push(e.path());
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("settings.json")));
+    assert!(files.iter().any(|f| f.ends_with("cache.sqlite")));
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        for secret in [token.as_str(), key_item.secret.as_str(), DEMO_PASSWORD] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} contains a secret",
+                f.display()
+            );
+        }
+    }
+
+    // Started again, the desk resumes the remembered session from the keyring: no password.
+    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    desk.wd.wait_for_testid("queue-tab-all", UI).await;
+    desk.wait_attr("status-online", "data-online", "true").await;
+    desk.wd.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_the_desk_still_lists_and_handles_items_and_they_reach_the_server_later() {
+    let _one = ONE_WINDOW.lock().await;
+    let mut ts = TestServer::demo().await;
+    let (clerk, _, matter) = a_clerk(&ts).await;
+    let portal = Portal::login(&ts).await;
+    let created = portal.reserve(matter, citizen(3)).await;
+    let session = DesktopSession::start();
+    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    desk.login(&clerk, false).await;
+    desk.click("queue-tab-reservation").await;
+    desk.row(&created.number).await;
+
+    ts.stop().await;
+    desk.wait_attr("status-online", "data-online", "false").await;
+    desk.open_item("reservation", &created.number).await;
+    desk.accept().await;
+    desk.wait_attr("detail", "data-status", "accepted").await;
+    desk.wd.wait_for_testid("detail-pending", UI).await;
+    let row = desk.row(&created.number).await;
+    assert_eq!(row.attr("data-pending").await.unwrap().as_deref(), Some("true"));
+    let pending = desk.wd.find_testid("status-pending").await.text().await.unwrap();
+    assert_eq!(pending.trim(), "1");
+    desk.wd.screenshot(screenshot_path("offline-pending")).await;
+    // The server is down: read its database file directly.
+    let stopped_db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        ts.data.path().join("shimin.db").display()
+    ))
+    .await
+    .unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM items WHERE number = ?")
+        .bind(&created.number)
+        .fetch_one(&stopped_db)
+        .await
+        .unwrap();
+    stopped_db.close().await;
+    assert_eq!(status, "received", "nothing reached the server yet");
+
+    ts.restart().await;
+    let number = created.number.clone();
+    eventually(
+        Duration::from_secs(30),
+        "the offline acceptance reaches the server",
+        || {
+            let (ts, number) = (&ts, number.clone());
+            async move { item_status(ts, &number).await == "accepted" }
+        },
+    )
+    .await;
+    desk.wait_attr("status-online", "data-online", "true").await;
+    let css = format!(
+        "{}[data-number=\"{}\"][data-pending=\"false\"]",
+        by_testid("queue-row"),
+        created.number
+    );
+    desk.wd.wait_for(Locator::Css(&css), UI).await;
+    desk.wd.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn citizen_text_with_markup_shows_as_text() {
+    let _one = ONE_WINDOW.lock().await;
+    let ts = TestServer::demo().await;
+    let (clerk, _, matter) = a_clerk(&ts).await;
+    let portal = Portal::login(&ts).await;
+    let markup = "<img src=x onerror=\"document.title='pwned'\"><b>加粗</b>";
+    let created = portal
+        .reserve_with_content(
+            matter,
+            Applicant {
+                name: "<i>王五</i>".into(),
+                ..citizen(4)
+            },
+            markup,
+        )
+        .await;
+    let session = DesktopSession::start();
+    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    desk.login(&clerk, false).await;
+    desk.open_item("reservation", &created.number).await;
+    let content = desk.wd.find_testid("detail-content").await;
+    assert_eq!(content.text().await.unwrap().trim(), markup);
+    assert_eq!(
+        desk.wd
+            .find_testid("detail-applicant-name")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "<i>王五</i>"
+    );
+    let detail = desk.wd.find_testid("detail").await;
+    for tag in ["img", "b", "i"] {
+        assert!(
+            detail.find_all(Locator::Css(tag)).await.unwrap().is_empty(),
+            "no <{tag}> element from citizen text"
+        );
+    }
+    assert_ne!(desk.wd.title().await.unwrap(), "pwned");
+    desk.wd.screenshot(screenshot_path("markup-as-text")).await;
+    desk.wd.close().await;
+}
