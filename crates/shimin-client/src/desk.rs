@@ -356,7 +356,13 @@ impl Desk {
             async move {
                 self.inner
                     .transport
-                    .write_raw(i, reqwest::Method::PUT, paths::PRESENCE, &body, Some(token.expose()))
+                    .write_raw(
+                        i,
+                        reqwest::Method::PUT,
+                        paths::PRESENCE,
+                        &body,
+                        Some(token.expose()),
+                    )
                     .await
             }
         })

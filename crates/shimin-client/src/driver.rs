@@ -58,7 +58,8 @@ pub(crate) async fn run(desk: Desk, mut stop: watch::Receiver<bool>) {
                             Ok(_) => Event::SyncOk(i),
                             Err(e) => {
                                 tracing::info!(endpoint = i, code = e.code(), error = %e, "sync failed");
-                                let lost = matches!(e.code(), codes::SESSION_EXPIRED | codes::UNAUTHENTICATED);
+                                let lost =
+                                    matches!(e.code(), codes::SESSION_EXPIRED | codes::UNAUTHENTICATED);
                                 desk.inner.status.send_modify(|s| {
                                     s.last_error = Some(e.to_string());
                                     s.session_lost |= lost;

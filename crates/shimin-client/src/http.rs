@@ -160,7 +160,9 @@ impl Transport {
         body: &B,
         token: Option<&str>,
     ) -> Result<Vec<u8>> {
-        let resp = self.send(i, token, |c, url| c.request(method, url).json(body), path).await?;
+        let resp = self
+            .send(i, token, |c, url| c.request(method, url).json(body), path)
+            .await?;
         if !resp.status().is_success() {
             return Err(self.api_error(i, resp).await);
         }

@@ -307,8 +307,9 @@ async fn away_is_a_colleague_change_the_unit_pulls_and_the_audit_records() {
     let (_, cursor) = b.pull_all(0, None).await;
 
     let put = |who: &Session, presence: &str| {
-        who.req(Method::PUT, paths::PRESENCE)
-            .json(&SetPresence { presence: presence.into() })
+        who.req(Method::PUT, paths::PRESENCE).json(&SetPresence {
+            presence: presence.into(),
+        })
     };
     let bad = fail(put(&a, "on_leave")).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -323,8 +324,15 @@ async fn away_is_a_colleague_change_the_unit_pulls_and_the_audit_records() {
         })
     };
     let (changes, cursor) = b.pull_all(cursor, None).await;
-    assert_eq!(presence_of_a(&changes).as_deref(), Some("away"), "B's desk learns A is away");
-    assert_eq!(put(&a, "on_duty").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        presence_of_a(&changes).as_deref(),
+        Some("away"),
+        "B's desk learns A is away"
+    );
+    assert_eq!(
+        put(&a, "on_duty").send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     let (changes, _) = b.pull_all(cursor, None).await;
     assert_eq!(presence_of_a(&changes).as_deref(), Some("on_duty"));
     assert_eq!(
