@@ -16,6 +16,7 @@
 //! above zero). Targets never fail a smoke run; `--strict` makes a missed target fail a full run.
 
 mod bootstrap;
+mod desk;
 mod latency;
 mod load;
 mod push;
@@ -74,6 +75,14 @@ struct Cli {
     #[arg(long)]
     strict: bool,
 
+    /// Measure only part 6 (the desk app) and merge it into the existing JSON result file
+    /// (--out-json, default BENCHMARKS.json) and its Markdown, keeping parts 1–5.
+    #[arg(long)]
+    only_desk: bool,
+    /// The `shimin-desk` app binary for part 6 (default: beside this binary).
+    #[arg(long)]
+    desk_bin: Option<PathBuf>,
+
     /// Only re-render the Markdown (--out-md, default BENCHMARKS.md) from a JSON result file,
     /// e.g. after editing CLOSING_NOTE.md; measures nothing.
     #[arg(long, value_name = "JSON")]
@@ -96,6 +105,8 @@ struct Cli {
 }
 
 struct Sizes {
+    /// Cold starts of the desk app (part 6).
+    desk_rounds: usize,
     bootstrap: Vec<usize>,
     arrivals: usize,
     queue_reps: usize,
@@ -108,6 +119,7 @@ impl Sizes {
     fn of(size: Size) -> Sizes {
         match size {
             Size::Smoke => Sizes {
+                desk_rounds: 1,
                 bootstrap: vec![2_000],
                 arrivals: 20,
                 queue_reps: 20,
@@ -125,6 +137,7 @@ impl Sizes {
                 },
             },
             Size::Full => Sizes {
+                desk_rounds: 5,
                 bootstrap: vec![10_000, 100_000],
                 arrivals: 200,
                 queue_reps: 200,
@@ -158,6 +171,11 @@ fn main() -> Result<()> {
     match cli.phase {
         Some(Phase::Bootstrap) => rt.block_on(child_bootstrap(&cli)),
         None if cli.render.is_some() => render(&cli),
+        None if cli.only_desk => {
+            let code = rt.block_on(only_desk(&cli))?;
+            rt.shutdown_timeout(Duration::from_secs(5));
+            std::process::exit(code);
+        }
         None => {
             let code = rt.block_on(suite(&cli))?;
             rt.shutdown_timeout(Duration::from_secs(5));
@@ -289,20 +307,7 @@ async fn suite(cli: &Cli) -> Result<i32> {
         Err(e) => errors.push(format!("starting the load server: {e:#}")),
     }
 
-    figures.push(Figure::not_yet(
-        6,
-        "desk_app.cold_start_ms",
-        "desk app: cold start to a usable window (Xvfb)",
-        "ms",
-        "the desk app (src-tauri + ui) does not exist yet",
-    ));
-    figures.push(Figure::not_yet(
-        6,
-        "desk_app.idle_rss_mib",
-        "desk app: idle RSS, all processes (WebKit included)",
-        "MiB",
-        "the desk app (src-tauri + ui) does not exist yet",
-    ));
+    figures.extend(desk_part(cli, &sizes, &mut errors).await);
     figures.sort_by_key(|f| f.part);
 
     // A smoke run is a correctness check: any error count above zero fails it.
@@ -533,4 +538,71 @@ async fn run_child(
         .find(|l| l.starts_with('{'))
         .context("bootstrap child printed no result")?;
     Ok(serde_json::from_str(line)?)
+}
+
+/// Part 6, or a "not measured" line saying how to get it.
+async fn desk_part(cli: &Cli, sizes: &Sizes, errors: &mut Vec<String>) -> Vec<Figure> {
+    let Some(bin) = cli.desk_bin.clone().or_else(desk::sibling_desk_bin) else {
+        let why = "no shimin-desk binary beside this one: cargo build --release -p shimin-desk";
+        return vec![
+            Figure::not_yet(
+                6,
+                "desk_app.cold_start_ms",
+                "desk app: cold start to a usable login window (Xvfb)",
+                "ms",
+                why,
+            ),
+            Figure::not_yet(
+                6,
+                "desk_app.idle_rss_mib",
+                "desk app: idle RSS, all processes (WebKit included)",
+                "MiB",
+                why,
+            ),
+        ];
+    };
+    eprintln!("shimin-bench: part 6 (desk app {})…", bin.display());
+    match desk::run(&bin, sizes.desk_rounds).await {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(format!("part 6 (desk app): {e:#}"));
+            Vec::new()
+        }
+    }
+}
+
+/// `--only-desk`: part 6 measured now, merged into an earlier full run's results.
+async fn only_desk(cli: &Cli) -> Result<i32> {
+    let json = cli
+        .out_json
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("BENCHMARKS.json"));
+    let md = cli
+        .out_md
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("BENCHMARKS.md"));
+    let mut report: Report = serde_json::from_slice(
+        &std::fs::read(&json).with_context(|| format!("reading {}", json.display()))?,
+    )?;
+    let mut errors = Vec::new();
+    let figures = desk_part(cli, &Sizes::of(cli.size), &mut errors).await;
+    report.figures.retain(|f| f.part != 6);
+    report.figures.extend(figures);
+    report.figures.sort_by_key(|f| f.part);
+    report.errors.extend(errors.iter().cloned());
+    report.command.push_str(&format!(
+        "; part 6: cargo run --release -p shimin-bench -- --only-desk ({})",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")?;
+    std::fs::write(&md, report.to_markdown(closing_note().as_deref()))?;
+    eprintln!(
+        "shimin-bench: part 6 merged into {} and {}",
+        json.display(),
+        md.display()
+    );
+    for e in &errors {
+        eprintln!("shimin-bench: ERROR: {e}");
+    }
+    Ok(if errors.is_empty() { 0 } else { 1 })
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the desk app's Debian package (.deb) with the Tauri CLI: a release build with the UI
+# embedded, the icons, and the package's runtime dependencies (WebKitGTK, the tray library,
+# gnome-keyring for the Secret Service). Output: <target>/release/bundle/deb/*.deb.
+# Windows (NSIS/MSI) and macOS bundles are built the same way on those systems.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+shimin_build_ui
+(cd installer && npm ci --no-audit --no-fund --loglevel=error)
+installer/node_modules/.bin/tauri build --bundles deb "$@"
+target="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+ls -l "$target"/release/bundle/deb/*.deb
