@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! shimin-bench [--size smoke|full] [--out-json PATH] [--out-md PATH] [--server-bin PATH] [--strict]
+//! shimin-bench --size full --only-queue   # part 3 alone, merged into BENCHMARKS.json/.md
 //! ```
 //!
 //! Parts (see each module): 1 [`bootstrap`], 2 [`latency`], 3 [`queue`], 4 [`load`],
@@ -79,6 +80,11 @@ struct Cli {
     /// (--out-json, default BENCHMARKS.json) and its Markdown, keeping parts 1–5.
     #[arg(long)]
     only_desk: bool,
+    /// Measure only part 3 (queue queries) at --size, on a freshly seeded and bootstrapped
+    /// cache, and merge it into the existing JSON result file (--out-json, default
+    /// BENCHMARKS.json) and its Markdown, keeping the other parts.
+    #[arg(long)]
+    only_queue: bool,
     /// The `shimin-desk` app binary for part 6 (default: beside this binary).
     #[arg(long)]
     desk_bin: Option<PathBuf>,
@@ -171,6 +177,11 @@ fn main() -> Result<()> {
     match cli.phase {
         Some(Phase::Bootstrap) => rt.block_on(child_bootstrap(&cli)),
         None if cli.render.is_some() => render(&cli),
+        None if cli.only_queue => {
+            let code = rt.block_on(only_queue(&cli))?;
+            rt.shutdown_timeout(Duration::from_secs(5));
+            std::process::exit(code);
+        }
         None if cli.only_desk => {
             let code = rt.block_on(only_desk(&cli))?;
             rt.shutdown_timeout(Duration::from_secs(5));
@@ -571,16 +582,90 @@ async fn desk_part(cli: &Cli, sizes: &Sizes, errors: &mut Vec<String>) -> Vec<Fi
     }
 }
 
+/// `--only-queue`: part 3 measured now (on a cache of the size's largest bootstrap), merged
+/// into an earlier full run's results.
+async fn only_queue(cli: &Cli) -> Result<i32> {
+    let (json, md) = merge_paths(cli);
+    let mut report: Report = serde_json::from_slice(
+        &std::fs::read(&json).with_context(|| format!("reading {}", json.display()))?,
+    )?;
+    let sizes = Sizes::of(cli.size);
+    let work = tempfile::tempdir()?;
+    let server = start_local_server(work.path()).await?;
+    let measured = queue_only_part(&sizes, &server, work.path()).await;
+    server.shutdown().await;
+    let figures = measured?;
+    report.figures.retain(|f| f.part != 3);
+    report.figures.extend(figures);
+    report.figures.sort_by_key(|f| f.part);
+    report.command.push_str(&format!(
+        "; part 3: cargo run --release -p shimin-bench -- --size {} --only-queue ({})",
+        format!("{:?}", cli.size).to_lowercase(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")?;
+    std::fs::write(&md, report.to_markdown(closing_note().as_deref()))?;
+    eprintln!(
+        "shimin-bench: part 3 merged into {} and {}",
+        json.display(),
+        md.display()
+    );
+    Ok(0)
+}
+
+/// Seeds and bootstraps a cache as part 1 does for its largest size (not measured), then
+/// measures part 3 on it.
+async fn queue_only_part(sizes: &Sizes, server: &RunningServer, dir: &Path) -> Result<Vec<Figure>> {
+    let clerks = department_clerks(server).await?;
+    let i = sizes.bootstrap.len() - 1;
+    let n = sizes.bootstrap[i];
+    let (unit, clerk_id, clerk) = clerks.get(i).context("the demo county has too few departments")?;
+    eprintln!("shimin-bench: seeding {n} items and bootstrapping a cache (not measured)…");
+    let seeded = seed::seed_items(
+        server.writer(),
+        &seed::SeedSpec {
+            unit_id: *unit,
+            items: n,
+            mine_user_id: *clerk_id,
+            seed: 6_000 + n as u64,
+        },
+    )
+    .await
+    .context("seeding")?;
+    let cache = dir.join(format!("bootstrap-{n}.db"));
+    let key = shimin_client::CacheKey::random().to_hex().context("raw key")?;
+    let url = server.base_url();
+    let out = run_child(&url, clerk, shimin_server::demo::DEMO_PASSWORD, &cache, &key, n).await?;
+    eprintln!(
+        "shimin-bench: (bootstrap {} items in {:.1} s, {:.0} items/s; not merged)",
+        out.items,
+        out.desk_secs,
+        out.items as f64 / out.desk_secs
+    );
+    eprintln!("shimin-bench: part 3, queue queries on {} items…", out.items);
+    let setup = queue::Setup {
+        reps: sizes.queue_reps,
+        budget: sizes.queue_budget,
+        sample_name: seeded.sample_name.clone(),
+        sample_number: seeded.sample_number.clone(),
+    };
+    queue::run(&cache, &key, &url, &setup).await
+}
+
+fn merge_paths(cli: &Cli) -> (PathBuf, PathBuf) {
+    (
+        cli.out_json
+            .clone()
+            .unwrap_or_else(|| workspace_root().join("BENCHMARKS.json")),
+        cli.out_md
+            .clone()
+            .unwrap_or_else(|| workspace_root().join("BENCHMARKS.md")),
+    )
+}
+
 /// `--only-desk`: part 6 measured now, merged into an earlier full run's results.
 async fn only_desk(cli: &Cli) -> Result<i32> {
-    let json = cli
-        .out_json
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("BENCHMARKS.json"));
-    let md = cli
-        .out_md
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("BENCHMARKS.md"));
+    let (json, md) = merge_paths(cli);
     let mut report: Report = serde_json::from_slice(
         &std::fs::read(&json).with_context(|| format!("reading {}", json.display()))?,
     )?;

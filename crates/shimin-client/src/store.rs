@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Rows per multi-row INSERT of a pull page (17 parameters each).
+/// Rows per multi-row INSERT of a pull page (18 parameters each).
 const BULK_ROWS: usize = 200;
 
 /// An item as the clerk sees it now: server state with pending local ops applied.
@@ -161,7 +161,10 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(std::time::Duration::from_secs(10))
+            // 64 MiB of page cache per connection (an upper bound, filled only as pages are
+            // read): a 100k-item cache's queue indexes stay in memory between queries.
+            .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -620,71 +623,63 @@ impl Store {
         Ok(row.map(|json| serde_json::from_str(&json)).transpose()?)
     }
 
-    /// A queue, as of `now` (server time), for `me`.
+    /// A queue, as of `now` (server time), for `me`: at most `q.limit` items ordered by
+    /// deadline (none last), then arrival, then cache row.
+    ///
+    /// Two reads in one snapshot: the ids in queue order, from indexes whose order is the
+    /// queue order (see migration 0002), then those rows' JSON.
     pub async fn queue(
         &self,
         q: &QueueQuery,
         me: Option<&UserInfo>,
         now: DateTime<Utc>,
     ) -> Result<Vec<ItemView>> {
-        let mut b: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT COALESCE(i.view, i.server), i.pending_ops FROM items i ");
-        if q.search.is_some() {
-            b.push("LEFT JOIN matters m ON m.id = i.matter_id ");
+        let Some(plan) = QueuePlan::new(q, me, now) else {
+            return Ok(Vec::new());
+        };
+        let mut tx = self.pool.begin().await?;
+        let search = plan.search_mode(&mut tx).await?;
+        let mut b = QueryBuilder::new("");
+        plan.push_ids(&mut b, &search);
+        let ids: Vec<(i64, i64, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        b.push("WHERE 1 = 1 ");
-        let mut open_only = !q.include_closed;
-        match &q.view {
-            QueueView::Mine => {
-                let Some(me) = me else { return Ok(Vec::new()) };
-                b.push("AND (i.handler_id = ")
-                    .push_bind(me.id)
-                    .push(" OR i.agent_id = ")
-                    .push_bind(me.id)
-                    .push(") ");
-            }
-            QueueView::Unit => {
-                let Some(unit) = me.and_then(|m| m.unit_id) else {
-                    return Ok(Vec::new());
-                };
-                b.push("AND i.unit_id = ").push_bind(unit).push(" ");
-            }
-            QueueView::Kind(kind) => {
-                b.push("AND i.kind = ").push_bind(kind.clone()).push(" ");
-            }
-            QueueView::DueSoon(within) => {
-                let until = now + chrono::Duration::from_std(*within).unwrap_or(chrono::Duration::days(3650));
-                b.push("AND i.due_at >= ")
-                    .push_bind(ms(now))
-                    .push(" AND i.due_at <= ")
-                    .push_bind(ms(until))
-                    .push(" ");
-                open_only = true;
-            }
-            QueueView::Overdue => {
-                b.push("AND i.due_at < ").push_bind(ms(now)).push(" ");
-                open_only = true;
-            }
-            QueueView::All => {}
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT rowid, COALESCE(view, server), pending_ops FROM items WHERE rowid IN (",
+        );
+        let mut sep = b.separated(", ");
+        for (rowid, _, _) in &ids {
+            sep.push_bind(*rowid);
         }
-        if open_only {
-            b.push("AND i.closed = 0 ");
-        }
-        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            b.push("AND (instr(i.applicant_name, ")
-                .push_bind(s.to_owned())
-                .push(") > 0 OR instr(upper(i.number), upper(")
-                .push_bind(s.to_owned())
-                .push(")) > 0 OR instr(i.title, ")
-                .push_bind(s.to_owned())
-                .push(") > 0 OR instr(COALESCE(m.name, ''), ")
-                .push_bind(s.to_owned())
-                .push(") > 0) ");
-        }
-        b.push("ORDER BY i.due_at IS NULL, i.due_at, i.received_at LIMIT ")
-            .push_bind(i64::from(q.limit));
-        let rows: Vec<(String, i64)> = b.build_query_as().fetch_all(&self.pool).await?;
-        rows.iter().map(|(json, n)| to_view(json, *n)).collect()
+        b.push(")");
+        let rows: Vec<(i64, String, i64)> = b.build_query_as().fetch_all(&mut *tx).await?;
+        tx.rollback().await?;
+        let mut by_id: std::collections::HashMap<i64, (String, i64)> =
+            rows.into_iter().map(|(id, json, n)| (id, (json, n))).collect();
+        ids.iter()
+            .filter_map(|(rowid, _, _)| by_id.remove(rowid))
+            .map(|(json, n)| to_view(&json, n))
+            .collect()
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the id query [`Store::queue`] would run (tests and tuning).
+    #[doc(hidden)]
+    pub async fn queue_query_plan(
+        &self,
+        q: &QueueQuery,
+        me: Option<&UserInfo>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let Some(plan) = QueuePlan::new(q, me, now) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.pool.acquire().await?;
+        let search = plan.search_mode(&mut conn).await?;
+        let mut b = QueryBuilder::new("EXPLAIN QUERY PLAN ");
+        plan.push_ids(&mut b, &search);
+        let rows: Vec<(i64, i64, i64, String)> = b.build_query_as().fetch_all(&mut *conn).await?;
+        Ok(rows.into_iter().map(|r| r.3).collect())
     }
 
     pub async fn matters(&self) -> Result<Vec<Matter>> {
@@ -722,6 +717,245 @@ impl Store {
             .await?;
         Ok(n as u64)
     }
+}
+
+/// Search candidates (trigram hits plus the items of matching matters) above which a search
+/// walks the view's index (stopping at the page size) instead of sorting all its candidates.
+const SEARCH_CANDIDATES_MAX: i64 = 5_000;
+
+/// One indexed condition of a queue view.
+#[derive(Debug, Clone)]
+enum ViewEq {
+    Handler(i64),
+    Agent(i64),
+    Unit(i64),
+    Kind(String),
+}
+
+/// How a queue query narrows by its search text.
+#[derive(Debug)]
+enum SearchMode {
+    None,
+    /// Check the exact predicate on each row while walking the view's index in queue order
+    /// (short texts, which the trigram index cannot serve, and very common ones).
+    Scan(String),
+    /// Sort the trigram index's candidates (and the matching matters' items) that pass the
+    /// view and the exact predicate: (exact text, FTS5 query; None = no trigram can match).
+    Candidates(String, Option<String>),
+}
+
+/// Trigrams a one- or two-character search may OR together before it walks the view instead.
+const SHORT_SEARCH_TERMS_MAX: usize = 400;
+
+/// A queue query, decomposed into index-served parts.
+#[derive(Debug)]
+struct QueuePlan {
+    /// OR-ed conditions, each served by its own index; empty = every item.
+    eqs: Vec<ViewEq>,
+    open_only: bool,
+    /// `due_sort >= from`.
+    due_from: Option<i64>,
+    /// `due_sort <= until`.
+    due_until: Option<i64>,
+    /// `due_sort < before`.
+    due_before: Option<i64>,
+    search: Option<String>,
+    limit: i64,
+}
+
+/// The exact search text as an FTS5 phrase (substring for the trigram tokenizer).
+fn fts_phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl QueuePlan {
+    /// None: the view is empty for this user (no user, or no unit).
+    fn new(q: &QueueQuery, me: Option<&UserInfo>, now: DateTime<Utc>) -> Option<QueuePlan> {
+        let mut plan = QueuePlan {
+            eqs: Vec::new(),
+            open_only: !q.include_closed,
+            due_from: None,
+            due_until: None,
+            due_before: None,
+            search: q
+                .search
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            limit: i64::from(q.limit),
+        };
+        match &q.view {
+            QueueView::Mine => {
+                let me = me?;
+                plan.eqs = vec![ViewEq::Handler(me.id), ViewEq::Agent(me.id)];
+            }
+            QueueView::Unit => plan.eqs = vec![ViewEq::Unit(me.and_then(|m| m.unit_id)?)],
+            QueueView::Kind(kind) => plan.eqs = vec![ViewEq::Kind(kind.clone())],
+            QueueView::DueSoon(within) => {
+                let until = now + chrono::Duration::from_std(*within).unwrap_or(chrono::Duration::days(3650));
+                plan.due_from = Some(ms(now));
+                plan.due_until = Some(ms(until));
+                plan.open_only = true;
+            }
+            QueueView::Overdue => {
+                plan.due_before = Some(ms(now));
+                plan.open_only = true;
+            }
+            QueueView::All => {}
+        }
+        Some(plan)
+    }
+
+    async fn search_mode(&self, conn: &mut sqlx::SqliteConnection) -> Result<SearchMode> {
+        let Some(s) = &self.search else {
+            return Ok(SearchMode::None);
+        };
+        let fts = if s.chars().count() >= 3 {
+            Some(fts_phrase(s))
+        } else {
+            // Every indexed trigram that starts with the text (values are padded, see
+            // migration 0002); the index stores them case-folded.
+            let prefix = s.to_lowercase();
+            let terms: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT term, doc FROM items_fts_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3",
+            )
+            .bind(&prefix)
+            .bind(format!("{prefix}\u{10FFFF}"))
+            .bind(SHORT_SEARCH_TERMS_MAX as i64 + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+            let docs: i64 = terms.iter().map(|t| t.1).sum();
+            if terms.len() > SHORT_SEARCH_TERMS_MAX || docs > SEARCH_CANDIDATES_MAX {
+                return Ok(SearchMode::Scan(s.clone()));
+            }
+            (!terms.is_empty()).then(|| {
+                terms
+                    .iter()
+                    .map(|(t, _)| fts_phrase(t))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            })
+        };
+        let mut b = QueryBuilder::new("SELECT count(*) FROM (SELECT c FROM ");
+        push_candidates(&mut b, s, fts.as_deref(), " UNION ALL ");
+        b.push(" LIMIT ").push_bind(SEARCH_CANDIDATES_MAX + 1).push(")");
+        let n: i64 = b.build_query_scalar().fetch_one(&mut *conn).await?;
+        Ok(if n > SEARCH_CANDIDATES_MAX {
+            SearchMode::Scan(s.clone())
+        } else {
+            SearchMode::Candidates(s.clone(), fts)
+        })
+    }
+
+    /// The query of (rowid, due_sort, received_at) in queue order, at most `limit` rows.
+    fn push_ids<'a>(&'a self, b: &mut QueryBuilder<'a, Sqlite>, search: &'a SearchMode) {
+        match search {
+            SearchMode::Candidates(s, fts) => {
+                b.push("SELECT i.rowid AS rid, i.due_sort AS ds, i.received_at AS ra FROM ");
+                push_candidates(b, s, fts.as_deref(), " UNION ");
+                b.push(" AS cand CROSS JOIN items i ON i.rowid = cand.c WHERE 1 = 1");
+                if !self.eqs.is_empty() {
+                    b.push(" AND (");
+                    for (n, eq) in self.eqs.iter().enumerate() {
+                        if n > 0 {
+                            b.push(" OR ");
+                        }
+                        push_eq(b, "i.", eq);
+                    }
+                    b.push(")");
+                }
+                if self.open_only {
+                    b.push(" AND i.closed = 0");
+                }
+                self.push_due(b, "i.");
+                push_search(b, "i.", s);
+            }
+            SearchMode::None | SearchMode::Scan(_) => {
+                // One arm per (indexed condition, closed value); each reads its index in queue
+                // order and SQLite merges the arms (a compound SELECT's ORDER BY), stopping at
+                // the limit. "Mine" is two conditions: UNION drops an item matching both.
+                let closed: &[i64] = if self.open_only { &[0] } else { &[0, 1] };
+                let eqs: Vec<Option<&ViewEq>> = if self.eqs.is_empty() {
+                    vec![None]
+                } else {
+                    self.eqs.iter().map(Some).collect()
+                };
+                let glue = if eqs.len() > 1 { " UNION " } else { " UNION ALL " };
+                let mut first = true;
+                for eq in &eqs {
+                    for c in closed {
+                        if !first {
+                            b.push(glue);
+                        }
+                        first = false;
+                        b.push("SELECT rowid AS rid, due_sort AS ds, received_at AS ra FROM items WHERE ");
+                        if let Some(eq) = eq {
+                            push_eq(b, "", eq);
+                            b.push(" AND ");
+                        }
+                        b.push(format_args!("closed = {c}"));
+                        self.push_due(b, "");
+                        if let SearchMode::Scan(s) = search {
+                            push_search(b, "", s);
+                        }
+                    }
+                }
+            }
+        }
+        b.push(" ORDER BY ds, ra, rid LIMIT ").push_bind(self.limit);
+    }
+
+    fn push_due(&self, b: &mut QueryBuilder<'_, Sqlite>, p: &str) {
+        if let Some(v) = self.due_from {
+            b.push(format_args!(" AND {p}due_sort >= ")).push_bind(v);
+        }
+        if let Some(v) = self.due_until {
+            b.push(format_args!(" AND {p}due_sort <= ")).push_bind(v);
+        }
+        if let Some(v) = self.due_before {
+            b.push(format_args!(" AND {p}due_sort < ")).push_bind(v);
+        }
+    }
+}
+
+/// `(SELECT c …)`: the rows the trigram query finds, and the items of the matters whose name
+/// contains the text.
+fn push_candidates<'a>(b: &mut QueryBuilder<'a, Sqlite>, s: &'a str, fts: Option<&'a str>, glue: &str) {
+    b.push("(");
+    if let Some(fts) = fts {
+        b.push("SELECT rowid AS c FROM items_fts WHERE items_fts MATCH ")
+            .push_bind(fts)
+            .push(glue);
+    }
+    b.push("SELECT rowid AS c FROM items WHERE matter_id IN (SELECT id FROM matters WHERE instr(name, ")
+        .push_bind(s)
+        .push(") > 0))");
+}
+
+fn push_eq<'a>(b: &mut QueryBuilder<'a, Sqlite>, p: &str, eq: &'a ViewEq) {
+    match eq {
+        ViewEq::Handler(id) => b.push(format_args!("{p}handler_id = ")).push_bind(*id),
+        ViewEq::Agent(id) => b.push(format_args!("{p}agent_id = ")).push_bind(*id),
+        ViewEq::Unit(id) => b.push(format_args!("{p}unit_id = ")).push_bind(*id),
+        ViewEq::Kind(kind) => b.push(format_args!("{p}kind = ")).push_bind(kind.as_str()),
+    };
+}
+
+/// The search predicate itself: applicant name, title or matter name contain the text, or the
+/// item number does, ignoring ASCII case.
+fn push_search<'a>(b: &mut QueryBuilder<'a, Sqlite>, p: &str, s: &'a str) {
+    b.push(format_args!(" AND (instr({p}applicant_name, "))
+        .push_bind(s)
+        .push(format_args!(") > 0 OR instr(upper({p}number), upper("))
+        .push_bind(s)
+        .push(format_args!(")) > 0 OR instr({p}title, "))
+        .push_bind(s)
+        .push(format_args!(
+            ") > 0 OR {p}matter_id IN (SELECT id FROM matters WHERE instr(name, "
+        ))
+        .push_bind(s)
+        .push(") > 0))");
 }
 
 fn to_view(json: &str, pending_ops: i64) -> Result<ItemView> {
@@ -807,12 +1041,12 @@ async fn pending_ops(tx: &mut Transaction<'_, Sqlite>, id: Uuid) -> Result<Vec<P
 
 const ITEM_COLUMNS: &str =
     "INSERT INTO items (id, number, kind, status, closed, unit_id, matter_id, agent_id, \
-     handler_id, applicant_name, title, received_at, due_at, version, pending_ops, server, view) ";
+     handler_id, applicant_name, title, received_at, due_at, due_sort, version, pending_ops, server, view) ";
 const ITEM_UPSERT: &str = " ON CONFLICT(id) DO UPDATE SET number = excluded.number, kind = excluded.kind, \
      status = excluded.status, closed = excluded.closed, unit_id = excluded.unit_id, \
      matter_id = excluded.matter_id, agent_id = excluded.agent_id, handler_id = excluded.handler_id, \
      applicant_name = excluded.applicant_name, title = excluded.title, received_at = excluded.received_at, \
-     due_at = excluded.due_at, version = excluded.version, pending_ops = excluded.pending_ops, \
+     due_at = excluded.due_at, due_sort = excluded.due_sort, version = excluded.version, pending_ops = excluded.pending_ops, \
      server = excluded.server, view = excluded.view";
 
 /// Writes one item row: `server` confirmed record, `view` (None = same as server).
@@ -890,6 +1124,8 @@ struct ItemRow {
     title: String,
     received_at: i64,
     due_at: Option<i64>,
+    /// `due_at`, or the largest integer without a deadline: the queue order's first key.
+    due_sort: i64,
     version: i64,
     pending_ops: i64,
     server: String,
@@ -919,6 +1155,7 @@ impl ItemRow {
             title: v.title.clone(),
             received_at: ms(v.received_at),
             due_at: v.due_at.map(ms),
+            due_sort: v.due_at.map_or(i64::MAX, ms),
             version: server.version,
             pending_ops: pending_ops as i64,
             server: server_json,
@@ -940,6 +1177,7 @@ impl ItemRow {
             .push_bind(r.title)
             .push_bind(r.received_at)
             .push_bind(r.due_at)
+            .push_bind(r.due_sort)
             .push_bind(r.version)
             .push_bind(r.pending_ops)
             .push_bind(r.server)

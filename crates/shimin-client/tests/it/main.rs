@@ -3,4 +3,5 @@
 mod clocks;
 mod engine;
 mod fixtures;
+mod queue;
 mod store;
