@@ -574,6 +574,13 @@ async fn desk_part(cli: &Cli, sizes: &Sizes, errors: &mut Vec<String>) -> Vec<Fi
     };
     eprintln!("shimin-bench: part 6 (desk app {})…", bin.display());
     match desk::run(&bin, sizes.desk_rounds).await {
+        Ok(mut f) if cfg!(debug_assertions) => {
+            for fig in &mut f {
+                fig.note
+                    .push_str("; debug build of the app and the suite: not representative");
+            }
+            f
+        }
         Ok(f) => f,
         Err(e) => {
             errors.push(format!("part 6 (desk app): {e:#}"));
