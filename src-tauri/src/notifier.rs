@@ -12,7 +12,7 @@
 use crate::state::Shared;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use shimin_client::{Clocks, Desk, ItemView, LadderNotice, QueueQuery, QueueView};
+use shimin_client::{CacheEvent, Clocks, Desk, ItemView, LadderNotice, QueueQuery, QueueView};
 use shimin_domain::ladder::Recipient;
 use shimin_protocol::{Matter, UserInfo};
 use std::collections::{HashMap, HashSet};
@@ -123,6 +123,8 @@ pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
     let Some(me) = desk.user() else { return };
     let mut changes = desk.changes();
     let mut alerted: HashSet<(Uuid, AlertKind)> = HashSet::new();
+    // Items the core announced as new (after its first snapshot): always alerted one by one.
+    let mut news: HashSet<Uuid> = HashSet::new();
     // Until the first sync completes, items arriving are the backlog, not news.
     let mut backlog = true;
     loop {
@@ -133,11 +135,20 @@ pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
                 for (id, number, matter, kinds) in &open {
                     for kind in kinds {
                         if alerted.insert((*id, *kind)) {
-                            fresh.push(alert_for(*kind, *id, number, matter.as_deref()));
+                            fresh.push((
+                                news.contains(id),
+                                alert_for(*kind, *id, number, matter.as_deref()),
+                            ));
                         }
                     }
                 }
                 let synced = desk.status().borrow().last_sync.is_some();
+                // News is never folded into the backlog reminder.
+                let (news_now, fresh): (Vec<_>, Vec<_>) =
+                    fresh.into_iter().partition(|(is_news, _)| *is_news);
+                for (_, (summary, alert)) in news_now {
+                    deliver(&app, &summary, alert);
+                }
                 if backlog {
                     if synced {
                         backlog = false;
@@ -151,7 +162,7 @@ pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
                         }
                     }
                 } else {
-                    for (summary, alert) in fresh {
+                    for (_, (summary, alert)) in fresh {
                         deliver(&app, &summary, alert);
                     }
                 }
@@ -163,11 +174,11 @@ pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
             Err(e) => tracing::warn!(error = %e, "reservation check failed"),
         }
         tokio::select! {
-            ev = changes.recv() => {
-                if matches!(ev, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
-                    return;
-                }
-            }
+            ev = changes.recv() => match ev {
+                Ok(CacheEvent::ItemsChanged { new_items, .. }) => news.extend(new_items),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                _ => {}
+            },
             _ = tokio::time::sleep(TICK) => {}
         }
     }

@@ -39,6 +39,41 @@ async fn a_clerk(ts: &TestServer) -> (String, i64, i64) {
     (row.get(0), row.get(1), row.get(2))
 }
 
+/// What every window test starts from: the one-window lock, a demo-county server, an A clerk
+/// with a matter, the citizen portal, and a fresh desktop session.
+struct World {
+    _one: tokio::sync::MutexGuard<'static, ()>,
+    ts: TestServer,
+    clerk: String,
+    clerk_id: i64,
+    matter: i64,
+    portal: Portal,
+    session: DesktopSession,
+}
+
+impl World {
+    async fn new() -> World {
+        let one = ONE_WINDOW.lock().await;
+        let ts = TestServer::demo().await;
+        let (clerk, clerk_id, matter) = a_clerk(&ts).await;
+        let portal = Portal::login(&ts).await;
+        World {
+            _one: one,
+            ts,
+            clerk,
+            clerk_id,
+            matter,
+            portal,
+            session: DesktopSession::start(),
+        }
+    }
+
+    /// The app, started in this session and pointed at the server.
+    async fn desk(&self) -> Desk {
+        open_desk(&self.session, &format!("内网={}", self.ts.url())).await
+    }
+}
+
 struct Desk {
     wd: WebDriver,
     data_dir: PathBuf,
@@ -83,6 +118,8 @@ impl Desk {
         // The main screen with the first snapshot synced.
         self.wd.wait_for_testid("queue-tab-all", UI).await;
         self.wait_attr("status-online", "data-online", "true").await;
+        // The first snapshot is in the cache (what arrives later is news, not backlog).
+        self.wait_attr("status-online", "data-synced", "true").await;
     }
 
     async fn wait_attr(&self, testid: &str, attr: &str, want: &str) {
@@ -166,14 +203,11 @@ async fn item_status(ts: &TestServer, number: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_records_it() {
-    let _one = ONE_WINDOW.lock().await;
-    let ts = TestServer::demo().await;
-    let (clerk, _, matter) = a_clerk(&ts).await;
-    let session = DesktopSession::start();
-    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
-    desk.login(&clerk, false).await;
+    let w = World::new().await;
+    let (ts, portal, matter) = (&w.ts, &w.portal, w.matter);
+    let desk = w.desk().await;
+    desk.login(&w.clerk, false).await;
 
-    let portal = Portal::login(&ts).await;
     let created = portal.reserve(matter, citizen(1)).await;
     desk.open_item("reservation", &created.number).await;
     assert_eq!(
@@ -201,7 +235,7 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
     .fetch_one(ts.db())
     .await
     .unwrap();
-    assert_eq!(handler, Some(a_clerk(&ts).await.1));
+    assert_eq!(handler, Some(w.clerk_id));
     assert!(slot.is_some(), "the granted slot is recorded");
     let shot = screenshot_path("accepted");
     desk.wd.screenshot(&shot).await;
@@ -214,14 +248,10 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_reservation_pops_a_critical_notification_within_a_second() {
-    let _one = ONE_WINDOW.lock().await;
-    let ts = TestServer::demo().await;
-    let (clerk, _, matter) = a_clerk(&ts).await;
-    let session = DesktopSession::start();
-    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
-    desk.login(&clerk, false).await;
-    desk.wait_attr("status-online", "data-online", "true").await;
-    let portal = Portal::login(&ts).await;
+    let w = World::new().await;
+    let (session, portal, matter) = (&w.session, &w.portal, w.matter);
+    let desk = w.desk().await;
+    desk.login(&w.clerk, false).await;
     // Live push connected: the desk hears of the reservation at once.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
@@ -263,12 +293,10 @@ async fn a_new_reservation_pops_a_critical_notification_within_a_second() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn remember_me_keeps_the_token_in_the_keyring_and_nothing_secret_in_files() {
-    let _one = ONE_WINDOW.lock().await;
-    let ts = TestServer::demo().await;
-    let (clerk, _, _) = a_clerk(&ts).await;
-    let session = DesktopSession::start();
-    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
-    desk.login(&clerk, true).await;
+    let w = World::new().await;
+    let (ts, session) = (&w.ts, &w.session);
+    let desk = w.desk().await;
+    desk.login(&w.clerk, true).await;
 
     let items = session.secret_items("shimin-desk");
     let session_item = items
@@ -329,7 +357,7 @@ async fn remember_me_keeps_the_token_in_the_keyring_and_nothing_secret_in_files(
     }
 
     // Started again, the desk resumes the remembered session from the keyring: no password.
-    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
+    let desk = w.desk().await;
     desk.wd.wait_for_testid("queue-tab-all", UI).await;
     desk.wait_attr("status-online", "data-online", "true").await;
     desk.wd.close().await;
@@ -337,14 +365,11 @@ async fn remember_me_keeps_the_token_in_the_keyring_and_nothing_secret_in_files(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_the_desk_still_lists_and_handles_items_and_they_reach_the_server_later() {
-    let _one = ONE_WINDOW.lock().await;
-    let mut ts = TestServer::demo().await;
-    let (clerk, _, matter) = a_clerk(&ts).await;
-    let portal = Portal::login(&ts).await;
-    let created = portal.reserve(matter, citizen(3)).await;
-    let session = DesktopSession::start();
-    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
-    desk.login(&clerk, false).await;
+    let mut w = World::new().await;
+    let created = w.portal.reserve(w.matter, citizen(3)).await;
+    let desk = w.desk().await;
+    desk.login(&w.clerk, false).await;
+    let ts = &mut w.ts;
     desk.click("queue-tab-reservation").await;
     desk.row(&created.number).await;
 
@@ -397,14 +422,12 @@ async fn offline_the_desk_still_lists_and_handles_items_and_they_reach_the_serve
 
 #[tokio::test(flavor = "multi_thread")]
 async fn citizen_text_with_markup_shows_as_text() {
-    let _one = ONE_WINDOW.lock().await;
-    let ts = TestServer::demo().await;
-    let (clerk, _, matter) = a_clerk(&ts).await;
-    let portal = Portal::login(&ts).await;
+    let w = World::new().await;
     let markup = "<img src=x onerror=\"document.title='pwned'\"><b>加粗</b>";
-    let created = portal
+    let created = w
+        .portal
         .reserve_with_content(
-            matter,
+            w.matter,
             Applicant {
                 name: "<i>王五</i>".into(),
                 ..citizen(4)
@@ -412,9 +435,8 @@ async fn citizen_text_with_markup_shows_as_text() {
             markup,
         )
         .await;
-    let session = DesktopSession::start();
-    let desk = open_desk(&session, &format!("内网={}", ts.url())).await;
-    desk.login(&clerk, false).await;
+    let desk = w.desk().await;
+    desk.login(&w.clerk, false).await;
     desk.open_item("reservation", &created.number).await;
     let content = desk.wd.find_testid("detail-content").await;
     assert_eq!(content.text().await.unwrap().trim(), markup);

@@ -438,22 +438,8 @@ async fn client_parts(
     let mut largest: Option<(PathBuf, String, seed::Seeded, u64)> = None;
     for (i, &n) in sizes.bootstrap.iter().enumerate() {
         eprintln!("shimin-bench: part 1, {n} items…");
-        let (unit, clerk_id, clerk) = &clerks[i];
         let result: Result<()> = async {
-            let seeded = seed::seed_items(
-                server.writer(),
-                &seed::SeedSpec {
-                    unit_id: *unit,
-                    items: n,
-                    mine_user_id: *clerk_id,
-                    seed: 6_000 + n as u64,
-                },
-            )
-            .await
-            .context("seeding")?;
-            let cache = dir.join(format!("bootstrap-{n}.db"));
-            let key = shimin_client::CacheKey::random().to_hex().context("raw key")?;
-            let out = run_child(&url, clerk, password, &cache, &key, n).await?;
+            let (cache, key, seeded, out) = seeded_cache(server, &clerks[i], n, dir).await?;
             figures.extend(bootstrap::figures(n, &out, seeded.secs));
             largest = Some((cache, key, seeded, out.items));
             Ok(())
@@ -467,13 +453,7 @@ async fn client_parts(
     // Part 3, on the largest cache part 1 left.
     if let Some((cache, key, seeded, items)) = &largest {
         eprintln!("shimin-bench: part 3, queue queries on {items} items…");
-        let setup = queue::Setup {
-            reps: sizes.queue_reps,
-            budget: sizes.queue_budget,
-            sample_name: seeded.sample_name.clone(),
-            sample_number: seeded.sample_number.clone(),
-        };
-        match queue::run(cache, key, &url, &setup).await {
+        match queue::run(cache, key, &url, &queue_setup(sizes, seeded)).await {
             Ok(f) => figures.extend(f),
             Err(e) => errors.push(format!("part 3 (queue queries): {e:#}")),
         }
@@ -626,8 +606,28 @@ async fn queue_only_part(sizes: &Sizes, server: &RunningServer, dir: &Path) -> R
     let clerks = department_clerks(server).await?;
     let i = sizes.bootstrap.len() - 1;
     let n = sizes.bootstrap[i];
-    let (unit, clerk_id, clerk) = clerks.get(i).context("the demo county has too few departments")?;
+    let clerk = clerks.get(i).context("the demo county has too few departments")?;
     eprintln!("shimin-bench: seeding {n} items and bootstrapping a cache (not measured)…");
+    let (cache, key, seeded, out) = seeded_cache(server, clerk, n, dir).await?;
+    eprintln!(
+        "shimin-bench: (bootstrap {} items in {:.1} s, {:.0} items/s; not merged)",
+        out.items,
+        out.desk_secs,
+        out.items as f64 / out.desk_secs
+    );
+    eprintln!("shimin-bench: part 3, queue queries on {} items…", out.items);
+    queue::run(&cache, &key, &server.base_url(), &queue_setup(sizes, &seeded)).await
+}
+
+/// Seeds `n` items for the department of `clerk` (unit, clerk id, username) and bootstraps a
+/// fresh encrypted cache from the server in a child process (part 1's measurement).
+async fn seeded_cache(
+    server: &RunningServer,
+    clerk: &(i64, i64, String),
+    n: usize,
+    dir: &Path,
+) -> Result<(PathBuf, String, seed::Seeded, bootstrap::ChildOut)> {
+    let (unit, clerk_id, username) = clerk;
     let seeded = seed::seed_items(
         server.writer(),
         &seed::SeedSpec {
@@ -641,22 +641,18 @@ async fn queue_only_part(sizes: &Sizes, server: &RunningServer, dir: &Path) -> R
     .context("seeding")?;
     let cache = dir.join(format!("bootstrap-{n}.db"));
     let key = shimin_client::CacheKey::random().to_hex().context("raw key")?;
-    let url = server.base_url();
-    let out = run_child(&url, clerk, shimin_server::demo::DEMO_PASSWORD, &cache, &key, n).await?;
-    eprintln!(
-        "shimin-bench: (bootstrap {} items in {:.1} s, {:.0} items/s; not merged)",
-        out.items,
-        out.desk_secs,
-        out.items as f64 / out.desk_secs
-    );
-    eprintln!("shimin-bench: part 3, queue queries on {} items…", out.items);
-    let setup = queue::Setup {
+    let password = shimin_server::demo::DEMO_PASSWORD;
+    let out = run_child(&server.base_url(), username, password, &cache, &key, n).await?;
+    Ok((cache, key, seeded, out))
+}
+
+fn queue_setup(sizes: &Sizes, seeded: &seed::Seeded) -> queue::Setup {
+    queue::Setup {
         reps: sizes.queue_reps,
         budget: sizes.queue_budget,
         sample_name: seeded.sample_name.clone(),
         sample_number: seeded.sample_number.clone(),
-    };
-    queue::run(&cache, &key, &url, &setup).await
+    }
 }
 
 fn merge_paths(cli: &Cli) -> (PathBuf, PathBuf) {
