@@ -503,7 +503,9 @@ async fn queue_views_and_search() {
 }
 
 #[tokio::test]
-async fn bootstrap_speed() {
+/// A 20k-item bootstrap in pages lands every item and stays searchable. (Its speed is a
+/// benchmark figure — shimin-bench part 1 — not asserted here.)
+async fn bootstrap_of_20k_items_in_pages() {
     let (_dir, store) = fresh().await;
     let total = 20_000u32;
     let pages: Vec<_> = (0..total / 5000)
@@ -514,21 +516,14 @@ async fn bootstrap_speed() {
             items_page(items, i64::from((p + 1) * 5000), (p + 1) * 5000 < total)
         })
         .collect();
-    let start = std::time::Instant::now();
     for p in &pages {
         store.apply_pull(p).await.unwrap();
     }
-    let secs = start.elapsed().as_secs_f64();
-    let rate = f64::from(total) / secs;
-    eprintln!("bootstrap: {total} items in {secs:.2}s = {rate:.0} items/s (debug build)");
     assert_eq!(store.item_count().await.unwrap(), u64::from(total));
-    // Generous floor for a debug build on a slow machine; release is far faster.
-    assert!(rate > 5_000.0, "{rate:.0} items/s");
-    // Queue on the big cache stays quick.
-    let start = std::time::Instant::now();
+    // One item is found by its applicant on the big cache.
     let mut query = QueueQuery::new(QueueView::All);
     query.search = Some("申请人19999".into());
     let found = store.queue(&query, None, t0()).await.unwrap();
     assert_eq!(found.len(), 1);
-    eprintln!("search over {total}: {:?}", start.elapsed());
+    assert_eq!(found[0].record.applicant.name, "申请人19999");
 }
