@@ -101,6 +101,11 @@ impl Desk {
         el.send_keys(text).await.unwrap();
     }
 
+    /// The text of the element with `testid`, now.
+    async fn text(&self, testid: &str) -> String {
+        self.wd.find_testid(testid).await.text().await.unwrap()
+    }
+
     async fn click(&self, testid: &str) {
         self.wd.wait_for_testid(testid, UI).await.click().await.unwrap();
     }
@@ -210,15 +215,7 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
 
     let created = portal.reserve(matter, citizen(1)).await;
     desk.open_item("reservation", &created.number).await;
-    assert_eq!(
-        desk.wd
-            .find_testid("detail-applicant-name")
-            .await
-            .text()
-            .await
-            .unwrap(),
-        citizen(1).name
-    );
+    assert_eq!(desk.text("detail-applicant-name").await, citizen(1).name);
     desk.accept().await;
 
     let number = created.number.clone();
@@ -381,7 +378,7 @@ async fn offline_the_desk_still_lists_and_handles_items_and_they_reach_the_serve
     desk.wd.wait_for_testid("detail-pending", UI).await;
     let row = desk.row(&created.number).await;
     assert_eq!(row.attr("data-pending").await.unwrap().as_deref(), Some("true"));
-    let pending = desk.wd.find_testid("status-pending").await.text().await.unwrap();
+    let pending = desk.text("status-pending").await;
     assert_eq!(pending.trim(), "1");
     desk.wd.screenshot(screenshot_path("offline-pending")).await;
     // The server is down: read its database file directly.
@@ -440,15 +437,7 @@ async fn citizen_text_with_markup_shows_as_text() {
     desk.open_item("reservation", &created.number).await;
     let content = desk.wd.find_testid("detail-content").await;
     assert_eq!(content.text().await.unwrap().trim(), markup);
-    assert_eq!(
-        desk.wd
-            .find_testid("detail-applicant-name")
-            .await
-            .text()
-            .await
-            .unwrap(),
-        "<i>王五</i>"
-    );
+    assert_eq!(desk.text("detail-applicant-name").await, "<i>王五</i>");
     let detail = desk.wd.find_testid("detail").await;
     for tag in ["img", "b", "i"] {
         assert!(
