@@ -2,7 +2,9 @@
 //! internet) to the server. `cut()` makes the address refuse connections and kills every
 //! connection in flight; `restore()` brings it back on the same address. `lose_responses()`
 //! forwards requests to the server but throws away what comes back, as a network that dies
-//! after the request went out.
+//! after the request went out. `cut_after_bytes(n)` lets `n` more bytes through towards the
+//! server and then drops the connection mid-request (an uplink dying part-way through an
+//! upload); `bytes_up()` counts what went towards the server.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +20,33 @@ pub struct Proxy {
     lose_responses: Arc<AtomicBool>,
     connections: Arc<AtomicU64>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    up: Arc<Uplink>,
+}
+
+/// Bytes towards the server: counted, and optionally limited.
+#[derive(Debug)]
+struct Uplink {
+    total: AtomicU64,
+    /// Bytes still allowed through; `u64::MAX` = no limit.
+    budget: AtomicU64,
+}
+
+impl Uplink {
+    /// How many of `n` bytes may pass now (taking them from the budget).
+    fn take(&self, n: u64) -> u64 {
+        let mut allowed = 0;
+        let _ = self.budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| {
+            if b == u64::MAX {
+                allowed = n;
+                Some(b)
+            } else {
+                allowed = n.min(b);
+                Some(b - allowed)
+            }
+        });
+        self.total.fetch_add(allowed, Ordering::SeqCst);
+        allowed
+    }
 }
 
 impl Proxy {
@@ -30,6 +59,10 @@ impl Proxy {
             lose_responses: Arc::new(AtomicBool::new(false)),
             connections: Arc::new(AtomicU64::new(0)),
             tasks: Arc::new(Mutex::new(Vec::new())),
+            up: Arc::new(Uplink {
+                total: AtomicU64::new(0),
+                budget: AtomicU64::new(u64::MAX),
+            }),
         };
         proxy.spawn_accept(listener);
         Ok(proxy)
@@ -65,6 +98,22 @@ impl Proxy {
         Ok(())
     }
 
+    /// Bytes forwarded towards the server so far.
+    pub fn bytes_up(&self) -> u64 {
+        self.up.total.load(Ordering::SeqCst)
+    }
+
+    /// Lets `n` more bytes through towards the server, then drops connections (mid-request)
+    /// until [`Proxy::uncap`].
+    pub fn cut_after_bytes(&self, n: u64) {
+        self.up.budget.store(n, Ordering::SeqCst);
+    }
+
+    /// No more limit on bytes towards the server.
+    pub fn uncap(&self) {
+        self.up.budget.store(u64::MAX, Ordering::SeqCst);
+    }
+
     /// While on, requests reach the server but responses are dropped and the connection closed.
     pub fn lose_responses(&self, on: bool) {
         self.lose_responses.store(on, Ordering::SeqCst);
@@ -75,6 +124,7 @@ impl Proxy {
         let lose = self.lose_responses.clone();
         let count = self.connections.clone();
         let tasks = self.tasks.clone();
+        let up = self.up.clone();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -82,11 +132,12 @@ impl Proxy {
                 };
                 count.fetch_add(1, Ordering::SeqCst);
                 let lose = lose.clone();
+                let up = up.clone();
                 let conn = tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    let _ = forward(client, server, lose).await;
+                    let _ = forward(client, server, lose, up).await;
                 });
                 tasks.lock().unwrap().push(conn);
             }
@@ -101,16 +152,48 @@ impl Drop for Proxy {
     }
 }
 
-async fn forward(client: TcpStream, server: TcpStream, lose: Arc<AtomicBool>) -> std::io::Result<()> {
+async fn forward(
+    client: TcpStream,
+    server: TcpStream,
+    lose: Arc<AtomicBool>,
+    up: Arc<Uplink>,
+) -> std::io::Result<()> {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
+    let (dead_tx, mut dead_rx) = tokio::sync::oneshot::channel::<()>();
     let upstream = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let allowed = up.take(n as u64) as usize;
+            if server_write.write_all(&buf[..allowed]).await.is_err() {
+                break;
+            }
+            if allowed < n {
+                // The uplink dies here: both directions go down mid-request.
+                let _ = dead_tx.send(());
+                return;
+            }
+        }
         let _ = server_write.shutdown().await;
     });
     let mut buf = vec![0u8; 64 * 1024];
+    let mut uplink_open = true;
     loop {
-        let n = server_read.read(&mut buf).await?;
+        let n = tokio::select! {
+            n = server_read.read(&mut buf) => n?,
+            died = &mut dead_rx, if uplink_open => match died {
+                Ok(()) => return Ok(()),
+                // The client finished sending normally: keep forwarding answers.
+                Err(_) => {
+                    uplink_open = false;
+                    continue;
+                }
+            },
+        };
         if n == 0 {
             break;
         }

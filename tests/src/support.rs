@@ -195,10 +195,19 @@ pub struct Portal {
     token: String,
 }
 
+/// A demo user's own HTTP session with the API, spelled out request by request (what a desk
+/// does inside), for tests at the protocol level.
+pub type Api = Portal;
+
 impl Portal {
     /// Logs in with the demo county's portal service account.
     pub async fn login(server: &TestServer) -> Portal {
         let portal = server.user("portal", None).await;
+        Self::login_as(server, &portal.username).await
+    }
+
+    /// Logs in as any demo user.
+    pub async fn login_as(server: &TestServer, username: &str) -> Portal {
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let base = server.url();
         let res: LoginResponse = http
@@ -208,10 +217,10 @@ impl Portal {
                 shimin_protocol::PROTOCOL_VERSION.to_string(),
             )
             .json(&LoginRequest {
-                username: portal.username,
+                username: username.to_owned(),
                 password: DEMO_PASSWORD.into(),
                 client_id: uuid::Uuid::new_v4(),
-                device: "portal".into(),
+                device: "e2e".into(),
             })
             .send()
             .await
@@ -226,6 +235,58 @@ impl Portal {
             base,
             token: res.token,
         }
+    }
+
+    /// A request to `path` with the protocol header and this session's token.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header(
+                shimin_protocol::PROTOCOL_HEADER,
+                shimin_protocol::PROTOCOL_VERSION.to_string(),
+            )
+            .bearer_auth(&self.token)
+    }
+
+    /// Starts (or resumes) an upload; the raw answer.
+    pub async fn start_upload(&self, hash: &str, size: u64, mime: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, paths::BLOBS)
+            .json(&shimin_protocol::BlobUploadStart {
+                hash: hash.to_owned(),
+                size,
+                mime: mime.to_owned(),
+            })
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends one chunk with the SHA-256 it claims (`None`: its own); the raw answer.
+    pub async fn put_chunk(
+        &self,
+        hash: &str,
+        offset: u64,
+        chunk: &[u8],
+        claimed: Option<&str>,
+    ) -> reqwest::Response {
+        let sha = claimed
+            .map(str::to_owned)
+            .unwrap_or_else(|| shimin_client::attachment::sha256_hex(chunk));
+        self.request(reqwest::Method::PUT, &paths::BLOB.replace("{hash}", hash))
+            .query(&[("offset", offset)])
+            .header(shimin_protocol::CHUNK_SHA256_HEADER, sha)
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET` a blob; the raw answer.
+    pub async fn get_blob(&self, hash: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, &paths::BLOB.replace("{hash}", hash))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A new reservation for `matter`, as a citizen books it on the portal.
@@ -295,4 +356,56 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A photo of a document as a phone takes it: `w`×`h` JPEG with an EXIF block that says the
+/// camera was turned (orientation 6: display rotated 90°) and where it was (a GPS marker).
+/// Distinct for every `seed`.
+pub fn phone_photo(seed: u32, w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let v = (x.wrapping_mul(31) ^ y.wrapping_mul(17) ^ seed.wrapping_mul(2654435761)) as u8;
+        image::Rgb([v, v.wrapping_add(seed as u8), 255 - v])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&img)
+        .unwrap();
+    // APP1 Exif: TIFF little-endian, IFD0 with one entry, Orientation (0x0112) = 6, then the
+    // marker text standing for the GPS block.
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+    tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&6u32.to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    tiff.extend_from_slice(GPS_MARKER);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec(); // SOI
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// Stands for the location a phone writes into a photo's metadata.
+pub const GPS_MARKER: &[u8] = b"GPS 36.6125N 114.4845E";
+
+/// A scanned document as a PDF of about `size` bytes (incompressible content), distinct per seed.
+pub fn scan_pdf(seed: u64, size: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    while out.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(size);
+    out
 }

@@ -54,6 +54,17 @@ pub struct SyncReport {
     pub cursor: i64,
 }
 
+/// A delegated case an agent registers (代办件登记), offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCase {
+    pub matter_id: i64,
+    pub applicant: shimin_protocol::Applicant,
+    #[serde(default)]
+    pub content: String,
+    /// The village where the case was taken.
+    pub place: String,
+}
+
 /// What the status bar shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncStatus {
@@ -453,6 +464,11 @@ impl Desk {
         let store = &self.inner.store;
         let mut report = SyncReport::default();
 
+        // Attachments first: an op referring to a file reaches the server after the file.
+        for hash in store.blobs_to_upload().await? {
+            self.upload_blob(i, token, &hash).await?;
+        }
+
         // Push, oldest first. A batch that fails in transit is resent as-is next time; the
         // server answers replays with the stored results.
         loop {
@@ -535,6 +551,65 @@ impl Desk {
         Ok(report)
     }
 
+    /// Uploads one captured attachment in chunks, resuming where the server's copy of this
+    /// user's upload stands (nothing it holds is sent again). A refusal by the server (type,
+    /// size, hash) is recorded on the blob, which stays in the cache: nothing captured is lost.
+    async fn upload_blob(&self, i: usize, token: &str, hash: &str) -> Result<()> {
+        use shimin_protocol::{codes, BlobUploadStart, BlobUploadState, BLOB_CHUNK_BYTES};
+        let store = &self.inner.store;
+        let transport = &self.inner.transport;
+        let Some((mime, data)) = store.blob(hash).await? else {
+            return Ok(());
+        };
+        let start = BlobUploadStart {
+            hash: hash.to_owned(),
+            size: data.len() as u64,
+            mime,
+        };
+        let path = paths::BLOB.replace("{hash}", hash);
+        let refused = |e: &Error| match e {
+            Error::Api { error, .. } => {
+                error.code.starts_with("attachment_") || error.code == codes::HASH_MISMATCH
+            }
+            _ => false,
+        };
+        let mut state: BlobUploadState = match transport.post(i, paths::BLOBS, &start, Some(token)).await {
+            Ok(s) => s,
+            Err(e) if refused(&e) => {
+                tracing::warn!(code = e.code(), "attachment refused by the server; kept locally");
+                return store.set_blob_uploaded(hash, Some(&e.to_string())).await;
+            }
+            Err(e) => return Err(e),
+        };
+        while !state.complete {
+            let from = state.received as usize;
+            let to = (from + BLOB_CHUNK_BYTES).min(data.len());
+            let chunk = data[from..to].to_vec();
+            let sha = crate::attachment::sha256_hex(&chunk);
+            match transport
+                .put_chunk(i, &path, from as u64, chunk, &sha, token)
+                .await
+            {
+                Ok(s) => state = s,
+                Err(Error::Api { error, .. }) if error.code == codes::UPLOAD_OFFSET => {
+                    let received = error
+                        .details
+                        .as_ref()
+                        .and_then(|d| d.get("received"))
+                        .and_then(|v| v.as_u64())
+                        .ok_or_else(|| Error::Protocol("upload_offset without received".into()))?;
+                    state.received = received;
+                }
+                Err(e) if refused(&e) => {
+                    tracing::warn!(code = e.code(), "attachment refused by the server; kept locally");
+                    return store.set_blob_uploaded(hash, Some(&e.to_string())).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        store.set_blob_uploaded(hash, None).await
+    }
+
     /// Starts the background sync loop (live stream, polling fallback, failover).
     pub fn start(&self) -> SyncHandle {
         let (stop, stop_rx) = watch::channel(false);
@@ -597,28 +672,146 @@ impl Desk {
     /// Works offline; wakes the sync loop.
     pub async fn act(&self, item_id: Uuid, op: Op) -> Result<ItemView> {
         op.validate()?;
-        let session = lock(&self.inner.session).clone().ok_or(Error::NotLoggedIn)?;
-        if session.must_change_password {
-            return Err(Error::PasswordChangeRequired);
-        }
-        let who = OpActor {
-            user_id: session.user.id,
-            role: session.user.role.clone(),
-            unit_id: session.user.unit_id,
-            name: session.user.display_name.clone(),
-        };
+        let who = self.op_actor()?;
         let view = self
             .inner
             .store
             .enqueue(item_id, &op, &who, self.server_now())
             .await?;
+        self.after_local_change(item_id).await;
+        Ok(view)
+    }
+
+    /// The acting user, as ops record it.
+    fn op_actor(&self) -> Result<OpActor> {
+        let session = lock(&self.inner.session).clone().ok_or(Error::NotLoggedIn)?;
+        if session.must_change_password {
+            return Err(Error::PasswordChangeRequired);
+        }
+        Ok(OpActor {
+            user_id: session.user.id,
+            role: session.user.role.clone(),
+            unit_id: session.user.unit_id,
+            name: session.user.display_name.clone(),
+        })
+    }
+
+    /// Registers a delegated case (agents), offline: the case exists in the cache at once,
+    /// under a local number, and reaches the server with the next sync.
+    pub async fn register_case(&self, case: NewCase) -> Result<ItemView> {
+        let who = self.op_actor()?;
+        shimin_domain::item::may_register_case(&who.actor()?)?;
+        let matter = self
+            .inner
+            .store
+            .matters()
+            .await?
+            .into_iter()
+            .find(|m| m.id == case.matter_id)
+            .ok_or(Error::InvalidOp {
+                field: "matter_id",
+                message: "事项不存在",
+            })?;
+        let op = Op::RegisterCase {
+            matter_id: case.matter_id,
+            applicant: case.applicant,
+            content: case.content,
+            place: case.place,
+        };
+        op.check_payload()?;
+        let at = self.server_now();
+        let record = crate::view::registered_case(Uuid::now_v7(), &matter, &op, &who, at)?;
+        let view = self.inner.store.enqueue_create(&record, &op, &who, at).await?;
+        self.after_local_change(record.id).await;
+        Ok(view)
+    }
+
+    /// Checks, prepares (photos downscaled, metadata stripped) and stores a file in the
+    /// encrypted cache, without attaching it (a delivery proof). Nothing is stored when the
+    /// file is refused.
+    pub async fn store_file(
+        &self,
+        file_name: &str,
+        material: &str,
+        bytes: Vec<u8>,
+    ) -> Result<shimin_protocol::AttachmentRef> {
+        let name = file_name.to_owned();
+        let prepared = tokio::task::spawn_blocking(move || crate::attachment::prepare(&name, bytes))
+            .await
+            .map_err(|e| Error::Protocol(format!("attachment task: {e}")))??;
+        self.inner
+            .store
+            .put_blob(&prepared.hash, prepared.file_type.mime(), &prepared.bytes, false)
+            .await?;
+        Ok(prepared.reference(file_name, material))
+    }
+
+    /// Captures a file for one material of a delegated case: [`Desk::store_file`], then the
+    /// `add_attachment` op. Works offline; the file uploads with the next sync.
+    pub async fn attach_file(
+        &self,
+        item_id: Uuid,
+        material: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(shimin_protocol::AttachmentRef, ItemView)> {
+        // Refuse early when the case does not take files now (before any CPU is spent).
+        let who = self.op_actor()?;
+        let item = self.item(item_id).await?.ok_or(Error::ItemNotFound(item_id))?;
+        shimin_domain::item::decide(
+            &crate::view::facts(&item.record)?,
+            &who.actor()?,
+            shimin_domain::item::Command::AddAttachment,
+        )?;
+        let attachment = self.store_file(file_name, material, bytes).await?;
+        let view = self
+            .act(
+                item_id,
+                Op::AddAttachment {
+                    attachment: attachment.clone(),
+                },
+            )
+            .await?;
+        Ok((attachment, view))
+    }
+
+    /// An attachment's type and bytes: from the cache, else from the server (then cached,
+    /// encrypted like everything else).
+    pub async fn attachment(&self, hash: &str) -> Result<(String, Vec<u8>)> {
+        if let Some(found) = self.inner.store.blob(hash).await? {
+            return Ok(found);
+        }
+        if !shimin_protocol::is_hash(hash) {
+            return Err(Error::AttachmentNotFound);
+        }
+        let token = self.session().ok_or(Error::NotLoggedIn)?;
+        let path = paths::BLOB.replace("{hash}", hash);
+        let fetched = self
+            .on_any_endpoint(|i| {
+                let (path, token) = (path.clone(), token.clone());
+                async move { self.inner.transport.get_bytes(i, &path, token.expose()).await }
+            })
+            .await;
+        let (mime, bytes) = match fetched {
+            Ok((_, found)) => found,
+            Err(Error::Api { status: 404, .. }) => return Err(Error::AttachmentNotFound),
+            Err(e) => return Err(e),
+        };
+        if crate::attachment::sha256_hex(&bytes) != hash {
+            return Err(Error::Protocol("attachment does not match its hash".into()));
+        }
+        self.inner.store.put_blob(hash, &mime, &bytes, true).await?;
+        Ok((mime, bytes))
+    }
+
+    /// After a local op: the pending count, the cache event, a sync soon.
+    async fn after_local_change(&self, item_id: Uuid) {
         self.publish_pending().await;
         self.emit(CacheEvent::ItemsChanged {
             ids: vec![item_id],
             new_items: Vec::new(),
         });
         self.inner.wake.notify_one();
-        Ok(view)
     }
 
     pub async fn queue(&self, q: QueueQuery) -> Result<Vec<ItemView>> {

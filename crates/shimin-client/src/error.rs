@@ -58,6 +58,16 @@ pub enum Error {
     OtherUserPending { pending: u64 },
     #[error("文件错误: {0}")]
     Io(#[from] std::io::Error),
+    /// A captured file is not accepted (empty, too large, wrong type, content not matching
+    /// its name); nothing was stored.
+    #[error("{}", .0.message_zh())]
+    Attachment(shimin_domain::attachment::AttachmentProblem),
+    /// A photo claims to be an image but cannot be decoded.
+    #[error("图片无法读取（文件可能已损坏）: {0}")]
+    ImageUnreadable(String),
+    /// An attachment is neither in the cache nor obtainable from the server.
+    #[error("附件不存在或无权查看")]
+    AttachmentNotFound,
     /// A statutory clock could not be computed (e.g. a completion clock without promised limit).
     #[error("办理时限无法计算: {0}")]
     Clock(#[from] shimin_domain::clock::ClockError),
@@ -82,6 +92,9 @@ impl Error {
             Error::UnknownRole(_) => "unknown_role",
             Error::OtherUserPending { .. } => "other_user_pending",
             Error::Io(_) => "io",
+            Error::Attachment(p) => p.code(),
+            Error::ImageUnreadable(_) => "image_unreadable",
+            Error::AttachmentNotFound => shimin_protocol::codes::NOT_FOUND,
             Error::Clock(_) => "clock",
         }
     }

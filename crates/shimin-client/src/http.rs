@@ -169,6 +169,49 @@ impl Transport {
         Ok(resp.bytes().await.map_err(|e| self.offline(i, &e))?.to_vec())
     }
 
+    /// `PUT` one chunk of a blob upload (raw bytes, with their SHA-256 in a header).
+    pub async fn put_chunk<T: DeserializeOwned>(
+        &self,
+        i: usize,
+        path: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+        chunk_sha256: &str,
+        token: &str,
+    ) -> Result<T> {
+        let resp = self
+            .send(
+                i,
+                Some(token),
+                |c, url| {
+                    c.put(url)
+                        .query(&[("offset", offset)])
+                        .header(shimin_protocol::CHUNK_SHA256_HEADER, chunk_sha256)
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                        .body(chunk)
+                },
+                path,
+            )
+            .await?;
+        self.decode(i, resp).await
+    }
+
+    /// `GET` raw bytes and their content type.
+    pub async fn get_bytes(&self, i: usize, path: &str, token: &str) -> Result<(String, Vec<u8>)> {
+        let resp = self.send(i, Some(token), |c, url| c.get(url), path).await?;
+        if !resp.status().is_success() {
+            return Err(self.api_error(i, resp).await);
+        }
+        let mime = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = resp.bytes().await.map_err(|e| self.offline(i, &e))?;
+        Ok((mime, bytes.to_vec()))
+    }
+
     /// Builds a request to endpoint `i` with `build`, adds the request timeout and the bearer
     /// token, sends it; a transport failure becomes [`Error::Offline`]-class for this endpoint.
     async fn send(

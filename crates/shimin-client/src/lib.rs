@@ -15,6 +15,7 @@
 //! Architecture invariants: reads come from the cache only (offline works); the session token
 //! lives in memory only; citizens' personal data never reach a log line.
 
+pub mod attachment;
 pub mod clock;
 pub mod config;
 pub mod desk;
@@ -27,7 +28,7 @@ pub mod view;
 
 pub use clock::{ActingA, CalendarWarning, ClockLevel, Clocks, Countdown, DueLadder, LadderNotice};
 pub use config::{CacheKey, ClientConfig, Endpoint, DEFAULT_ENDPOINTS};
-pub use desk::{CacheEvent, Desk, LoginOutcome, SessionToken, SyncHandle, SyncReport, SyncStatus};
+pub use desk::{CacheEvent, Desk, LoginOutcome, NewCase, SessionToken, SyncHandle, SyncReport, SyncStatus};
 pub use error::{Error, Result};
 pub use shimin_protocol::{Op, UserInfo};
 pub use store::{ItemView, QueueQuery, QueueView, RejectionNotice, Store};

@@ -272,7 +272,15 @@ impl Store {
                 pending: pending as u64,
             });
         }
-        for table in ["items", "rejections", "matters", "units", "sites", "colleagues"] {
+        for table in [
+            "items",
+            "rejections",
+            "matters",
+            "units",
+            "sites",
+            "colleagues",
+            "blobs",
+        ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
                 .await?;
@@ -407,18 +415,113 @@ impl Store {
             None => server.clone(),
         };
         view::apply_op(&mut next, op, who, acted_at)?;
-        let seq = get_meta(&mut tx, "next_seq")
-            .await?
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(1);
-        let seq = seq.max(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM outbox")
-                .fetch_one(&mut *tx)
-                .await?
-                .unwrap_or(0)
-                + 1,
-        );
+        append_outbox(&mut tx, item_id, op, who, acted_at).await?;
+        let pending_ops = (pending + 1) as usize;
+        write_item(&mut tx, &server, Some(&next), pending_ops).await?;
+        tx.commit().await?;
+        Ok(ItemView {
+            record: next,
+            pending: true,
+            pending_ops: pending_ops as u32,
+        })
+    }
+
+    /// Records an item a local op creates (an agent registering a delegated case, offline):
+    /// `record` (version 0) stands as its server record until the server's own arrives by
+    /// pull; the op waits in the outbox. One transaction.
+    pub async fn enqueue_create(
+        &self,
+        record: &ItemRecord,
+        op: &Op,
+        who: &OpActor,
+        acted_at: DateTime<Utc>,
+    ) -> Result<ItemView> {
+        op.check_payload()?;
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        if item_exists(&mut tx, record.id).await? {
+            return Err(Error::Protocol(format!("item {} exists already", record.id)));
+        }
+        append_outbox(&mut tx, record.id, op, who, acted_at).await?;
+        write_item(&mut tx, record, None, 1).await?;
+        tx.commit().await?;
+        Ok(ItemView {
+            record: record.clone(),
+            pending: true,
+            pending_ops: 1,
+        })
+    }
+
+    // ---------------------------------------------------------------- blobs
+
+    /// Stores an attachment's bytes (captured here, or fetched from the server: `uploaded`).
+    pub async fn put_blob(&self, hash: &str, mime: &str, data: &[u8], uploaded: bool) -> Result<()> {
+        let _w = self.write.lock().await;
         sqlx::query(
+            "INSERT INTO blobs (hash, mime, size, data, uploaded, created_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (hash) DO UPDATE SET uploaded = max(uploaded, excluded.uploaded)",
+        )
+        .bind(hash)
+        .bind(mime)
+        .bind(data.len() as i64)
+        .bind(data)
+        .bind(uploaded)
+        .bind(Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An attachment's type and bytes, if the cache has them.
+    pub async fn blob(&self, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(sqlx::query_as("SELECT mime, data FROM blobs WHERE hash = ?")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Captured attachments the server does not hold yet (nor refused), oldest first.
+    pub async fn blobs_to_upload(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT hash FROM blobs WHERE uploaded = 0 AND refused IS NULL ORDER BY created_at, hash",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks an attachment as held by the server, or (with `refused`) as refused by it.
+    pub async fn set_blob_uploaded(&self, hash: &str, refused: Option<&str>) -> Result<()> {
+        let _w = self.write.lock().await;
+        sqlx::query("UPDATE blobs SET uploaded = ?, refused = ? WHERE hash = ?")
+            .bind(refused.is_none())
+            .bind(refused)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Appends `op` to the outbox under the next sequence number, inside `tx`.
+async fn append_outbox(
+    tx: &mut Transaction<'_, Sqlite>,
+    item_id: Uuid,
+    op: &Op,
+    who: &OpActor,
+    acted_at: DateTime<Utc>,
+) -> Result<i64> {
+    let seq = get_meta(&mut **tx, "next_seq")
+        .await?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(1);
+    let seq = seq.max(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM outbox")
+            .fetch_one(&mut **tx)
+            .await?
+            .unwrap_or(0)
+            + 1,
+    );
+    sqlx::query(
             "INSERT INTO outbox (seq, mutation_id, item_id, op_type, op, acted_at, actor_id, actor_role, actor_unit, \
              actor_name, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
         )
@@ -433,19 +536,13 @@ impl Store {
         .bind(who.unit_id)
         .bind(&who.name)
         .bind(Utc::now().to_rfc3339())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        let pending_ops = (pending + 1) as usize;
-        write_item(&mut tx, &server, Some(&next), pending_ops).await?;
-        set_meta(&mut tx, "next_seq", &(seq + 1).to_string()).await?;
-        tx.commit().await?;
-        Ok(ItemView {
-            record: next,
-            pending: true,
-            pending_ops: pending_ops as u32,
-        })
-    }
+    set_meta(&mut **tx, "next_seq", &(seq + 1).to_string()).await?;
+    Ok(seq)
+}
 
+impl Store {
     /// The oldest `limit` outbox entries, in sequence order, marked as sent.
     pub async fn outbox_batch(&self, limit: usize) -> Result<Vec<Mutation>> {
         let rows: Vec<(i64, String, String, String, String)> =

@@ -61,8 +61,63 @@ pub fn apply_op(rec: &mut ItemRecord, op: &Op, who: &OpActor, at: DateTime<Utc>)
         action: command.code().to_owned(),
         status: rec.status.clone(),
         note: op.history_note(),
+        place: op.place(),
     });
     Ok(())
+}
+
+/// Prefix of the number a delegated case shows until the server numbers it.
+pub const LOCAL_NUMBER_PREFIX: &str = "DB-待同步-";
+
+/// The record of a delegated case `who` registers with `op` (an [`Op::RegisterCase`]) before
+/// the server has it: version 0, a local number, the registration in its history. The server
+/// builds the same from the same op (`shimin-server` `sync::register_case`).
+pub fn registered_case(
+    id: uuid::Uuid,
+    matter: &shimin_protocol::Matter,
+    op: &Op,
+    who: &OpActor,
+    at: DateTime<Utc>,
+) -> Result<ItemRecord> {
+    let Op::RegisterCase {
+        applicant,
+        content,
+        place,
+        ..
+    } = op
+    else {
+        return Err(Error::Protocol("not a case registration".into()));
+    };
+    let status = ItemKind::DelegatedCase.initial_status();
+    Ok(ItemRecord {
+        id,
+        number: format!("{LOCAL_NUMBER_PREFIX}{}", &id.simple().to_string()[24..]),
+        kind: ItemKind::DelegatedCase.code().to_owned(),
+        status: status.code().to_owned(),
+        unit_id: matter.unit_id,
+        matter_id: Some(matter.id),
+        agent_id: Some(who.user_id),
+        handler_id: None,
+        applicant: applicant.clone(),
+        title: format!("代办：{}", matter.name),
+        content: content.clone(),
+        received_at: at,
+        due_at: None,
+        due_provisional: false,
+        overdue: false,
+        supervision: false,
+        details: Default::default(),
+        version: 0,
+        events: vec![ItemEvent {
+            at,
+            actor_id: Some(who.user_id),
+            actor_name: who.name.clone(),
+            action: shimin_domain::item::REGISTER_CASE.to_owned(),
+            status: status.code().to_owned(),
+            note: None,
+            place: Some(place.clone()),
+        }],
+    })
 }
 
 /// One pending op for a rebase.

@@ -121,10 +121,13 @@ pub enum Status {
     Delivered,
     /// 已阅: evaluation read by the unit.
     Read,
+    /// 已领取: the agent collected a delegated case's result from the window (代办员领取结果),
+    /// to deliver it to the citizen.
+    Collected,
 }
 
 impl Status {
-    pub const ALL: [Status; 18] = [
+    pub const ALL: [Status; 19] = [
         Status::Received,
         Status::Registered,
         Status::Submitted,
@@ -143,6 +146,7 @@ impl Status {
         Status::Completed,
         Status::Delivered,
         Status::Read,
+        Status::Collected,
     ];
 
     /// The application workflow after acceptance, in order (DOMAIN.md §4).
@@ -176,6 +180,7 @@ impl Status {
             Status::Completed => "completed",
             Status::Delivered => "delivered",
             Status::Read => "read",
+            Status::Collected => "collected",
         }
     }
 
@@ -203,6 +208,7 @@ impl Status {
             Status::Completed => "已办结",
             Status::Delivered => "已送达",
             Status::Read => "已阅",
+            Status::Collected => "代办员已领取",
         }
     }
 
@@ -232,7 +238,7 @@ impl Status {
                 matches!(self, Submitted | Supplement | Refused) || Status::APPLICATION_STAGES.contains(&self)
             }
             ItemKind::DelegatedCase => {
-                matches!(self, Registered | Submitted | Supplement | Refused)
+                matches!(self, Registered | Submitted | Supplement | Refused | Collected)
                     || Status::APPLICATION_STAGES.contains(&self)
             }
         }
@@ -280,6 +286,13 @@ pub enum Command {
     Advance(Status),
     /// An agent hands a registered delegated case to the receiving window.
     HandOver,
+    /// An agent adds a material (photo or scan) to the own delegated case while it is with
+    /// the agent (registered, or back for a supplement).
+    AddAttachment,
+    /// The agent collects the result of a completed delegated case from the window.
+    CollectResult,
+    /// The agent delivers the collected result to the citizen (送达), with proof.
+    DeliverToCitizen,
     /// A note (investigation note, remark); does not change the status except that the first
     /// note on a received complaint starts the investigation.
     AddNote,
@@ -306,6 +319,9 @@ impl Command {
             Command::RefuseApplication => "refuse_application",
             Command::Advance(_) => "advance",
             Command::HandOver => "hand_over",
+            Command::AddAttachment => "add_attachment",
+            Command::CollectResult => "collect_result",
+            Command::DeliverToCitizen => "deliver_to_citizen",
             Command::AddNote => "add_note",
             Command::ReplyComplaint => "reply_complaint",
             Command::MarkRead => "mark_read",
@@ -313,7 +329,8 @@ impl Command {
         }
     }
 
-    /// What the history (办理记录) shows for an action code: a [`Command::code`] or `created`.
+    /// What the history (办理记录) shows for an action code: a [`Command::code`], `created` or
+    /// [`REGISTER_CASE`].
     pub fn action_name_zh(code: &str) -> &'static str {
         match code {
             "created" => "提交",
@@ -328,13 +345,31 @@ impl Command {
             "resubmit" => "补正后重新提交",
             "refuse_application" => "不予受理",
             "advance" => "推进办理环节",
-            "hand_over" => "代办员递交",
+            "hand_over" => "代办员递交窗口",
+            REGISTER_CASE => "代办员登记",
+            "add_attachment" => "添加材料",
+            "collect_result" => "代办员领取结果",
+            "deliver_to_citizen" => "送达群众",
             "add_note" => "记录",
             "reply_complaint" => "答复投诉",
             "mark_read" => "已阅",
             "transfer" => "转办",
             _ => "其他操作",
         }
+    }
+}
+
+/// The history action of an agent registering a delegated case (the item's creation by a desk;
+/// see [`may_register_case`]).
+pub const REGISTER_CASE: &str = "register_case";
+
+/// Whether `actor` may register a new delegated case (代办件登记): township agents only. The
+/// case is created in [`Status::Registered`], carried by the actor, handled by the matter's unit.
+pub fn may_register_case(actor: &Actor) -> Result<(), Refusal> {
+    if actor.role == Role::Agent {
+        Ok(())
+    } else {
+        Err(Refusal::NotPermitted)
     }
 }
 
@@ -389,7 +424,15 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
     use Status as S;
 
     let agent_owns = actor.role == Role::Agent && item.agent_id == Some(actor.user_id);
-    let agent_command = matches!(command, Command::HandOver | Command::Resubmit | Command::AddNote);
+    let agent_command = matches!(
+        command,
+        Command::HandOver
+            | Command::Resubmit
+            | Command::AddNote
+            | Command::AddAttachment
+            | Command::CollectResult
+            | Command::DeliverToCitizen
+    );
     if agent_owns && agent_command {
         // An agent acts on the own delegated case only through these commands.
     } else if !actor.may_handle(item.unit_id, item.agent_id) || actor.role == Role::Agent {
@@ -506,12 +549,30 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
             if to_at <= from_at {
                 return Err(Refusal::InvalidState);
             }
+            // A delegated case's result goes back through the agent (collect, deliver).
+            if item.kind == K::DelegatedCase && to == S::Delivered {
+                return Err(Refusal::InvalidState);
+            }
             out.status = to;
         }
         Command::HandOver => {
             require_kind(&[K::DelegatedCase])?;
             require_status(&[S::Registered])?;
             out.status = S::Submitted;
+        }
+        Command::AddAttachment => {
+            require_kind(&[K::DelegatedCase])?;
+            require_status(&[S::Registered, S::Supplement])?;
+        }
+        Command::CollectResult => {
+            require_kind(&[K::DelegatedCase])?;
+            require_status(&[S::Completed])?;
+            out.status = S::Collected;
+        }
+        Command::DeliverToCitizen => {
+            require_kind(&[K::DelegatedCase])?;
+            require_status(&[S::Collected])?;
+            out.status = S::Delivered;
         }
         Command::AddNote => {
             if item.kind == K::Complaint && item.status == S::Received {
@@ -543,4 +604,85 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
     }
     debug_assert!(out.status.valid_for(item.kind));
     Ok(out)
+}
+
+/// One hand-over in the custody chain of a delegated case (代办件流转): who passes the case or
+/// its result to whom. The chain is read from the item's history, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustodyStep {
+    /// The citizen entrusts the case and papers to the agent (registration).
+    CitizenToAgent,
+    /// The agent hands the case to the receiving window.
+    AgentToWindow,
+    /// The window accepts it (受理) and passes it to the handling unit.
+    WindowToUnit,
+    /// The window sends it back to the agent for a supplement (一次性告知).
+    WindowToAgentForSupplement,
+    /// The agent brings the supplemented case back to the window.
+    AgentToWindowAgain,
+    /// The handling unit finished it (办结): the result waits at the window.
+    ResultReady,
+    /// The agent collected the result from the window.
+    WindowToAgent,
+    /// The agent delivered the result to the citizen (送达).
+    AgentToCitizen,
+}
+
+impl CustodyStep {
+    /// The step a history entry of a delegated case records, from its action code and the
+    /// status after it; `None` for entries that move nothing (notes, attachments, stages).
+    pub fn of_event(action: &str, status_after: Status) -> Option<CustodyStep> {
+        Some(match (action, status_after) {
+            (REGISTER_CASE, _) => CustodyStep::CitizenToAgent,
+            ("hand_over", _) => CustodyStep::AgentToWindow,
+            ("pass_pre_review", _) => CustodyStep::WindowToUnit,
+            ("request_supplement", _) => CustodyStep::WindowToAgentForSupplement,
+            ("resubmit", _) => CustodyStep::AgentToWindowAgain,
+            ("advance", Status::Completed) => CustodyStep::ResultReady,
+            ("collect_result", _) => CustodyStep::WindowToAgent,
+            ("deliver_to_citizen", _) => CustodyStep::AgentToCitizen,
+            _ => return None,
+        })
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            CustodyStep::CitizenToAgent => "群众 → 代办员（登记收件）",
+            CustodyStep::AgentToWindow => "代办员 → 受理窗口（递交）",
+            CustodyStep::WindowToUnit => "受理窗口 → 办理单位（受理）",
+            CustodyStep::WindowToAgentForSupplement => "受理窗口 → 代办员（一次性告知补正）",
+            CustodyStep::AgentToWindowAgain => "代办员 → 受理窗口（补正后递交）",
+            CustodyStep::ResultReady => "办理单位 → 受理窗口（办结，结果待领取）",
+            CustodyStep::WindowToAgent => "受理窗口 → 代办员（领取结果）",
+            CustodyStep::AgentToCitizen => "代办员 → 群众（送达）",
+        }
+    }
+}
+
+/// What the citizen sees of an item's progress (在线查询). For a delegated case it follows the
+/// custody chain, so the citizen knows who holds the papers.
+pub fn citizen_progress_zh(kind: ItemKind, status: Status) -> &'static str {
+    use Status as S;
+    match (kind, status) {
+        (ItemKind::DelegatedCase, S::Registered) => "代办员已收件，正在整理材料",
+        (ItemKind::DelegatedCase, S::Submitted) => "代办员已递交窗口，等待预审",
+        (ItemKind::DelegatedCase, S::Supplement) => "需要补充材料，代办员将与您联系",
+        (ItemKind::DelegatedCase, S::Completed) => "已办结，等待代办员领取结果",
+        (ItemKind::DelegatedCase, S::Collected) => "代办员已领取结果，正在送达",
+        (ItemKind::DelegatedCase, S::Delivered) => "结果已送达",
+        (_, S::Received | S::Submitted) => "已提交，等待办理",
+        (_, S::Supplement) => "需要补充材料",
+        (_, S::Accepted) if kind == ItemKind::Reservation => "预约已受理",
+        (_, S::Accepted | S::Reviewing | S::Inspecting | S::Fee | S::Deciding) => "办理中",
+        (_, S::Completed) => "已办结",
+        (_, S::Delivered) => "已送达",
+        (_, S::Refused) => "不予受理",
+        (_, S::Rejected) => "预约未通过",
+        (_, S::Arrived) => "已到场办理",
+        (_, S::NoShow) => "未到场",
+        (_, S::Investigating) => "调查处理中",
+        (_, S::Answered) => "已答复",
+        (_, S::Read) => "已阅",
+        (_, S::Registered | S::Collected) => "办理中",
+    }
 }

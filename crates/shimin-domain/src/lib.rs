@@ -5,6 +5,7 @@
 //! check is computed by the same function on the server (authoritative) and on the desk
 //! (optimistic, offline). See `ARCHITECTURE.md`.
 
+pub mod attachment;
 pub mod calendar;
 pub mod clock;
 pub mod item;

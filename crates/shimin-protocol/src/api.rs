@@ -124,3 +124,41 @@ pub struct CalendarAccepted {
     /// Open items whose running deadline moved with the new calendar.
     pub items_rescheduled: u64,
 }
+
+/// Start (or resume) uploading a blob: what the desk is about to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobUploadStart {
+    /// SHA-256 of the whole content, lower-case hex: the blob's address.
+    pub hash: String,
+    pub size: u64,
+    pub mime: String,
+}
+
+/// Where this user's upload of a blob stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobUploadState {
+    pub hash: String,
+    pub size: u64,
+    /// Bytes the server holds of this upload: the next chunk starts here.
+    pub received: u64,
+    /// Verified (hash and type) and stored: the blob may be referred to.
+    pub complete: bool,
+}
+
+/// The citizen-facing progress of an item (在线查询).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitizenProgress {
+    pub number: String,
+    pub kind: String,
+    pub status: String,
+    /// What the citizen reads, e.g. 代办员已递交窗口，等待预审.
+    pub progress: String,
+    /// The steps so far, oldest first: (when, what), without names of staff.
+    pub steps: Vec<ProgressStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressStep {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub step: String,
+}

@@ -37,5 +37,23 @@ pub const SEQUENCE_GAP: &str = "sequence_gap";
 /// A calendar update whose version is not higher than the stored one (409); `details` is
 /// `{"stored_version": <n>}`.
 pub const CALENDAR_STALE: &str = "calendar_stale";
+/// An attachment is empty, too large, of a type not accepted, or its content is not of the
+/// type it claims (413 / 415 / 422): the code is the domain's `AttachmentProblem::code`
+/// (`attachment_empty`, `attachment_too_large`, `attachment_unsupported`,
+/// `attachment_type_mismatch`); the message says which and why.
+pub const ATTACHMENT_TOO_LARGE: &str = "attachment_too_large";
+/// A chunk's bytes do not match the SHA-256 sent with it (a cut or damaged transfer) (422):
+/// nothing of it was stored; send it again from the same offset.
+pub const CHUNK_CORRUPT: &str = "chunk_corrupt";
+/// A chunk does not start where the upload stands (409); `details` is `{"received": <n>}`,
+/// the offset to continue from.
+pub const UPLOAD_OFFSET: &str = "upload_offset";
+/// The complete upload's SHA-256 is not the blob's address (422): the upload starts over.
+pub const HASH_MISMATCH: &str = "hash_mismatch";
+/// A mutation refers to an attachment whose upload by this user is not complete (rejected
+/// mutation code): upload first, or the upload was truncated.
+pub const BLOB_MISSING: &str = "blob_missing";
+/// A delegated case with this id exists already (rejected mutation code).
+pub const ALREADY_EXISTS: &str = "already_exists";
 /// Server fault (500); details are in the server log, never in the body.
 pub const INTERNAL: &str = "internal";

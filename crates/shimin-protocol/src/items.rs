@@ -107,6 +107,36 @@ pub struct ItemDetails {
     /// Receipt number of an acceptance/refusal (受理/不予受理凭证).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_no: Option<String>,
+    /// Delegated case: the files the agent gathered, each for one material of the matter's
+    /// list (代办材料), in the order they were added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+    /// Delegated case: the delivery of the result to the citizen (送达).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// A file attached to an item. The bytes are a content-addressed blob (`/api/v1/blobs/{hash}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// SHA-256 of the content, lower-case hex.
+    pub hash: String,
+    pub size: u64,
+    /// Content type (`image/jpeg`, `image/png`, `application/pdf`), judged by content.
+    pub mime: String,
+    /// What the agent named the file (shown only, never used to judge the type).
+    pub file_name: String,
+    /// The material of the matter's list it stands for (e.g. 身份证复印件).
+    pub material: String,
+}
+
+/// The hand-over of a delegated case's result to the citizen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Who received it (the citizen or a named relative).
+    pub recipient: String,
+    /// A photo of the hand-over or an image of the recipient's signature.
+    pub proof: AttachmentRef,
 }
 
 /// A reservation time slot in local (Asia/Shanghai) time.
@@ -129,6 +159,9 @@ pub struct ItemEvent {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Where it happened (a village, a window's site), for the custody chain of delegated cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
 }
 
 /// An action on an item, as pushed by a desk. Validated by [`Op::validate`], then decided by
@@ -161,7 +194,38 @@ pub enum Op {
     Advance {
         to: String,
     },
-    HandOver,
+    /// A township agent registers a new delegated case (代办件登记) offline; the mutation's
+    /// `item_id` is the new case's id, chosen by the desk.
+    RegisterCase {
+        matter_id: i64,
+        applicant: Applicant,
+        /// What the citizen asks for, in the agent's words.
+        #[serde(default)]
+        content: String,
+        /// Where the agent took the case (village, 村).
+        place: String,
+    },
+    /// The agent adds a file for one material; its blob must have been uploaded by the agent.
+    AddAttachment {
+        attachment: AttachmentRef,
+    },
+    HandOver {
+        /// Where the case was handed over (the window's site).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<String>,
+    },
+    /// The agent collects a completed case's result from the window.
+    CollectResult {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<String>,
+    },
+    /// The agent delivers the result to the citizen; `proof` is a photo or signature image
+    /// uploaded by the agent.
+    DeliverToCitizen {
+        recipient: String,
+        place: String,
+        proof: AttachmentRef,
+    },
     AddNote {
         text: String,
     },
@@ -203,7 +267,16 @@ impl Op {
                 field: "to",
                 message: "未知的办理环节",
             })?),
-            Op::HandOver => Command::HandOver,
+            Op::RegisterCase { .. } => {
+                return Err(InvalidOp {
+                    field: "type",
+                    message: "登记新代办件不是对已有办件的操作",
+                })
+            }
+            Op::AddAttachment { .. } => Command::AddAttachment,
+            Op::HandOver { .. } => Command::HandOver,
+            Op::CollectResult { .. } => Command::CollectResult,
+            Op::DeliverToCitizen { .. } => Command::DeliverToCitizen,
             Op::AddNote { .. } => Command::AddNote,
             Op::ReplyComplaint { .. } => Command::ReplyComplaint,
             Op::MarkRead => Command::MarkRead,
@@ -211,8 +284,17 @@ impl Op {
         })
     }
 
-    /// Checks the payload: required texts present and not too long, slots well-formed.
+    /// Checks the payload and names the rule-level command: the op on an existing item that
+    /// `shimin_domain::item::decide` judges. [`Op::RegisterCase`] creates an item instead and is
+    /// refused here; check it with [`Op::check_payload`].
     pub fn validate(&self) -> Result<Command, InvalidOp> {
+        self.check_payload()?;
+        self.command()
+    }
+
+    /// Checks the payload: required texts present and not too long, slots well-formed,
+    /// applicant and attachment references complete.
+    pub fn check_payload(&self) -> Result<(), InvalidOp> {
         fn text(field: &'static str, value: &str) -> Result<(), InvalidOp> {
             if value.trim().is_empty() {
                 return Err(InvalidOp {
@@ -239,6 +321,42 @@ impl Op {
             Op::Transfer { reason, .. } => text("reason", reason)?,
             Op::ReplyConsultation { reply } | Op::ReplyComplaint { reply } => text("reply", reply)?,
             Op::AddNote { text: t } => text("text", t)?,
+            Op::RegisterCase {
+                applicant,
+                place,
+                content,
+                ..
+            } => {
+                applicant.validate()?;
+                text("place", place)?;
+                if content.chars().count() > MAX_TEXT_CHARS {
+                    return Err(InvalidOp {
+                        field: "content",
+                        message: "内容过长",
+                    });
+                }
+            }
+            Op::AddAttachment { attachment } => attachment.validate()?,
+            Op::DeliverToCitizen {
+                recipient,
+                place,
+                proof,
+            } => {
+                text("recipient", recipient)?;
+                text("place", place)?;
+                proof.validate()?;
+                if !proof.mime.starts_with("image/") {
+                    return Err(InvalidOp {
+                        field: "proof",
+                        message: "送达凭证须为照片或签名图片",
+                    });
+                }
+            }
+            Op::HandOver { place } | Op::CollectResult { place } => {
+                if let Some(p) = place {
+                    text("place", p)?;
+                }
+            }
             Op::RequestSupplement { missing, note } => {
                 if missing.is_empty() || missing.iter().any(|m| m.trim().is_empty()) {
                     return Err(InvalidOp {
@@ -255,7 +373,7 @@ impl Op {
             }
             _ => {}
         }
-        self.command()
+        Ok(())
     }
 
     /// What the op writes into the item's details besides the status change.
@@ -270,6 +388,21 @@ impl Op {
             }
             Op::RequestSupplement { missing, .. } => details.missing_materials = missing.clone(),
             Op::Resubmit => details.missing_materials.clear(),
+            Op::AddAttachment { attachment } => {
+                let known = details
+                    .attachments
+                    .iter()
+                    .any(|a| a.hash == attachment.hash && a.material == attachment.material);
+                if !known {
+                    details.attachments.push(attachment.clone());
+                }
+            }
+            Op::DeliverToCitizen { recipient, proof, .. } => {
+                details.delivery = Some(Delivery {
+                    recipient: recipient.clone(),
+                    proof: proof.clone(),
+                })
+            }
             _ => {}
         }
     }
@@ -288,8 +421,96 @@ impl Op {
                 format!("{}（{}）", missing.join("；"), note)
             }),
             Op::AcceptReservation { slot } => Some(format!("{} – {}", slot.start, slot.end.time())),
+            Op::AddAttachment { attachment } => {
+                Some(format!("{}：{}", attachment.material, attachment.file_name))
+            }
+            Op::DeliverToCitizen { recipient, .. } => Some(format!("签收人：{recipient}")),
             _ => None,
         }
+    }
+
+    /// Where the op happened, for the history's custody chain.
+    pub fn place(&self) -> Option<String> {
+        match self {
+            Op::RegisterCase { place, .. } | Op::DeliverToCitizen { place, .. } => Some(place.clone()),
+            Op::HandOver { place } | Op::CollectResult { place } => place.clone(),
+            _ => None,
+        }
+    }
+
+    /// The attachments the op refers to: their blobs must reach the server before the op.
+    pub fn attachments(&self) -> Vec<&AttachmentRef> {
+        match self {
+            Op::AddAttachment { attachment } => vec![attachment],
+            Op::DeliverToCitizen { proof, .. } => vec![proof],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Applicant {
+    /// Name, ID number and phone present and of a sane length (the portal's intake and an
+    /// agent's registration check the same).
+    pub fn validate(&self) -> Result<(), InvalidOp> {
+        let fields = [
+            ("applicant.name", &self.name, 50usize),
+            ("applicant.id_number", &self.id_number, 32),
+            ("applicant.phone", &self.phone, 20),
+        ];
+        for (field, value, max) in fields {
+            if value.trim().is_empty() {
+                return Err(InvalidOp {
+                    field,
+                    message: "不能为空",
+                });
+            }
+            if value.chars().count() > max {
+                return Err(InvalidOp {
+                    field,
+                    message: "内容过长",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Length of a SHA-256 in lower-case hex.
+pub const HASH_HEX_LEN: usize = 64;
+
+/// Whether `s` is a SHA-256 in lower-case hex (blob addresses).
+pub fn is_hash(s: &str) -> bool {
+    s.len() == HASH_HEX_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl AttachmentRef {
+    /// Well-formed: a hash, an accepted type, a size within the limit, a material and a name.
+    pub fn validate(&self) -> Result<(), InvalidOp> {
+        use shimin_domain::attachment::{FileType, MAX_ATTACHMENT_BYTES};
+        let bad = |field, message| Err(InvalidOp { field, message });
+        if !is_hash(&self.hash) {
+            return bad("attachment.hash", "须为SHA-256（64位小写十六进制）");
+        }
+        if FileType::from_mime(&self.mime).is_none() {
+            return bad("attachment.mime", "仅限 JPEG、PNG 图片或 PDF 文件");
+        }
+        if self.size == 0 || self.size > MAX_ATTACHMENT_BYTES {
+            return bad("attachment.size", "大小超出范围");
+        }
+        for (field, value) in [
+            ("attachment.material", &self.material),
+            ("attachment.file_name", &self.file_name),
+        ] {
+            if value.trim().is_empty() {
+                return bad(field, "不能为空");
+            }
+            if value.chars().count() > 200 {
+                return bad(field, "内容过长");
+            }
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,10 @@
 //! Every request carries [`PROTOCOL_HEADER`]. A server that does not speak the client's version
 //! answers `426 Upgrade Required` with code [`codes::PROTOCOL_UNSUPPORTED`] ("please update").
 //! - 1 (2026-11): first version: login, pull/push/poke sync, intake. Additive since: the
-//!   calendar update endpoint, `ItemRecord.overdue` / `supervision`, code `calendar_stale`.
+//!   calendar update endpoint, `ItemRecord.overdue` / `supervision`, code `calendar_stale`;
+//!   delegated cases (2026-12): ops `register_case`, `add_attachment`, `collect_result`,
+//!   `deliver_to_citizen`, `hand_over.place`, status `collected`, `ItemEvent.place`,
+//!   `ItemDetails.attachments` / `delivery`, blob upload endpoints, the progress query.
 
 pub mod api;
 pub mod catalog;
@@ -32,6 +35,10 @@ pub const PROTOCOL_HEADER: &str = "x-shimin-protocol";
 pub const SERVER_TIME_HEADER: &str = "x-shimin-server-time";
 /// Largest request body the server accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest chunk of a blob upload, in bytes (fits [`MAX_BODY_BYTES`]).
+pub const BLOB_CHUNK_BYTES: usize = 512 * 1024;
+/// Header of a blob chunk: the SHA-256 (hex) of the chunk's bytes.
+pub const CHUNK_SHA256_HEADER: &str = "x-shimin-chunk-sha256";
 /// Most mutations in one push.
 pub const MAX_PUSH_BATCH: usize = 500;
 /// Most changes in one pull page.
@@ -53,6 +60,13 @@ pub mod paths {
     pub const INTAKE_APPLICATION: &str = "/api/v1/intake/applications";
     pub const INTAKE_COMPLAINT: &str = "/api/v1/intake/complaints";
     pub const INTAKE_EVALUATION: &str = "/api/v1/intake/evaluations";
+    /// `POST` [`crate::BlobUploadStart`]: start or resume uploading an attachment's blob.
+    pub const BLOBS: &str = "/api/v1/blobs";
+    /// `PUT …/{hash}?offset=N` with a chunk as the body (header [`crate::CHUNK_SHA256_HEADER`]);
+    /// `GET …/{hash}` reads a blob the caller may see.
+    pub const BLOB: &str = "/api/v1/blobs/{hash}";
+    /// `GET …/{number}`: the citizen-facing progress of an item (在线查询), portal only.
+    pub const INTAKE_PROGRESS: &str = "/api/v1/intake/progress/{number}";
     /// `PUT`: a new version of the working-time calendar ([`crate::CalendarWire`]); sysadmin only.
     pub const ADMIN_CALENDAR: &str = "/api/v1/admin/calendar";
 }

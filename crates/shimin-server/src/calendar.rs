@@ -240,6 +240,7 @@ async fn reschedule(conn: &mut SqliteConnection, cal: &WorkCalendar, version: u3
                 fmt(r.old_due_at),
                 fmt(r.plan.due_at)
             )),
+            place: None,
         };
         append_event(conn, &row.id, &event, seq).await?;
         out.push(Committed {

@@ -531,6 +531,7 @@ pub async fn seed(state: &SharedState) -> Result<()> {
     if done.is_some() {
         return Ok(());
     }
+    store_signature(state, &mut tx).await?;
     seed_in(&mut tx, &county, &hash, &state.calendar()).await?;
     sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_seeded', ?)")
         .bind(ts(Utc::now()))
@@ -542,6 +543,59 @@ pub async fn seed(state: &SharedState) -> Result<()> {
         matters = county.matters.len(),
         "demo county seeded"
     );
+    Ok(())
+}
+
+/// The demo's delivery proof: a signature (签收) drawn as a PNG, the same for every delivered
+/// demo case.
+fn signature_png() -> Vec<u8> {
+    let mut img = image::GrayImage::from_pixel(360, 120, image::Luma([255]));
+    for x in 20..340u32 {
+        let t = x as f64 / 24.0;
+        let y = 60.0 + 28.0 * t.sin() * (1.0 - x as f64 / 420.0) + 8.0 * (3.1 * t).cos();
+        for dy in 0..3 {
+            img.put_pixel(x, (y as u32 + dy).min(119), image::Luma([30]));
+        }
+    }
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("PNG encodes in memory");
+    out
+}
+
+fn signature_ref() -> shimin_protocol::AttachmentRef {
+    let png = signature_png();
+    shimin_protocol::AttachmentRef {
+        hash: crate::blobs::sha256_hex(&png),
+        size: png.len() as u64,
+        mime: "image/png".into(),
+        file_name: "签收.png".into(),
+        material: "送达凭证".into(),
+    }
+}
+
+/// Puts the demo's signature into the blob store and records it.
+async fn store_signature(state: &SharedState, conn: &mut SqliteConnection) -> Result<()> {
+    let png = signature_png();
+    let proof = signature_ref();
+    let store = state.blobs.clone();
+    let key = format!("demo-{}", proof.hash);
+    let hash = proof.hash.clone();
+    tokio::task::spawn_blocking(move || {
+        store.discard(&key)?;
+        store.append(&key, 0, &png)?;
+        store.commit(&key, &hash)
+    })
+    .await
+    .map_err(Error::internal)?
+    .map_err(Error::internal)?;
+    sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, mime, created_at) VALUES (?, ?, ?, ?)")
+        .bind(&proof.hash)
+        .bind(proof.size as i64)
+        .bind(&proof.mime)
+        .bind(ts(Utc::now()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -775,8 +829,16 @@ fn path(kind: ItemKind, target: Status) -> Vec<(&'static str, Status)> {
         (ItemKind::Evaluation, s) => vec![("mark_read", s)],
         (ItemKind::DelegatedCase, s) => {
             let mut v = vec![("hand_over", S::Submitted)];
-            if s != S::Submitted {
-                v.extend(path(ItemKind::Application, s));
+            match s {
+                S::Submitted => {}
+                S::Collected | S::Delivered => {
+                    v.extend(path(ItemKind::Application, S::Completed));
+                    v.push(("collect_result", S::Collected));
+                    if s == S::Delivered {
+                        v.push(("deliver_to_citizen", S::Delivered));
+                    }
+                }
+                s => v.extend(path(ItemKind::Application, s)),
             }
             v
         }
@@ -789,6 +851,9 @@ fn path(kind: ItemKind, target: Status) -> Vec<(&'static str, Status)> {
 fn statuses(kind: ItemKind) -> Vec<Status> {
     Status::ALL.into_iter().filter(|s| s.valid_for(kind)).collect()
 }
+
+/// Villages where the demo's agents take cases (custody chain places).
+const VILLAGES: [&str; 6] = ["东关村", "南街村", "柳林村", "河西村", "北王庄村", "李家寨村"];
 
 /// A finished demo item, to be evaluated.
 struct Finished(Uuid, String, i64, Option<i64>, Applicant, (i64, &'static str));
@@ -883,15 +948,21 @@ async fn seed_items(
             at: received,
             actor_id: agent.map(|a| a.0),
             actor_name: agent.map(|a| a.1).unwrap_or(PORTAL_ACTOR_NAME).to_owned(),
-            action: "created".into(),
+            action: if agent.is_some() {
+                shimin_domain::item::REGISTER_CASE
+            } else {
+                "created"
+            }
+            .into(),
             status: kind.initial_status().code().into(),
             note: None,
+            place: agent.map(|_| VILLAGES[i % VILLAGES.len()].to_owned()),
         }];
         let mut at = received;
         let mut handler_id = None;
         for (action, s) in &steps {
             at = (at + chrono::Duration::minutes(rng.gen_range(10..600))).min(now);
-            let by_agent = *action == "hand_over";
+            let by_agent = matches!(*action, "hand_over" | "collect_result" | "deliver_to_citizen");
             let (actor_id, actor_name) = if by_agent { agent.expect("agent") } else { handler };
             if !by_agent && !matches!(*action, "mark_arrived" | "mark_no_show" | "advance" | "mark_read") {
                 handler_id = Some(handler.0);
@@ -924,6 +995,28 @@ async fn seed_items(
                     details.granted_slot = details.requested_slot;
                     None
                 }
+                "deliver_to_citizen" => {
+                    let (agent_id, _) = agent.expect("agent");
+                    let proof = signature_ref();
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at, completed_at)
+                         VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                    )
+                    .bind(agent_id)
+                    .bind(&proof.hash)
+                    .bind(proof.size as i64)
+                    .bind(&proof.mime)
+                    .bind(proof.size as i64)
+                    .bind(ts(at))
+                    .bind(ts(at))
+                    .execute(&mut *conn)
+                    .await?;
+                    details.delivery = Some(shimin_protocol::Delivery {
+                        recipient: applicant.name.clone(),
+                        proof,
+                    });
+                    Some(format!("签收人：{}", applicant.name))
+                }
                 "pass_pre_review" => {
                     details.receipt_no = Some(format!("SL{}{:04}", to_local(at).format("%Y%m%d"), i));
                     None
@@ -937,6 +1030,7 @@ async fn seed_items(
                 action: (*action).into(),
                 status: s.code().into(),
                 note,
+                place: None,
             });
         }
         let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
@@ -957,6 +1051,13 @@ async fn seed_items(
             details,
         };
         let (number, _) = insert_item(conn, &item, &history).await?;
+        if let Some(d) = &item.details.delivery {
+            sqlx::query("INSERT OR IGNORE INTO item_attachments (item_id, hash) VALUES (?, ?)")
+                .bind(id.to_string())
+                .bind(&d.proof.hash)
+                .execute(&mut *conn)
+                .await?;
+        }
         // Deadline from the stored history, as for every item (deadline::refresh).
         if let Some(row) = load_item(conn, id).await? {
             deadline::refresh(conn, cal, &row, false).await?;
@@ -983,6 +1084,7 @@ async fn seed_items(
             action: "created".into(),
             status: "received".into(),
             note: None,
+            place: None,
         }];
         if status == Status::Read {
             history.push(ItemEvent {
@@ -992,6 +1094,7 @@ async fn seed_items(
                 action: "mark_read".into(),
                 status: "read".into(),
                 note: None,
+                place: None,
             });
         }
         let content = if rating >= 4 {

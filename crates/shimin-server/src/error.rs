@@ -48,6 +48,15 @@ pub enum Error {
     /// A calendar update whose version is not above the stored one.
     #[error("calendar version not above the stored version {stored}")]
     CalendarStale { stored: u32 },
+    /// An attachment refused by `shimin_domain::attachment::check`.
+    #[error("attachment refused: {}", .0.code())]
+    Attachment(shimin_domain::attachment::AttachmentProblem),
+    #[error("chunk does not match its hash")]
+    ChunkCorrupt,
+    #[error("chunk offset is not where the upload stands ({received})")]
+    UploadOffset { received: u64 },
+    #[error("uploaded content does not match its hash")]
+    HashMismatch,
     #[error("sequence gap, expected {expected}")]
     SequenceGap { expected: i64 },
     #[error("database: {0}")]
@@ -161,6 +170,37 @@ impl Error {
                 body.details = Some(serde_json::json!({ "stored_version": stored }));
                 (StatusCode::CONFLICT, body)
             }
+            Error::Attachment(problem) => {
+                use shimin_domain::attachment::AttachmentProblem as P;
+                let status = match problem {
+                    P::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    P::UnsupportedContent | P::TypeMismatch { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    P::Empty => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                (status, e(problem.code(), problem.message_zh()))
+            }
+            Error::ChunkCorrupt => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e(
+                    codes::CHUNK_CORRUPT,
+                    "分块校验失败（传输中断或数据损坏），未保存，请从同一位置重传".into(),
+                ),
+            ),
+            Error::UploadOffset { received } => {
+                let mut body = e(
+                    codes::UPLOAD_OFFSET,
+                    format!("分块位置不符，服务器已收到 {received} 字节，请从此处继续"),
+                );
+                body.details = Some(serde_json::json!({ "received": received }));
+                (StatusCode::CONFLICT, body)
+            }
+            Error::HashMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e(
+                    codes::HASH_MISMATCH,
+                    "文件内容与其校验值不符（上传不完整或已损坏），请重新上传".into(),
+                ),
+            ),
             Error::SequenceGap { expected } => {
                 let mut body = e(codes::SEQUENCE_GAP, format!("提交序号不连续，应为 {expected}"));
                 body.details = Some(serde_json::json!({ "expected": expected }));

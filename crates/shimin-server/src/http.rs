@@ -15,7 +15,7 @@ use shimin_protocol::{
     SERVER_TIME_HEADER,
 };
 
-use crate::{auth, calendar, events, intake, sync, Error, SharedState};
+use crate::{auth, blobs, calendar, events, intake, sync, Error, SharedState};
 
 pub const OLD_CLIENT_MESSAGE: &str = "客户端版本过旧，请更新市民网窗口端";
 pub const MISSING_VERSION_MESSAGE: &str = "缺少协议版本";
@@ -35,6 +35,9 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::INTAKE_APPLICATION, post(intake::application))
         .route(paths::INTAKE_COMPLAINT, post(intake::complaint))
         .route(paths::INTAKE_EVALUATION, post(intake::evaluation))
+        .route(paths::INTAKE_PROGRESS, get(intake::progress))
+        .route(paths::BLOBS, post(blobs::start))
+        .route(paths::BLOB, get(blobs::get).put(blobs::put_chunk))
         .route(paths::ADMIN_CALENDAR, put(calendar::put))
         .layer(middleware::from_fn(check_protocol));
     Router::new()

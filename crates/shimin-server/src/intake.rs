@@ -5,11 +5,11 @@
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use shimin_domain::calendar::to_local;
-use shimin_domain::item::{ItemKind, Status};
+use shimin_domain::item::{citizen_progress_zh, CustodyStep, ItemKind, Status};
 use shimin_domain::role::Role;
 use shimin_protocol::{
-    Applicant, Created, ItemDetails, ItemEvent, NewApplication, NewComplaint, NewConsultation, NewEvaluation,
-    NewReservation, MAX_TEXT_CHARS,
+    Applicant, CitizenProgress, Created, ItemDetails, ItemEvent, NewApplication, NewComplaint,
+    NewConsultation, NewEvaluation, NewReservation, ProgressStep, MAX_TEXT_CHARS,
 };
 use sqlx::SqliteConnection;
 use uuid::Uuid;
@@ -112,6 +112,55 @@ pub async fn evaluation(
     handle(state, user, Intake::Evaluation(req)).await
 }
 
+/// `GET INTAKE_PROGRESS`: what the citizen reads of an item's progress (在线查询): the
+/// citizen-facing status and the steps so far, without staff names. For a delegated case the
+/// steps are its custody chain, so the citizen knows where the papers are.
+pub async fn progress(
+    State(state): State<SharedState>,
+    user: AuthUser,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> Result<Json<CitizenProgress>> {
+    require_portal(&user)?;
+    let mut conn = state.pool.acquire().await?;
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT id, kind, status FROM items WHERE number = ?")
+            .bind(&number)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (id, kind_code, status_code) = row.ok_or(Error::NotFound)?;
+    let kind = ItemKind::from_code(&kind_code).ok_or_else(|| Error::internal("unknown kind"))?;
+    let status = Status::from_code(&status_code).ok_or_else(|| Error::internal("unknown status"))?;
+    let events: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT at, action, status FROM item_events WHERE item_id = ? ORDER BY id")
+            .bind(&id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut steps: Vec<ProgressStep> = Vec::new();
+    for (at, action, after) in events {
+        let Some(after) = Status::from_code(&after) else {
+            continue;
+        };
+        let step = match CustodyStep::of_event(&action, after) {
+            Some(c) if kind == ItemKind::DelegatedCase => c.name_zh(),
+            _ => citizen_progress_zh(kind, after),
+        };
+        if steps.last().is_some_and(|s| s.step == step) {
+            continue;
+        }
+        steps.push(ProgressStep {
+            at: crate::db::parse_ts(&at)?,
+            step: step.to_owned(),
+        });
+    }
+    Ok(Json(CitizenProgress {
+        number,
+        kind: kind_code,
+        status: status_code,
+        progress: citizen_progress_zh(kind, status).to_owned(),
+        steps,
+    }))
+}
+
 /// Validates and stores an intake in one write transaction, audits it (also when refused),
 /// then pokes the desks in scope. The demo trickle uses this same path.
 pub async fn create(state: &SharedState, by: Option<Submitter<'_>>, intake: Intake) -> Result<Created> {
@@ -167,6 +216,7 @@ pub async fn create_at(
         action: "created".to_owned(),
         status: new.status.code().to_owned(),
         note: None,
+        place: None,
     };
     let (number, seq) = insert_item(&mut tx, &new, &[created]).await?;
     // The deadline from the stored item, the way every later change recomputes it.
@@ -209,10 +259,7 @@ fn text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {
 }
 
 fn check_applicant(a: &Applicant) -> Result<()> {
-    text("applicant.name", &a.name, 50, true)?;
-    text("applicant.id_number", &a.id_number, 32, true)?;
-    text("applicant.phone", &a.phone, 20, true)?;
-    Ok(())
+    a.validate().map_err(|e| Error::invalid(e.field, e.message))
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -126,6 +126,7 @@ struct EventRow {
     action: String,
     status: String,
     note: Option<String>,
+    place: Option<String>,
 }
 
 /// The histories of many items in one query (no N+1), oldest first per item.
@@ -139,7 +140,7 @@ pub async fn load_events(
     }
     let json = serde_json::to_string(ids).map_err(Error::internal)?;
     let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT item_id, at, actor_id, actor_name, action, status, note FROM item_events
+        "SELECT item_id, at, actor_id, actor_name, action, status, note, place FROM item_events
          WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY item_id, id",
     )
     .bind(json)
@@ -153,6 +154,7 @@ pub async fn load_events(
             action: r.action,
             status: r.status,
             note: r.note,
+            place: r.place,
         });
     }
     Ok(out)
@@ -251,8 +253,8 @@ pub async fn insert_item(
 
 pub async fn append_event(conn: &mut SqliteConnection, item_id: &str, e: &ItemEvent, seq: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO item_events (item_id, at, actor_id, actor_name, action, status, note, seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO item_events (item_id, at, actor_id, actor_name, action, status, note, place, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(item_id)
     .bind(ts(e.at))
@@ -261,6 +263,7 @@ pub async fn append_event(conn: &mut SqliteConnection, item_id: &str, e: &ItemEv
     .bind(&e.action)
     .bind(&e.status)
     .bind(&e.note)
+    .bind(&e.place)
     .bind(seq)
     .execute(conn)
     .await?;

@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod calendar;
 pub mod db;
 pub mod deadline;
@@ -144,6 +145,10 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// A precomputed hash verified against for unknown users (similar timing).
     pub dummy_hash: String,
+    /// Attachments' bytes (`<data-dir>/blobs` by default).
+    pub blobs: Arc<dyn blobs::BlobStore>,
+    /// Serialises chunk appends and upload completion (uploads are few; order matters).
+    pub blob_lock: tokio::sync::Mutex<()>,
     /// The working calendar in force (the stored calendar row, built).
     calendar: RwLock<Arc<shimin_domain::calendar::WorkCalendar>>,
 }
@@ -242,6 +247,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         changes,
         shutdown: shutdown_rx,
         dummy_hash,
+        blobs: Arc::new(blobs::FsBlobStore::new(&config.data_dir.join("blobs")).map_err(Error::internal)?),
+        blob_lock: tokio::sync::Mutex::new(()),
         calendar: RwLock::new(Arc::new(cal)),
     });
     if config.demo.is_some() {

@@ -169,6 +169,7 @@ async fn process(
                 action: action.to_owned(),
                 status: row.status.clone(),
                 note: Some(note),
+                place: None,
             };
             append_event(&mut tx, &row.id, &event, seq).await?;
         }

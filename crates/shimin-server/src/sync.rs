@@ -11,10 +11,10 @@
 
 use axum::extract::{Query, State};
 use chrono::{Duration, Utc};
-use shimin_domain::item::decide;
+use shimin_domain::item::{decide, may_register_case, ItemKind, REGISTER_CASE};
 use shimin_domain::role::{read_scope, Actor, Scope};
 use shimin_protocol::{
-    CalendarWire, Change, Colleague, Matter, Mutation, MutationOutcome, MutationResult, PullQuery,
+    codes, CalendarWire, Change, Colleague, Matter, Mutation, MutationOutcome, MutationResult, Op, PullQuery,
     PullResponse, PushRequest, PushResponse, Site, Unit, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
 };
 use sqlx::SqliteConnection;
@@ -23,8 +23,8 @@ use crate::audit::{self, Entry};
 use crate::auth::AuthUser;
 use crate::db::{current_seq, next_seq, ts};
 use crate::http::Json;
-use crate::items::{append_event, load_item, records, ItemRow, ITEM_READ_COLUMNS};
-use crate::{deadline, Committed, Error, Result, SharedState};
+use crate::items::{append_event, insert_item, load_item, records, ItemRow, NewItem, ITEM_READ_COLUMNS};
+use crate::{blobs, deadline, Committed, Error, Result, SharedState};
 
 /// Page size when the client gives none.
 pub const DEFAULT_PULL_LIMIT: u32 = 1000;
@@ -383,7 +383,10 @@ pub async fn push(
         let target = m.item_id.to_string();
         let outcome_text = match &outcome {
             MutationOutcome::Applied { .. } => {
-                format!("applied {}", m.op.command().map(|c| c.code()).unwrap_or("?"))
+                format!(
+                    "applied {}",
+                    m.op.command().map(|c| c.code()).unwrap_or(REGISTER_CASE)
+                )
             }
             MutationOutcome::Rejected { code, .. } => format!("rejected {code}"),
         };
@@ -425,6 +428,89 @@ fn rejected(code: &str, message: impl Into<String>) -> MutationOutcome {
     }
 }
 
+/// Creates the delegated case an agent registered (offline, maybe long ago), under the id the
+/// desk chose, handled by the matter's unit.
+async fn register_case(
+    conn: &mut SqliteConnection,
+    cal: &shimin_domain::calendar::WorkCalendar,
+    actor: &Actor,
+    actor_name: &str,
+    m: &Mutation,
+) -> Result<(MutationOutcome, Option<Committed>)> {
+    let Op::RegisterCase {
+        matter_id,
+        applicant,
+        content,
+        place,
+    } = &m.op
+    else {
+        return Err(Error::internal("register_case called for another op"));
+    };
+    if let Err(refusal) = may_register_case(actor) {
+        return Ok((rejected(refusal.code(), refusal.message_zh()), None));
+    }
+    if let Err(invalid) = m.op.check_payload() {
+        return Ok((
+            rejected(
+                codes::INVALID_FIELD,
+                format!("{}：{}", invalid.field, invalid.message),
+            ),
+            None,
+        ));
+    }
+    if load_item(conn, m.item_id).await?.is_some() {
+        return Ok((rejected(codes::ALREADY_EXISTS, "此代办件已登记"), None));
+    }
+    let matter: Option<(String, i64)> = sqlx::query_as("SELECT name, unit_id FROM matters WHERE id = ?")
+        .bind(matter_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((matter_name, unit_id)) = matter else {
+        return Ok((rejected(codes::INVALID_FIELD, "matter_id：事项不存在"), None));
+    };
+    let now = Utc::now();
+    let at = m.acted_at.clamp(now - Duration::days(30), now);
+    let status = ItemKind::DelegatedCase.initial_status();
+    let new = NewItem {
+        id: m.item_id,
+        kind: ItemKind::DelegatedCase,
+        status,
+        unit_id,
+        matter_id: Some(*matter_id),
+        agent_id: Some(actor.user_id),
+        handler_id: None,
+        applicant: applicant.clone(),
+        title: format!("代办：{matter_name}"),
+        content: content.clone(),
+        received_at: at,
+        due_at: None,
+        due_provisional: false,
+        details: Default::default(),
+    };
+    let event = shimin_protocol::ItemEvent {
+        at,
+        actor_id: Some(actor.user_id),
+        actor_name: actor_name.to_owned(),
+        action: REGISTER_CASE.to_owned(),
+        status: status.code().to_owned(),
+        note: None,
+        place: Some(place.clone()),
+    };
+    let (_, seq) = insert_item(conn, &new, &[event]).await?;
+    if let Some(row) = load_item(conn, m.item_id).await? {
+        deadline::refresh(conn, cal, &row, false).await?;
+    }
+    Ok((
+        MutationOutcome::Applied { version: seq },
+        Some(Committed {
+            seq,
+            unit_id: Some(unit_id),
+            old_unit_id: None,
+            agent_id: Some(actor.user_id),
+        }),
+    ))
+}
+
 /// Decides and (if allowed) applies one mutation inside the caller's transaction.
 async fn apply(
     conn: &mut SqliteConnection,
@@ -439,6 +525,9 @@ async fn apply(
             "办件不存在或不在您的办理范围内",
         )
     };
+    if let Op::RegisterCase { .. } = &m.op {
+        return register_case(conn, cal, actor, actor_name, m).await;
+    }
     let Some(row) = load_item(conn, m.item_id).await? else {
         return Ok((not_found(), None));
     };
@@ -474,6 +563,23 @@ async fn apply(
         Ok(out) => out,
         Err(refusal) => return Ok((rejected(refusal.code(), refusal.message_zh()), None)),
     };
+    // Files the op refers to: uploaded completely by this user (not merely known by hash).
+    for a in m.op.attachments() {
+        if !blobs::uploaded_by(conn, actor.user_id, &a.hash, a.size, &a.mime).await? {
+            return Ok((
+                rejected(
+                    codes::BLOB_MISSING,
+                    format!("附件“{}”尚未完整上传，请联网后重试", a.file_name),
+                ),
+                None,
+            ));
+        }
+        sqlx::query("INSERT OR IGNORE INTO item_attachments (item_id, hash) VALUES (?, ?)")
+            .bind(&row.id)
+            .bind(&a.hash)
+            .execute(&mut *conn)
+            .await?;
+    }
 
     let now = Utc::now();
     // The history shows when the clerk acted (offline work syncs later), never in the future.
@@ -499,6 +605,7 @@ async fn apply(
         action: command.code().to_owned(),
         status: out.status.code().to_owned(),
         note: m.op.history_note(),
+        place: m.op.place(),
     };
     append_event(conn, &row.id, &event, seq).await?;
     if out.status != facts.status {

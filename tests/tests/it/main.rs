@@ -8,6 +8,7 @@ mod at_rest;
 mod bootstrap;
 mod claim_race;
 mod crash;
+mod delegation;
 mod desktop;
 mod failover;
 mod live;

@@ -1,0 +1,468 @@
+//! Attachments' blobs (代办材料): content-addressed by SHA-256, uploaded in chunks that each
+//! carry their own SHA-256, resumable from the last byte the server holds, verified when the
+//! upload completes (whole-content hash = address; type by content with
+//! `shimin_domain::attachment::check`), then kept in a [`BlobStore`].
+//!
+//! Access: an upload and its state belong to the user sending it; a blob is read by whoever
+//! uploaded it or may read an item that refers to it (`item_attachments`), so knowing a hash
+//! gives nothing. Supervision roles (masked scope) never read attachments: they are documents
+//! full of personal data.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shimin_domain::attachment::{self, AttachmentProblem, FileType, MAX_ATTACHMENT_BYTES};
+use shimin_domain::role::{read_scope, Scope};
+use shimin_protocol::{is_hash, BlobUploadStart, BlobUploadState, BLOB_CHUNK_BYTES, CHUNK_SHA256_HEADER};
+use sqlx::SqliteConnection;
+
+use crate::audit;
+use crate::auth::AuthUser;
+use crate::db::ts;
+use crate::http::Json;
+use crate::{Error, Result, SharedState};
+
+/// Where blobs' bytes live. The embedded default is [`FsBlobStore`]; an object store can be
+/// added behind the same trait. Methods block (file or network IO): call them from
+/// `spawn_blocking`. `key` names one user's upload of one blob.
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Bytes held of the upload `key` (0 when none).
+    fn partial_len(&self, key: &str) -> std::io::Result<u64>;
+    /// Appends `bytes` to the upload `key`, made durable before returning. Fails with
+    /// [`std::io::ErrorKind::InvalidInput`] when the upload does not hold exactly `offset` bytes.
+    fn append(&self, key: &str, offset: u64, bytes: &[u8]) -> std::io::Result<()>;
+    /// SHA-256 (hex) and the first bytes of the upload `key`.
+    fn digest(&self, key: &str) -> std::io::Result<(String, Vec<u8>)>;
+    /// Moves the verified upload `key` into place as blob `hash` (dropping it if the blob is
+    /// there already: same hash, same bytes).
+    fn commit(&self, key: &str, hash: &str) -> std::io::Result<()>;
+    /// Forgets the upload `key`.
+    fn discard(&self, key: &str) -> std::io::Result<()>;
+    /// The bytes of blob `hash`.
+    fn read(&self, hash: &str) -> std::io::Result<Vec<u8>>;
+}
+
+/// Blobs as files under a directory: `ab/abcdef…` for blobs, `partial/<key>` for uploads.
+#[derive(Debug)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    pub fn new(root: &Path) -> std::io::Result<FsBlobStore> {
+        std::fs::create_dir_all(root.join("partial"))?;
+        Ok(FsBlobStore {
+            root: root.to_owned(),
+        })
+    }
+
+    fn partial(&self, key: &str) -> PathBuf {
+        self.root.join("partial").join(key)
+    }
+
+    fn blob(&self, hash: &str) -> PathBuf {
+        self.root.join(&hash[..2]).join(hash)
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn partial_len(&self, key: &str) -> std::io::Result<u64> {
+        match std::fs::metadata(self.partial(key)) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn append(&self, key: &str, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.partial(key))?;
+        if f.metadata()?.len() != offset {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "offset"));
+        }
+        f.write_all(bytes)?;
+        f.sync_data()
+    }
+
+    fn digest(&self, key: &str) -> std::io::Result<(String, Vec<u8>)> {
+        let mut f = std::fs::File::open(self.partial(key))?;
+        let mut hasher = Sha256::new();
+        let mut head = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 64 {
+                head.extend_from_slice(&buf[..n.min(64 - head.len())]);
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok((hex(&hasher.finalize()), head))
+    }
+
+    fn commit(&self, key: &str, hash: &str) -> std::io::Result<()> {
+        let to = self.blob(hash);
+        if to.exists() {
+            return self.discard(key);
+        }
+        std::fs::create_dir_all(to.parent().expect("blob path has a parent"))?;
+        std::fs::rename(self.partial(key), &to)?;
+        // The rename is durable once the directory is.
+        std::fs::File::open(to.parent().expect("blob path has a parent"))?.sync_all()
+    }
+
+    fn discard(&self, key: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.partial(key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn read(&self, hash: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.blob(hash))
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of `bytes`, lower-case hex: a blob's address.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn upload_key(user_id: i64, hash: &str) -> String {
+    format!("{user_id}-{hash}")
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<std::io::Result<T>> {
+    tokio::task::spawn_blocking(f).await.map_err(Error::internal)
+}
+
+fn require_office(user: &AuthUser) -> Result<()> {
+    match read_scope(&user.actor()) {
+        Scope::Unit(_) | Scope::Agent(_) => Ok(()),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct UploadRow {
+    size: i64,
+    mime: String,
+    complete: bool,
+}
+
+async fn upload_row(conn: &mut SqliteConnection, user_id: i64, hash: &str) -> Result<Option<UploadRow>> {
+    Ok(
+        sqlx::query_as("SELECT size, mime, complete FROM blob_uploads WHERE user_id = ? AND hash = ?")
+            .bind(user_id)
+            .bind(hash)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Whether `user_id` holds a complete, verified upload of `hash` with this size and type: the
+/// condition for referring to it in a mutation.
+pub async fn uploaded_by(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    hash: &str,
+    size: u64,
+    mime: &str,
+) -> Result<bool> {
+    Ok(upload_row(conn, user_id, hash)
+        .await?
+        .is_some_and(|r| r.complete && r.size as u64 == size && r.mime == mime))
+}
+
+/// `POST BLOBS`: start or resume an upload; answers where it stands.
+pub async fn start(
+    State(state): State<SharedState>,
+    user: AuthUser,
+    Json(req): Json<BlobUploadStart>,
+) -> Result<Json<BlobUploadState>> {
+    require_office(&user)?;
+    if !is_hash(&req.hash) {
+        return Err(Error::invalid("hash", "须为SHA-256（64位小写十六进制）"));
+    }
+    if FileType::from_mime(&req.mime).is_none() {
+        return Err(Error::Attachment(AttachmentProblem::UnsupportedContent));
+    }
+    if req.size == 0 {
+        return Err(Error::Attachment(AttachmentProblem::Empty));
+    }
+    if req.size > MAX_ATTACHMENT_BYTES {
+        return Err(Error::Attachment(AttachmentProblem::TooLarge { size: req.size }));
+    }
+    let _one = state.blob_lock.lock().await;
+    let key = upload_key(user.id, &req.hash);
+    let mut conn = state.writer.acquire().await?;
+    let row = upload_row(&mut conn, user.id, &req.hash).await?;
+    match row {
+        Some(r) if r.complete => {
+            return Ok(Json(BlobUploadState {
+                hash: req.hash,
+                size: r.size as u64,
+                received: r.size as u64,
+                complete: true,
+            }))
+        }
+        Some(r) if r.size as u64 == req.size && r.mime == req.mime => {}
+        _ => {
+            // New, or restarted with other facts: begin from nothing.
+            let store = state.blobs.clone();
+            let k = key.clone();
+            blocking(move || store.discard(&k))
+                .await?
+                .map_err(Error::internal)?;
+            sqlx::query(
+                "INSERT INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at)
+                 VALUES (?, ?, ?, ?, 0, 0, ?)
+                 ON CONFLICT (user_id, hash) DO UPDATE SET size = excluded.size, mime = excluded.mime,
+                 received = 0, started_at = excluded.started_at",
+            )
+            .bind(user.id)
+            .bind(&req.hash)
+            .bind(req.size as i64)
+            .bind(&req.mime)
+            .bind(ts(Utc::now()))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    // The store is the truth of what arrived (a crash may fall between append and bookkeeping).
+    let store = state.blobs.clone();
+    let received = blocking(move || store.partial_len(&key))
+        .await?
+        .map_err(Error::internal)?;
+    Ok(Json(BlobUploadState {
+        hash: req.hash,
+        size: req.size,
+        received,
+        complete: false,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChunkQuery {
+    pub offset: u64,
+}
+
+/// `PUT BLOB?offset=N`: one chunk. Completes the upload when it is the last one.
+pub async fn put_chunk(
+    State(state): State<SharedState>,
+    user: AuthUser,
+    UrlPath(hash): UrlPath<String>,
+    query: Result<Query<ChunkQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BlobUploadState>> {
+    require_office(&user)?;
+    let Query(q) = query.map_err(|e| Error::Malformed(e.body_text()))?;
+    if !is_hash(&hash) {
+        return Err(Error::NotFound);
+    }
+    let _one = state.blob_lock.lock().await;
+    let mut conn = state.writer.acquire().await?;
+    let Some(row) = upload_row(&mut conn, user.id, &hash).await? else {
+        return Err(Error::invalid("hash", "请先开始上传（POST /api/v1/blobs）"));
+    };
+    let size = row.size as u64;
+    if row.complete {
+        return Ok(Json(BlobUploadState {
+            hash,
+            size,
+            received: size,
+            complete: true,
+        }));
+    }
+    if body.is_empty() || body.len() > BLOB_CHUNK_BYTES {
+        return Err(Error::invalid(
+            "body",
+            format!("分块须为1至{BLOB_CHUNK_BYTES}字节"),
+        ));
+    }
+    if q.offset + body.len() as u64 > size {
+        return Err(Error::invalid("offset", "分块超出文件声明的大小"));
+    }
+    let claimed = headers
+        .get(CHUNK_SHA256_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| Error::invalid(CHUNK_SHA256_HEADER, "缺少分块校验值"))?;
+    if hex(&Sha256::digest(&body)) != claimed {
+        return Err(Error::ChunkCorrupt);
+    }
+    let key = upload_key(user.id, &hash);
+    let received = q.offset + body.len() as u64;
+    let (store, k, offset) = (state.blobs.clone(), key.clone(), q.offset);
+    match blocking(move || store.append(&k, offset, &body)).await? {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            let (store, k) = (state.blobs.clone(), key.clone());
+            let received = blocking(move || store.partial_len(&k))
+                .await?
+                .map_err(Error::internal)?;
+            return Err(Error::UploadOffset { received });
+        }
+        Err(e) => return Err(Error::internal(e)),
+    }
+    sqlx::query("UPDATE blob_uploads SET received = ? WHERE user_id = ? AND hash = ?")
+        .bind(received as i64)
+        .bind(user.id)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+    if received < size {
+        return Ok(Json(BlobUploadState {
+            hash,
+            size,
+            received,
+            complete: false,
+        }));
+    }
+    finish(&state, &mut conn, &user, &hash, size, &row.mime, key).await?;
+    Ok(Json(BlobUploadState {
+        hash,
+        size,
+        received: size,
+        complete: true,
+    }))
+}
+
+/// Verifies a complete upload (hash = address, type by content) and stores the blob.
+async fn finish(
+    state: &SharedState,
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    hash: &str,
+    size: u64,
+    mime: &str,
+    key: String,
+) -> Result<()> {
+    let (store, k) = (state.blobs.clone(), key.clone());
+    let (actual, head) = blocking(move || store.digest(&k))
+        .await?
+        .map_err(Error::internal)?;
+    let verdict = if actual != hash {
+        Err(Error::HashMismatch)
+    } else {
+        attachment::check(size, &head, FileType::from_mime(mime))
+            .map(|_| ())
+            .map_err(Error::Attachment)
+    };
+    if let Err(e) = verdict {
+        // Refused: the upload starts over; nothing of it is kept.
+        let (store, k) = (state.blobs.clone(), key);
+        blocking(move || store.discard(&k))
+            .await?
+            .map_err(Error::internal)?;
+        sqlx::query("UPDATE blob_uploads SET received = 0 WHERE user_id = ? AND hash = ?")
+            .bind(user.id)
+            .bind(hash)
+            .execute(&mut *conn)
+            .await?;
+        let outcome = format!("refused {}", e.to_api().1.code);
+        audit::record(conn, user.audit_entry("blob.upload", Some(hash), &outcome)).await?;
+        return Err(e);
+    }
+    let (store, k, h) = (state.blobs.clone(), key, hash.to_owned());
+    blocking(move || store.commit(&k, &h))
+        .await?
+        .map_err(Error::internal)?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let now = ts(Utc::now());
+    sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, mime, created_at) VALUES (?, ?, ?, ?)")
+        .bind(hash)
+        .bind(size as i64)
+        .bind(mime)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE blob_uploads SET complete = 1, received = size, completed_at = ? WHERE user_id = ? AND hash = ?")
+        .bind(&now)
+        .bind(user.id)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, user.audit_entry("blob.upload", Some(hash), "ok")).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `GET BLOB`: the bytes, to whoever uploaded them or may read an item referring to them;
+/// everyone else gets 404, the same as for a hash nobody has.
+pub async fn get(
+    State(state): State<SharedState>,
+    user: AuthUser,
+    UrlPath(hash): UrlPath<String>,
+) -> Result<Response> {
+    require_office(&user)?;
+    if !is_hash(&hash) {
+        return Err(Error::NotFound);
+    }
+    let mut conn = state.pool.acquire().await?;
+    let own = upload_row(&mut conn, user.id, &hash)
+        .await?
+        .is_some_and(|r| r.complete);
+    let via_item: Option<i64> = match read_scope(&user.actor()) {
+        Scope::Unit(u) => {
+            sqlx::query_scalar(
+                "SELECT 1 FROM item_attachments a JOIN items i ON i.id = a.item_id WHERE a.hash = ? AND i.unit_id = ? LIMIT 1",
+            )
+            .bind(&hash)
+            .bind(u)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        Scope::Agent(me) => {
+            sqlx::query_scalar(
+                "SELECT 1 FROM item_attachments a JOIN items i ON i.id = a.item_id WHERE a.hash = ? AND i.agent_id = ? LIMIT 1",
+            )
+            .bind(&hash)
+            .bind(me)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        Scope::AllMasked | Scope::Nothing => None,
+    };
+    let mime: Option<String> = sqlx::query_scalar("SELECT mime FROM blobs WHERE hash = ?")
+        .bind(&hash)
+        .fetch_optional(&mut *conn)
+        .await?;
+    drop(conn);
+    let (true, Some(mime)) = (own || via_item.is_some(), mime) else {
+        return Err(Error::NotFound);
+    };
+    let store = state.blobs.clone();
+    let h = hash.clone();
+    let bytes = blocking(move || store.read(&h)).await?.map_err(Error::internal)?;
+    let mut res = bytes.into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime).map_err(Error::internal)?,
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    Ok(res)
+}
