@@ -510,7 +510,7 @@ async fn append_outbox(
     who: &OpActor,
     acted_at: DateTime<Utc>,
 ) -> Result<i64> {
-    let seq = get_meta(&mut **tx, "next_seq")
+    let seq = get_meta(tx, "next_seq")
         .await?
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(1);
@@ -538,7 +538,7 @@ async fn append_outbox(
         .bind(Utc::now().to_rfc3339())
         .execute(&mut **tx)
         .await?;
-    set_meta(&mut **tx, "next_seq", &(seq + 1).to_string()).await?;
+    set_meta(tx, "next_seq", &(seq + 1).to_string()).await?;
     Ok(seq)
 }
 
