@@ -9,7 +9,7 @@ use crate::views::{Lookup, SessionView, StatusView};
 use shimin_client::{ClientConfig, Desk, Error as ClientError, SyncHandle};
 use shimin_protocol::UserInfo;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One logged-in session's running parts.
@@ -31,6 +31,8 @@ pub struct AppState {
     /// Open reservations waiting for this user (reached ladder steps addressed to them).
     pub attention: AtomicU32,
     pub counter: Mutex<CounterBook>,
+    /// The revision of the last status view built ([`StatusView::revision`]).
+    pub status_revision: AtomicU64,
 }
 
 pub type Shared = Arc<AppState>;
@@ -58,6 +60,7 @@ impl AppState {
             away: AtomicBool::new(false),
             attention: AtomicU32::new(0),
             counter: Mutex::new(counter),
+            status_revision: AtomicU64::new(0),
         }
     }
 
@@ -172,11 +175,19 @@ impl AppState {
 
     pub async fn status_view(&self) -> StatusView {
         match self.desk.lock().await.as_ref() {
-            Some(d) => StatusView::new(
-                &d.status().borrow(),
-                self.away.load(Ordering::Relaxed),
-                self.attention.load(Ordering::Relaxed),
-            ),
+            Some(d) => {
+                let status = d.status();
+                let now = status.borrow();
+                // Numbered while the status is borrowed: the sync loop cannot publish a newer
+                // status in between, so a higher revision never shows an older state.
+                let revision = self.status_revision.fetch_add(1, Ordering::SeqCst) + 1;
+                StatusView::new(
+                    &now,
+                    self.away.load(Ordering::Relaxed),
+                    self.attention.load(Ordering::Relaxed),
+                    revision,
+                )
+            }
             None => StatusView::default(),
         }
     }

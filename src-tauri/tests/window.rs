@@ -250,7 +250,7 @@ async fn a_new_reservation_pops_a_critical_notification_within_a_second() {
     let desk = w.desk().await;
     desk.login(&w.clerk, false).await;
     // Live push connected: the desk hears of the reservation at once.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    desk.wait_attr("status-online", "data-live", "true").await;
 
     let t0 = Instant::now();
     let created = portal.reserve(matter, citizen(2)).await;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { calendarWarningText, lastSyncText, liveText, onlineText, userText } from './status'
+import { calendarWarningText, lastSyncText, liveText, newerStatus, onlineText, userText } from './status'
 import { session, status } from '../test/fixtures'
 
 describe('status bar texts', () => {
@@ -25,5 +25,13 @@ describe('status bar texts', () => {
   it('joins user, unit and role', () => {
     expect(userText(session().user)).toBe('李明 · 县公安局 · 窗口人员')
     expect(userText({ ...session().user, unit_name: null })).toBe('李明 · 窗口人员')
+  })
+  it('keeps the status with the higher revision', () => {
+    const old = status({ revision: 3, last_sync: null })
+    const fresh = status({ revision: 4 })
+    expect(newerStatus(null, old)).toBe(old)
+    expect(newerStatus(old, fresh)).toBe(fresh)
+    expect(newerStatus(fresh, old)).toBe(fresh)
+    expect(newerStatus(fresh, fresh)).toBe(fresh)
   })
 })

@@ -28,3 +28,12 @@ export function userText(u: User): string {
 }
 
 export const AWAY_BANNER = '您已暂离，预约将转给B岗'
+
+/**
+ * The status to show after `next` arrives. A command's answer (`get_status`, `set_away`) and a
+ * `desk://status` event travel on different channels and can cross: an answer built before
+ * an event may arrive after it. The shell numbers every status, so the newest one wins.
+ */
+export function newerStatus(current: Status | null, next: Status): Status {
+  return current && current.revision > next.revision ? current : next
+}
