@@ -25,6 +25,10 @@ const COMMANDS: &[&str] = &[
     "counter_walk_in",
     "counter_no_show",
     "counter_done",
+    "matters",
+    "register_case",
+    "capture_attachment",
+    "attachment",
 ];
 
 fn main() {

@@ -4,10 +4,11 @@ use crate::counter::{BookedToday, CounterState};
 use crate::error::{password_problems, CmdResult, DeskError};
 use crate::settings::{validate_endpoints, EndpointSetting};
 use crate::state::{lock, Shared};
-use crate::views::{ItemDetail, QueueRow, SessionView, StatusView};
+use crate::views::{ItemDetail, MatterInfo, QueueRow, SessionView, StatusView};
 use serde::{Deserialize, Serialize};
-use shimin_client::{Desk, Op, QueueQuery, QueueView, RejectionNotice};
+use shimin_client::{Desk, NewCase, Op, QueueQuery, QueueView, RejectionNotice};
 use shimin_domain::calendar::to_local;
+use shimin_protocol::AttachmentRef;
 use std::sync::atomic::Ordering;
 use tauri::{AppHandle, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -471,4 +472,85 @@ pub async fn counter_done(state: State<'_, Shared>) -> CmdResult<CounterState> {
     finish_serving(&state, &desk, true).await?;
     state.save_counter();
     counter_view(&state, &desk).await
+}
+
+// ---- delegated cases (代办): agents' registration and files, both sides' attachments ----
+
+#[tauri::command]
+pub async fn matters(state: State<'_, Shared>) -> CmdResult<Vec<MatterInfo>> {
+    let desk = logged_in(&state).await?;
+    Ok(desk.matters().await?.iter().map(MatterInfo::from).collect())
+}
+
+#[tauri::command]
+pub async fn register_case(app: AppHandle, state: State<'_, Shared>, req: NewCase) -> CmdResult<ItemDetail> {
+    let state = state.inner().clone();
+    let desk = logged_in(&state).await?;
+    let case = desk.register_case(req).await?;
+    tracing::info!(item = %case.record.number, "delegated case registered");
+    crate::emit_status(&app, &state).await;
+    detail(&state, &desk, case.record.id).await
+}
+
+/// A header of a raw request, URI-decoded (the page encodes names with `encodeURIComponent`).
+fn header(request: &tauri::ipc::Request<'_>, name: &str) -> CmdResult<String> {
+    let raw = request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| DeskError::new("invalid_field", format!("缺少 {name}")))?;
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| DeskError::new("invalid_field", format!("{name} 不是有效的文字")))
+}
+
+/// `capture_attachment`: the file's bytes as the raw body; headers `x-item-id`, `x-material`,
+/// `x-file-name`, `x-purpose` (`material`: add it to the case; `proof`: store it for a
+/// delivery). See `CAPTURE_ATTACHMENT` in ui/src/api/contract.ts.
+#[tauri::command]
+pub async fn capture_attachment(
+    app: AppHandle,
+    state: State<'_, Shared>,
+    request: tauri::ipc::Request<'_>,
+) -> CmdResult<AttachmentRef> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(DeskError::new("invalid_field", "文件内容须以二进制发送"));
+    };
+    let bytes = bytes.clone();
+    let item_id: Uuid = header(&request, "x-item-id")?
+        .parse()
+        .map_err(|_| DeskError::new("invalid_field", "x-item-id 不是办件编号"))?;
+    let material = header(&request, "x-material")?;
+    let file_name = header(&request, "x-file-name")?;
+    let purpose = header(&request, "x-purpose").unwrap_or_else(|_| "material".to_owned());
+    let state = state.inner().clone();
+    let desk = logged_in(&state).await?;
+    let attachment = if purpose == "proof" {
+        desk.store_file(&file_name, &material, bytes).await?
+    } else {
+        desk.attach_file(item_id, &material, &file_name, bytes).await?.0
+    };
+    // Names are typed by people: the log gets the address and size only.
+    tracing::info!(hash = %attachment.hash, size = attachment.size, "attachment captured");
+    crate::emit_status(&app, &state).await;
+    Ok(attachment)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AttachmentReq {
+    hash: String,
+}
+
+/// `attachment`: a file's bytes (from the cache, else the server), as a raw answer.
+#[tauri::command]
+pub async fn attachment(state: State<'_, Shared>, req: AttachmentReq) -> CmdResult<tauri::ipc::Response> {
+    let desk = logged_in(&state).await?;
+    let (_, bytes) = desk.attachment(&req.hash).await.map_err(|e| match e {
+        shimin_client::Error::AttachmentNotFound => {
+            DeskError::new("not_found", "附件不在本机，且当前无法从服务器取得")
+        }
+        e => e.into(),
+    })?;
+    Ok(tauri::ipc::Response::new(bytes))
 }

@@ -128,6 +128,10 @@ pub async fn start_live(app: &AppHandle, state: &Shared, desk: &Desk) {
         }
     }));
 
+    tasks.push(tauri::async_runtime::spawn(notifier::agent_loop(
+        app.clone(),
+        desk.clone(),
+    )));
     tasks.push(tauri::async_runtime::spawn(notifier::ladder_loop(
         app.clone(),
         state.clone(),
@@ -211,6 +215,10 @@ pub fn run() {
             commands::counter_walk_in,
             commands::counter_no_show,
             commands::counter_done,
+            commands::matters,
+            commands::register_case,
+            commands::capture_attachment,
+            commands::attachment,
         ])
         .setup(move |app| {
             if let Err(e) = tray::build(app.handle()) {

@@ -7,6 +7,9 @@
 //! the working-time clock decides when the hour runs out, not when the clerk learns of it.
 //! The later steps alert when the working clock reaches them.
 //!
+//! A township agent is alerted when the window sends one of the agent's delegated cases back
+//! for a supplement (一次性告知) or finishes it (result ready to collect) — see [`agent_news`].
+//!
 //! Texts carry the item number and the matter, never the citizen's name, ID number or phone.
 
 use crate::state::Shared;
@@ -14,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shimin_client::{CacheEvent, Clocks, Desk, ItemView, LadderNotice, QueueQuery, QueueView};
 use shimin_domain::ladder::Recipient;
-use shimin_protocol::{Matter, UserInfo};
+use shimin_protocol::{ItemRecord, Matter, UserInfo};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -208,8 +211,103 @@ async fn scan(desk: &Desk, me: &UserInfo) -> shimin_client::Result<Vec<OpenReser
         .collect())
 }
 
+/// What an agent is told when one of the own delegated cases changed from `before` (the
+/// status the desk knew; `None`: first seen) to what `rec` says now.
+pub fn agent_news(
+    before: Option<&str>,
+    rec: &ItemRecord,
+    me: i64,
+    matter: Option<&str>,
+) -> Option<(String, Alert)> {
+    if rec.kind != "delegated_case" || rec.agent_id != Some(me) || before == Some(rec.status.as_str()) {
+        return None;
+    }
+    let what = matter.map(|m| format!("（{m}）")).unwrap_or_default();
+    let number = &rec.number;
+    let (code, summary, text) = match rec.status.as_str() {
+        "supplement" => (
+            "case_supplement",
+            "代办件需补正材料",
+            format!(
+                "代办件 {number}{what}：窗口一次性告知需补正：{}",
+                rec.details.missing_materials.join("、")
+            ),
+        ),
+        "completed" => (
+            "case_result_ready",
+            "代办件已办结，可领取结果",
+            format!("代办件 {number}{what} 已办结，请到窗口领取结果并送达群众"),
+        ),
+        _ => return None,
+    };
+    Some((
+        summary.to_owned(),
+        Alert {
+            item_id: rec.id,
+            item_number: number.clone(),
+            kind: code,
+            text,
+        },
+    ))
+}
+
+/// Watches an agent's own delegated cases and alerts [`agent_news`].
+pub async fn agent_loop(app: AppHandle, desk: Desk) {
+    let Some(me) = desk.user() else { return };
+    if me.role != "agent" {
+        return;
+    }
+    let mut changes = desk.changes();
+    let mut q = QueueQuery::new(QueueView::Mine);
+    q.include_closed = true;
+    q.limit = u32::MAX;
+    // What the desk knew at login: changes from here on are news.
+    let mut known: HashMap<Uuid, String> = match desk.queue(q).await {
+        Ok(cases) => cases
+            .into_iter()
+            .map(|v| (v.record.id, v.record.status))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "agent cases not readable; no case alerts");
+            return;
+        }
+    };
+    let mut first_snapshot = desk.status().borrow().last_sync.is_none();
+    loop {
+        let ids = match changes.recv().await {
+            Ok(CacheEvent::ItemsChanged { ids, .. }) => ids,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            _ => continue,
+        };
+        let matters: HashMap<i64, Matter> = desk
+            .matters()
+            .await
+            .map(|ms| ms.into_iter().map(|m| (m.id, m)).collect())
+            .unwrap_or_default();
+        for id in ids {
+            let Ok(Some(v)) = desk.item(id).await else {
+                continue;
+            };
+            let matter = v
+                .record
+                .matter_id
+                .and_then(|m| matters.get(&m))
+                .map(|m| m.name.as_str());
+            let before = known.insert(id, v.record.status.clone());
+            // The first snapshot after a fresh login is the backlog, not news.
+            if first_snapshot && before.is_none() {
+                continue;
+            }
+            if let Some((summary, alert)) = agent_news(before.as_deref(), &v.record, me.id, matter) {
+                deliver(&app, &summary, alert);
+            }
+        }
+        first_snapshot = first_snapshot && desk.status().borrow().last_sync.is_none();
+    }
+}
+
 fn deliver(app: &AppHandle, summary: &str, alert: Alert) {
-    tracing::info!(item = %alert.item_number, kind = alert.kind, "reservation alert");
+    tracing::info!(item = %alert.item_number, kind = alert.kind, "alert");
     let _ = app.emit(crate::EVENT_ALERT, &alert);
     show(app, summary, alert);
 }
@@ -400,5 +498,38 @@ mod tests {
             alert_for(AlertKind::Overdue, Uuid::nil(), "YY-1", None).1.kind,
             "ladder_overdue"
         );
+    }
+
+    #[test]
+    fn an_agent_hears_of_a_supplement_notice_and_a_ready_result_of_own_cases_only() {
+        const AGENT: i64 = 40;
+        let mut case = reservation(None).record;
+        case.kind = "delegated_case".into();
+        case.number = "DB20261201-0003".into();
+        case.agent_id = Some(AGENT);
+        case.status = "supplement".into();
+        case.details.missing_materials = vec!["户口本".into(), "结婚证".into()];
+        let (summary, alert) = agent_news(Some("submitted"), &case, AGENT, Some("婚姻登记")).unwrap();
+        assert_eq!(
+            (summary.as_str(), alert.kind),
+            ("代办件需补正材料", "case_supplement")
+        );
+        assert!(alert.text.contains("DB20261201-0003（婚姻登记）") && alert.text.contains("户口本、结婚证"));
+        // Told once: the status the desk already knew is no news.
+        assert!(agent_news(Some("supplement"), &case, AGENT, None).is_none());
+        case.status = "completed".into();
+        assert_eq!(
+            agent_news(Some("deciding"), &case, AGENT, None).unwrap().1.kind,
+            "case_result_ready"
+        );
+        // Not the agent's own case, or nothing the agent must act on.
+        assert!(agent_news(Some("deciding"), &case, AGENT + 1, None).is_none());
+        case.status = "accepted".into();
+        assert!(agent_news(Some("submitted"), &case, AGENT, None).is_none());
+        // No personal data in the texts.
+        case.applicant.name = "王秀英".into();
+        case.status = "completed".into();
+        let (summary, alert) = agent_news(None, &case, AGENT, None).unwrap();
+        assert!(!summary.contains("王秀英") && !alert.text.contains("王秀英"));
     }
 }

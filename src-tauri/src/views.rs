@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shimin_client::view::facts;
 use shimin_client::{ClockLevel, Clocks, Countdown, ItemView, SyncStatus};
-use shimin_domain::item::{decide, Command, ItemKind, Status};
+use shimin_domain::item::{citizen_progress_zh, decide, Command, CustodyStep, ItemKind, Status};
 use shimin_domain::role::{Actor, Role};
-use shimin_protocol::{Colleague, Matter, Slot, Unit, UserInfo};
+use shimin_protocol::{AttachmentRef, Colleague, Delivery, Matter, Slot, Unit, UserInfo};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -40,10 +40,13 @@ pub struct StatusView {
     pub calendar_warning_year: Option<i32>,
     pub away: bool,
     pub attention: u32,
+    /// Increases with every view built: the window keeps the newest one, whichever way it came
+    /// (a command's answer and an event travel on different channels and may cross).
+    pub revision: u64,
 }
 
 impl StatusView {
-    pub fn new(s: &SyncStatus, away: bool, attention: u32) -> StatusView {
+    pub fn new(s: &SyncStatus, away: bool, attention: u32, revision: u64) -> StatusView {
         StatusView {
             online: s.online,
             endpoint: s.endpoint.clone(),
@@ -55,6 +58,7 @@ impl StatusView {
             calendar_warning_year: s.calendar_warning.map(|w| w.missing_year),
             away,
             attention,
+            revision,
         }
     }
 }
@@ -140,6 +144,37 @@ pub struct HistoryEntry {
     pub action_name: String,
     pub status_name: String,
     pub note: Option<String>,
+    pub place: Option<String>,
+}
+
+/// One hand-over of a delegated case (代办件流转).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CustodyEntry {
+    pub at: DateTime<Utc>,
+    pub step: String,
+    pub step_name: &'static str,
+    pub actor_name: String,
+    pub place: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A material of the matter's list and the files gathered for it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MaterialCheck {
+    pub material: String,
+    pub attachments: Vec<AttachmentRef>,
+    /// Named in the open one-time supplement notice.
+    pub requested: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Delegation {
+    pub agent_name: Option<String>,
+    pub checklist: Vec<MaterialCheck>,
+    pub other_attachments: Vec<AttachmentRef>,
+    pub custody: Vec<CustodyEntry>,
+    pub delivery: Option<Delivery>,
+    pub citizen_progress: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -169,6 +204,20 @@ pub struct ItemDetail {
     pub pending_ops: u32,
     pub allowed_actions: Vec<&'static str>,
     pub advance_to: Vec<(&'static str, &'static str)>,
+    pub delegation: Option<Delegation>,
+}
+
+impl From<&Matter> for MatterInfo {
+    fn from(m: &Matter) -> MatterInfo {
+        MatterInfo {
+            id: m.id,
+            code: m.code.clone(),
+            name: m.name.clone(),
+            promised_days: m.promised_days,
+            materials: m.materials.clone(),
+            fee_fen: m.fee_fen,
+        }
+    }
 }
 
 /// Names for ids: units, matters, colleagues; and the clocks. Built once per command.
@@ -259,14 +308,7 @@ impl Lookup {
             matter: r
                 .matter_id
                 .and_then(|id| self.matters.get(&id))
-                .map(|m| MatterInfo {
-                    id: m.id,
-                    code: m.code.clone(),
-                    name: m.name.clone(),
-                    promised_days: m.promised_days,
-                    materials: m.materials.clone(),
-                    fee_fen: m.fee_fen,
-                }),
+                .map(MatterInfo::from),
             history: r
                 .events
                 .iter()
@@ -277,12 +319,77 @@ impl Lookup {
                     action_name: Command::action_name_zh(&e.action).to_owned(),
                     status_name: status_name(&e.status),
                     note: e.note.clone(),
+                    place: e.place.clone(),
                 })
                 .collect(),
             pending_ops: v.pending_ops,
             allowed_actions,
             advance_to,
+            delegation: self.delegation(r),
         }
+    }
+
+    /// The delegated-case part of a detail: materials checklist, custody chain, progress.
+    fn delegation(&self, r: &shimin_protocol::ItemRecord) -> Option<Delegation> {
+        let kind = ItemKind::from_code(&r.kind)?;
+        if kind != ItemKind::DelegatedCase {
+            return None;
+        }
+        let status = Status::from_code(&r.status)?;
+        let listed: Vec<String> = r
+            .matter_id
+            .and_then(|id| self.matters.get(&id))
+            .map(|m| m.materials.clone())
+            .unwrap_or_default();
+        let open_notice = status == Status::Supplement;
+        let checklist = listed
+            .iter()
+            .map(|m| MaterialCheck {
+                material: m.clone(),
+                attachments: r
+                    .details
+                    .attachments
+                    .iter()
+                    .filter(|a| &a.material == m)
+                    .cloned()
+                    .collect(),
+                requested: open_notice && r.details.missing_materials.contains(m),
+            })
+            .collect();
+        let other_attachments = r
+            .details
+            .attachments
+            .iter()
+            .filter(|a| !listed.contains(&a.material))
+            .cloned()
+            .collect();
+        let custody = r
+            .events
+            .iter()
+            .filter_map(|e| {
+                let step = CustodyStep::of_event(&e.action, Status::from_code(&e.status)?)?;
+                Some(CustodyEntry {
+                    at: e.at,
+                    step: format!("{step:?}"),
+                    step_name: step.name_zh(),
+                    actor_name: e.actor_name.clone(),
+                    place: e.place.clone(),
+                    note: e.note.clone(),
+                })
+            })
+            .collect();
+        Some(Delegation {
+            agent_name: r
+                .agent_id
+                .and_then(|id| self.colleagues.get(&id))
+                .map(|c| c.display_name.clone())
+                .or_else(|| r.events.first().map(|e| e.actor_name.clone())),
+            checklist,
+            other_attachments,
+            custody,
+            delivery: r.details.delivery.clone(),
+            citizen_progress: citizen_progress_zh(kind, status),
+        })
     }
 }
 
@@ -312,6 +419,9 @@ pub fn allowed(v: &ItemView, user: &UserInfo) -> (Vec<&'static str>, Vec<(&'stat
         Command::Resubmit,
         Command::RefuseApplication,
         Command::HandOver,
+        Command::AddAttachment,
+        Command::CollectResult,
+        Command::DeliverToCitizen,
         Command::AddNote,
         Command::ReplyComplaint,
         Command::MarkRead,

@@ -62,6 +62,8 @@ export interface Status {
   away: boolean // "I'm away" (暂离): reservations go to the B clerk
   /// Open reservations waiting for this user (drives tray/banner attention).
   attention: number
+  /// Increases with every status the shell builds: keep the newest (see `newerStatus`).
+  revision: number
 }
 
 export type ClockLevel = 'normal' | 'warning' | 'overdue' | 'paused'
@@ -129,6 +131,54 @@ export interface HistoryEntry {
   action_name: string // Chinese
   status_name: string
   note: string | null // may be citizen/clerk text: render as text only
+  place: string | null // where it happened (custody chain of delegated cases)
+}
+
+/// A file of a delegated case (代办材料). The bytes come from the `attachment` command.
+export interface Attachment {
+  hash: string // SHA-256 hex: the blob's address
+  size: number
+  mime: string // "image/jpeg" | "image/png" | "application/pdf" (judged by content)
+  file_name: string // what the agent named it: render as text only
+  material: string // the matter's material it stands for
+}
+
+/// One hand-over of a delegated case (代办件流转), oldest first.
+export interface CustodyEntry {
+  at: string
+  step: string // e.g. "CitizenToAgent"
+  step_name: string // Chinese, e.g. "代办员 → 受理窗口（递交）"
+  actor_name: string
+  place: string | null
+  note: string | null // render as text only
+}
+
+/// The matter's materials checklist against the files gathered so far.
+export interface MaterialCheck {
+  material: string
+  attachments: Attachment[]
+  /// Named in the window's one-time supplement notice (一次性告知) still open.
+  requested: boolean
+}
+
+/// Delegated-case part of an item detail (null for other kinds).
+export interface Delegation {
+  agent_name: string | null
+  checklist: MaterialCheck[]
+  /// Files attached for materials not on the matter's list (e.g. extra pages).
+  other_attachments: Attachment[]
+  custody: CustodyEntry[]
+  delivery: { recipient: string; proof: Attachment } | null
+  /// What the citizen sees of the progress (在线查询).
+  citizen_progress: string
+}
+
+/// A case an agent registers (代办件登记), offline.
+export interface NewCase {
+  matter_id: number
+  applicant: { name: string; id_number: string; phone: string }
+  content: string
+  place: string // the village where the case was taken
 }
 
 export interface MatterInfo {
@@ -156,10 +206,12 @@ export interface ItemDetail extends QueueRow {
   /// "claim" | "accept_reservation" | "reject_reservation" | "mark_arrived" | "mark_no_show" |
   /// "reply_consultation" | "pass_pre_review" | "request_supplement" | "resubmit" |
   /// "refuse_application" | "advance" | "hand_over" | "add_note" | "reply_complaint" |
-  /// "mark_read" | "transfer"
+  /// "mark_read" | "transfer" | "add_attachment" | "collect_result" | "deliver_to_citizen"
   allowed_actions: string[]
   /// For "advance": the stages it may move to, as [status, Chinese name].
   advance_to: [string, string][]
+  /// Delegated cases only.
+  delegation: Delegation | null
 }
 
 /// An action. Serialized exactly like this (`type` tag, snake_case).
@@ -175,7 +227,10 @@ export type Op =
   | { type: 'resubmit' }
   | { type: 'refuse_application'; reason: string }
   | { type: 'advance'; to: string }
-  | { type: 'hand_over' }
+  | { type: 'hand_over'; place?: string | null }
+  | { type: 'add_attachment'; attachment: Attachment }
+  | { type: 'collect_result'; place?: string | null }
+  | { type: 'deliver_to_citizen'; recipient: string; place: string; proof: Attachment }
   | { type: 'add_note'; text: string }
   | { type: 'reply_complaint'; reply: string }
   | { type: 'mark_read' }
@@ -243,7 +298,22 @@ export interface Commands {
   counter_walk_in: { req: undefined; res: CounterState }
   counter_no_show: { req: undefined; res: CounterState }
   counter_done: { req: undefined; res: CounterState }
+  /// Agents: the matters a case can be registered for (with their materials lists).
+  matters: { req: undefined; res: MatterInfo[] }
+  /// Agents: register a delegated case offline; it syncs when a network appears.
+  register_case: { req: NewCase; res: ItemDetail }
 }
+
+/// Commands whose request is raw bytes, not `{ req }` (see `api/desk.ts`, `captureFile`).
+/// `capture_attachment`: the file's bytes as the body, headers `x-item-id`, `x-material` and
+/// `x-file-name` (URI-encoded). The shell checks the type by content and the size, downscales
+/// photos and strips their metadata, stores it encrypted, and (for a material) adds it to the
+/// case. `x-purpose: proof` stores a delivery proof only (for `deliver_to_citizen`).
+/// Errors: `attachment_empty` | `attachment_too_large` | `attachment_unsupported` |
+/// `attachment_type_mismatch` | `image_unreadable`, with a Chinese message.
+export const CAPTURE_ATTACHMENT = 'capture_attachment'
+/// `attachment`: `{ req: { hash } }` → the file's bytes (ArrayBuffer), from the cache or the server.
+export const ATTACHMENT_BYTES = 'attachment'
 
 // ---- events the shell emits ----
 export const EVENTS = {
@@ -258,7 +328,7 @@ export const EVENTS = {
 export interface Alert {
   item_id: string
   item_number: string
-  /// "reservation_new" | "ladder_b" | "ladder_leader" | "ladder_overdue"
+  /// "reservation_new" | "ladder_b" | "ladder_leader" | "ladder_overdue" | "case_supplement" | "case_result_ready" (agents)
   kind: string
   /// Chinese text without personal data, e.g. "新预约 YY20261130-0003：县公安局 户籍迁入 请在1个工作小时内处理".
   text: string

@@ -1,8 +1,8 @@
 // The only module that talks to the Tauri shell. Everything else goes through `call` / `onEvent`.
 import { invoke } from '@tauri-apps/api/core'
 import { listen } from '@tauri-apps/api/event'
-import type { Alert, Commands, DeskError, Rejection, Status } from './contract'
-import { EVENTS } from './contract'
+import type { Alert, Attachment, Commands, DeskError, Rejection, Status } from './contract'
+import { ATTACHMENT_BYTES, CAPTURE_ATTACHMENT, EVENTS } from './contract'
 
 /** Call a shell command. Rejects with a normalized `DeskError`. */
 export async function call<K extends keyof Commands>(
@@ -11,6 +11,45 @@ export async function call<K extends keyof Commands>(
 ): Promise<Commands[K]['res']> {
   try {
     return await invoke<Commands[K]['res']>(name, req === undefined ? {} : { req })
+  } catch (e) {
+    throw toDeskError(e)
+  }
+}
+
+/**
+ * Send a file of a delegated case to the shell as the raw invoke body. The shell checks it by
+ * content, downscales photos and strips their metadata, stores it and (for `material`) adds it
+ * to the case. `proof`: a delivery proof, only stored (pass it to `deliver_to_citizen`).
+ */
+export async function captureFile(
+  file: File,
+  itemId: string,
+  material: string,
+  purpose: 'material' | 'proof',
+): Promise<Attachment> {
+  try {
+    return await invoke<Attachment>(CAPTURE_ATTACHMENT, new Uint8Array(await file.arrayBuffer()), {
+      headers: {
+        'x-item-id': itemId,
+        'x-material': encodeURIComponent(material),
+        'x-file-name': encodeURIComponent(file.name),
+        'x-purpose': purpose,
+      },
+    })
+  } catch (e) {
+    throw toDeskError(e)
+  }
+}
+
+/** The bytes of a stored attachment (from the cache or the server). */
+export async function attachmentBytes(hash: string): Promise<ArrayBuffer> {
+  try {
+    const res = await invoke<ArrayBuffer | Uint8Array | number[]>(ATTACHMENT_BYTES, { req: { hash } })
+    if (res instanceof ArrayBuffer) return res
+    if (!(res instanceof Uint8Array) && !Array.isArray(res)) throw { code: 'other', message: '无法读取文件内容' }
+    // Tolerate the other shapes a raw response can take on the way through the IPC layer.
+    const bytes = res instanceof Uint8Array ? res : Uint8Array.from(res)
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
   } catch (e) {
     throw toDeskError(e)
   }

@@ -23,7 +23,7 @@ describe('ItemDetail', () => {
           content: evil,
           title: `<b>${evil}</b>`,
           applicant: { name: '<script>alert(2)</script>', id_number: '1', phone: '2' },
-          history: [{ at: '2026-12-01T01:00:00Z', actor_name: '<i>x</i>', action: 'a', action_name: '备注', status_name: 's', note: evil }],
+          history: [{ at: '2026-12-01T01:00:00Z', actor_name: '<i>x</i>', action: 'a', action_name: '备注', status_name: 's', note: evil, place: null }],
         }),
       },
     })

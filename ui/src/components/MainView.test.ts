@@ -12,7 +12,8 @@ vi.mock('@tauri-apps/api/event', () => ({
 }))
 
 import MainView from './MainView.vue'
-import { detail, row, session, settings, status } from '../test/fixtures'
+import { agentSession, delegatedDetail, detail, row, session, settings, status } from '../test/fixtures'
+import { placeKey } from '../logic/delegation'
 import { defaultHandlers, routeInvoke, type Handler } from '../test/mockShell'
 
 let handlers: Record<string, Handler>
@@ -49,6 +50,23 @@ describe('main screen', () => {
     expect(w.get('[data-testid="status-pending"]').text()).toBe('3')
     expect(w.text()).toContain('您已暂离，预约将转给B岗')
     expect(w.text()).toContain('2027年节假日安排尚未发布，相关期限为暂定')
+    w.unmount()
+  })
+
+  it('keeps the newer status when the answer to get_status arrives after an event (regression: window test never saw synced)', async () => {
+    let answer: (s: unknown) => void = () => {}
+    handlers.get_status = () => new Promise((resolve) => (answer = resolve))
+    const w = mount(MainView, { props: { session: session() }, attachTo: document.body })
+    await flushPromises()
+    // The first snapshot completes: the event overtakes the answer built before it.
+    emitEvent('desk://status', status({ last_sync: '2026-11-30T01:05:00Z', revision: 5 }))
+    answer(status({ last_sync: null, revision: 4 }))
+    await flushPromises()
+    expect(w.get('[data-testid="status-online"]').attributes('data-synced')).toBe('true')
+    // A newer answer still replaces an older event.
+    emitEvent('desk://status', status({ pending: 2, revision: 6 }))
+    await flushPromises()
+    expect(w.get('[data-testid="status-pending"]').text()).toBe('2')
     w.unmount()
   })
 
@@ -265,6 +283,213 @@ describe('main screen', () => {
     emitEvent('desk://session-ended', { reason: '登录已过期，请重新登录' })
     await flushPromises()
     expect(w.emitted('logged-out')?.[0]).toEqual(['登录已过期，请重新登录'])
+    w.unmount()
+  })
+})
+
+describe('agent workspace (代办员工作台)', () => {
+  const matters = [
+    { id: 7, code: 'GA-001', name: '户籍迁入', promised_days: 5, materials: ['居民身份证', '户口簿', '准迁证'], fee_fen: 0 },
+    { id: 9, code: 'MZ-003', name: '高龄津贴申领', promised_days: 10, materials: ['居民身份证'], fee_fen: 0 },
+  ]
+  beforeEach(() => {
+    localStorage.clear()
+    URL.createObjectURL = vi.fn(() => 'blob:test/1')
+    URL.revokeObjectURL = vi.fn()
+    handlers.matters = () => matters
+    handlers.attachment = () => new Uint8Array([1]).buffer
+    handlers.register_case = () => delegatedDetail({ id: 'new1', number: 'DB20261201-0001' })
+  })
+
+  async function mountAgent() {
+    const w = mount(MainView, { props: { session: agentSession() }, attachTo: document.body })
+    await flushPromises()
+    return w
+  }
+  const calls = (cmd: string) => invoke.mock.calls.filter((c) => c[0] === cmd)
+
+  it('has no counter panel and offers registration instead of 本单位', async () => {
+    const w = await mountAgent()
+    expect(w.find('[data-testid="counter-call-next"]').exists()).toBe(false)
+    expect(calls('counter_state')).toHaveLength(0)
+    expect(w.find('[data-testid="queue-tab-unit"]').exists()).toBe(false)
+    expect(w.get('[data-testid="queue-tab-mine"]').text()).toContain('我的代办')
+    expect(w.get('[data-testid="agent-register"]').text()).toContain('登记代办件')
+    expect(invoke).toHaveBeenCalledWith('queue', { req: { view: 'mine', search: null, include_closed: false } })
+    // F9 does nothing for agents.
+    key('F9')
+    await flushPromises()
+    expect(calls('counter_call_next')).toHaveLength(0)
+    w.unmount()
+  })
+
+  it('opens the form with F2, validates it, and registers the case with the right request', async () => {
+    const w = await mountAgent()
+    key('F2')
+    await flushPromises()
+    expect(w.find('[data-testid="case-form"]').exists()).toBe(true)
+    expect(document.activeElement).toBe(w.get('[data-testid="case-matter"]').element)
+    expect(calls('matters')).toHaveLength(1)
+    expect(w.findAll('[data-testid="case-matter"] option').map((o) => o.text())).toEqual(['请选择事项', '户籍迁入', '高龄津贴申领'])
+
+    await w.get('[data-testid="case-form"]').trigger('submit')
+    await flushPromises()
+    expect(w.get('[data-testid="case-error-matter"]').text()).toBe('请选择办理事项')
+    expect(w.get('[data-testid="case-error-name"]').text()).toBe('请填写群众姓名')
+    expect(w.get('[data-testid="case-error-id-number"]').text()).toBe('请填写身份证号')
+    expect(w.get('[data-testid="case-error-phone"]').text()).toBe('请填写联系电话')
+    expect(w.get('[data-testid="case-error-place"]').text()).toBe('请填写收件村（社区）')
+    expect(document.activeElement).toBe(w.get('[data-testid="case-matter"]').element)
+    expect(calls('register_case')).toHaveLength(0)
+
+    await w.get('[data-testid="case-matter"]').setValue(7)
+    expect(w.get('[data-testid="case-matter-info"]').text()).toContain('居民身份证、户口簿、准迁证')
+    await w.get('[data-testid="case-name"]').setValue(' 张三 ')
+    await w.get('[data-testid="case-id-number"]').setValue('1304001990010112')
+    await w.get('[data-testid="case-phone"]').setValue('138-0000-000a')
+    await w.get('[data-testid="case-place"]').setValue('东关村')
+    await w.get('[data-testid="case-content"]').setValue('行动不便，委托代办')
+    await w.get('[data-testid="case-submit"]').trigger('submit')
+    await flushPromises()
+    expect(w.get('[data-testid="case-error-phone"]').text()).toBe('联系电话只能填写数字')
+    expect(w.find('[data-testid="case-error-name"]').exists()).toBe(false)
+    expect(w.get('[data-testid="case-warning-id-number"]').text()).toBe('身份证号应为18位，当前为16位')
+
+    await w.get('[data-testid="case-phone"]').setValue('13800000000')
+    await w.get('[data-testid="case-form"]').trigger('submit')
+    await flushPromises()
+    // A warning asks for a second, deliberate press.
+    expect(calls('register_case')).toHaveLength(0)
+    expect(w.get('[data-testid="case-warning"]').text()).toContain('仍然登记')
+    expect(w.get('[data-testid="case-submit"]').text()).toBe('仍然登记')
+    // Pressing again (without changing anything) registers the number as typed.
+    await w.get('[data-testid="case-form"]').trigger('submit')
+    await flushPromises()
+    expect(calls('register_case')).toEqual([
+      [
+        'register_case',
+        {
+          req: {
+            matter_id: 7,
+            applicant: { name: '张三', id_number: '1304001990010112', phone: '13800000000' },
+            content: '行动不便，委托代办',
+            place: '东关村',
+          },
+        },
+      ],
+    ])
+    w.unmount()
+  })
+
+  it('registers a valid case at once, opens it and remembers the village', async () => {
+    const w = await mountAgent()
+    await w.get('[data-testid="agent-register"]').trigger('click')
+    await flushPromises()
+    await w.get('[data-testid="case-matter"]').setValue(9)
+    await w.get('[data-testid="case-name"]').setValue('李四')
+    await w.get('[data-testid="case-id-number"]').setValue('11010519491231002X')
+    await w.get('[data-testid="case-phone"]').setValue('0311 8888 6666')
+    await w.get('[data-testid="case-place"]').setValue('西岭村')
+    await w.get('[data-testid="case-form"]').trigger('submit')
+    await flushPromises()
+    expect(calls('register_case')[0][1]).toEqual({
+      req: { matter_id: 9, applicant: { name: '李四', id_number: '11010519491231002X', phone: '031188886666' }, content: '', place: '西岭村' },
+    })
+    expect(w.find('[data-testid="case-form"]').exists()).toBe(false)
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('new1')
+    expect(w.get('[data-testid="detail-number"]').text()).toBe('DB20261201-0001')
+    expect(localStorage.getItem(placeKey(21))).toBe('西岭村')
+    // Next time the village is already filled in.
+    key('F2')
+    await flushPromises()
+    expect((w.get('[data-testid="case-place"]').element as HTMLInputElement).value).toBe('西岭村')
+    w.unmount()
+  })
+
+  it('shows the shell error, keeps the form, and Esc cancels', async () => {
+    handlers.register_case = () => {
+      throw { code: 'invalid_field', message: '该事项不接受代办' }
+    }
+    const w = await mountAgent()
+    key('F2')
+    await flushPromises()
+    await w.get('[data-testid="case-matter"]').setValue(7)
+    await w.get('[data-testid="case-name"]').setValue('张三')
+    await w.get('[data-testid="case-id-number"]').setValue('11010519491231002X')
+    await w.get('[data-testid="case-phone"]').setValue('13800000000')
+    await w.get('[data-testid="case-place"]').setValue('东关村')
+    await w.get('[data-testid="case-form"]').trigger('submit')
+    await flushPromises()
+    expect(w.get('[data-testid="case-submit-error"]').text()).toBe('该事项不接受代办')
+    expect((w.get('[data-testid="case-name"]').element as HTMLInputElement).value).toBe('张三')
+    expect(localStorage.getItem(placeKey(21))).toBeNull()
+    await w.get('[data-testid="case-name"]').trigger('keydown', { key: 'Escape' })
+    expect(w.find('[data-testid="case-form"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('keeps what was typed while the agent looks at a case', async () => {
+    const w = await mountAgent()
+    key('F2')
+    await flushPromises()
+    await w.get('[data-testid="case-name"]').setValue('王五')
+    await w.findAll('[data-testid="queue-open"]')[1].trigger('click')
+    await flushPromises()
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('b')
+    expect(w.get('[data-testid="case-form"]').isVisible()).toBe(false)
+    key('F2')
+    await flushPromises()
+    expect(w.get('[data-testid="case-form"]').isVisible()).toBe(true)
+    expect((w.get('[data-testid="case-name"]').element as HTMLInputElement).value).toBe('王五')
+    w.unmount()
+  })
+
+  it('asks again for confirmation after the agent edits a warned field', async () => {
+    const w = await mountAgent()
+    key('F2')
+    await flushPromises()
+    await w.get('[data-testid="case-matter"]').setValue(7)
+    await w.get('[data-testid="case-name"]').setValue('张三')
+    await w.get('[data-testid="case-id-number"]').setValue('130400199001011234')
+    await w.get('[data-testid="case-phone"]').setValue('13800000000')
+    await w.get('[data-testid="case-place"]').setValue('东关村')
+    await w.get('[data-testid="case-form"]').trigger('submit')
+    await flushPromises()
+    expect(w.get('[data-testid="case-warning-id-number"]').text()).toBe('身份证号校验位不符，请核对是否录错')
+    expect(document.activeElement).toBe(w.get('[data-testid="case-id-number"]').element)
+    await w.get('[data-testid="case-id-number"]').setValue('130400199001011230')
+    expect(w.get('[data-testid="case-submit"]').text()).toBe('登记（Ctrl+Enter）')
+    // Ctrl+Enter submits from any field; the corrected number has no warning left.
+    await w.get('[data-testid="case-id-number"]').trigger('keydown', { key: 'Enter', ctrlKey: true })
+    await flushPromises()
+    expect(calls('register_case')[0][1]).toMatchObject({ req: { applicant: { id_number: '130400199001011230' } } })
+    w.unmount()
+  })
+
+  it('shows a matters error with a retry', async () => {
+    let fail = true
+    handlers.matters = () => {
+      if (fail) throw { code: 'offline', message: '离线，事项目录尚未同步' }
+      return matters
+    }
+    const w = await mountAgent()
+    key('F2')
+    await flushPromises()
+    expect(w.get('[data-testid="case-matters-error"]').text()).toBe('离线，事项目录尚未同步')
+    fail = false
+    await w.get('[data-testid="case-matters-retry"]').trigger('click')
+    await flushPromises()
+    expect(w.findAll('[data-testid="case-matter"] option')).toHaveLength(3)
+    w.unmount()
+  })
+
+  it('leaves F2 as 本单位 for window clerks', async () => {
+    const w = await mountMain()
+    expect(w.find('[data-testid="agent-register"]').exists()).toBe(false)
+    key('F2')
+    await flushPromises()
+    expect(w.find('[data-testid="case-form"]').exists()).toBe(false)
+    expect(w.get('[data-testid="queue-tab-unit"]').classes()).toContain('active')
     w.unmount()
   })
 })

@@ -76,3 +76,46 @@ describe('actionLabel', () => {
     expect(actionLabel('future_op')).toBe('future_op')
   })
 })
+
+describe('delegated-case ops', () => {
+  const proof = {
+    hash: 'f'.repeat(64),
+    size: 1000,
+    mime: 'image/jpeg',
+    file_name: '签收.jpg',
+    material: '送达凭证',
+  }
+  it('labels the agent actions', () => {
+    expect(actionLabel('hand_over')).toBe('递交窗口')
+    expect(actionLabel('add_attachment')).toBe('添加材料')
+    expect(actionLabel('collect_result')).toBe('领取结果')
+    expect(actionLabel('deliver_to_citizen')).toBe('送达群众')
+    expect(actionLabel('resubmit')).toBe('补正后重新提交')
+  })
+  it('hands over and collects with an optional, trimmed place', () => {
+    expect(buildOp('hand_over', form({ place: ' 县政务服务中心 ' }))).toEqual({
+      ok: true,
+      op: { type: 'hand_over', place: '县政务服务中心' },
+    })
+    expect(buildOp('hand_over', form({ place: '  ' }))).toEqual({ ok: true, op: { type: 'hand_over', place: null } })
+    expect(buildOp('collect_result', form({ place: '县政务服务中心' }))).toEqual({
+      ok: true,
+      op: { type: 'collect_result', place: '县政务服务中心' },
+    })
+  })
+  it('delivers only with a recipient, a place and a proof', () => {
+    expect(buildOp('deliver_to_citizen', form({ place: '东关村', proof }))).toEqual({ ok: false, error: '请填写签收人姓名' })
+    expect(buildOp('deliver_to_citizen', form({ recipient: '张三', proof }))).toEqual({ ok: false, error: '请填写送达地点' })
+    expect(buildOp('deliver_to_citizen', form({ recipient: '张三', place: '东关村' }))).toEqual({
+      ok: false,
+      error: '请拍摄或上传送达凭证（签收照片或签字）',
+    })
+    expect(buildOp('deliver_to_citizen', form({ recipient: ' 张三 ', place: ' 东关村 ', proof }))).toEqual({
+      ok: true,
+      op: { type: 'deliver_to_citizen', recipient: '张三', place: '东关村', proof },
+    })
+  })
+  it('builds resubmit without a form', () => {
+    expect(buildOp('resubmit', emptyForm())).toEqual({ ok: true, op: { type: 'resubmit' } })
+  })
+})

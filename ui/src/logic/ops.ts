@@ -1,5 +1,5 @@
 // Building `Op` values from dialog form input, with validation (Chinese messages).
-import type { ItemDetail, Op } from '../api/contract'
+import type { Attachment, ItemDetail, Op } from '../api/contract'
 
 export const ACTION_LABELS: Record<string, string> = {
   claim: '认领',
@@ -13,11 +13,15 @@ export const ACTION_LABELS: Record<string, string> = {
   resubmit: '补正后重新提交',
   refuse_application: '不予受理',
   advance: '推进环节',
-  hand_over: '移交B岗',
+  // The agent hands a delegated case (and its materials) to the handling window.
+  hand_over: '递交窗口',
   add_note: '备注',
   reply_complaint: '答复',
   mark_read: '标记已阅',
   transfer: '转办',
+  add_attachment: '添加材料',
+  collect_result: '领取结果',
+  deliver_to_citizen: '送达群众',
 }
 
 /** Actions that need a form before they can be sent. */
@@ -31,6 +35,9 @@ export const FORM_ACTIONS = new Set([
   'add_note',
   'reply_complaint',
   'transfer',
+  'hand_over',
+  'collect_result',
+  'deliver_to_citizen',
 ])
 
 export function actionLabel(type: string, kind?: string): string {
@@ -51,6 +58,9 @@ export interface OpForm {
   note: string
   advanceTo: string
   toUnitId: number | null
+  place: string // where a delegated case changes hands
+  recipient: string // who received the result (送达签收人)
+  proof: Attachment | null // the captured delivery proof
 }
 
 export function emptyForm(): OpForm {
@@ -66,6 +76,9 @@ export function emptyForm(): OpForm {
     note: '',
     advanceTo: '',
     toUnitId: null,
+    place: '',
+    recipient: '',
+    proof: null,
   }
 }
 
@@ -94,7 +107,6 @@ export function buildOp(type: string, f: OpForm, detail?: Pick<ItemDetail, 'adva
     case 'mark_no_show':
     case 'pass_pre_review':
     case 'resubmit':
-    case 'hand_over':
     case 'mark_read':
       return { ok: true, op: { type } as Op }
     case 'accept_reservation': {
@@ -141,6 +153,20 @@ export function buildOp(type: string, f: OpForm, detail?: Pick<ItemDetail, 'adva
       const reason = f.reason.trim()
       if (!reason) return fail('请填写转办理由')
       return { ok: true, op: { type, to_unit_id: f.toUnitId, reason } }
+    }
+    case 'hand_over':
+    case 'collect_result': {
+      // The place is optional in the protocol; the form fills in the agent's last one.
+      const place = f.place.trim()
+      return { ok: true, op: { type, place: place || null } }
+    }
+    case 'deliver_to_citizen': {
+      const recipient = f.recipient.trim()
+      const place = f.place.trim()
+      if (!recipient) return fail('请填写签收人姓名')
+      if (!place) return fail('请填写送达地点')
+      if (!f.proof) return fail('请拍摄或上传送达凭证（签收照片或签字）')
+      return { ok: true, op: { type, recipient, place, proof: f.proof } }
     }
     default:
       return fail(`不支持的操作：${type}`)

@@ -33,6 +33,18 @@ describe('shortcut mapping', () => {
     expect(mapKey({ key: 'F10' }, 'other')).toEqual({ type: 'counter', op: 'walk_in' })
     expect(mapKey({ key: 'F1', altKey: true }, 'other')).toBeNull()
   })
+  it('gives agents F2 for registration and no counter keys', () => {
+    expect(mapKey({ key: 'F2' }, 'other', 'agent')).toEqual({ type: 'register-case' })
+    expect(mapKey({ key: 'F2' }, 'editable', 'agent')).toEqual({ type: 'register-case' })
+    expect(mapKey({ key: 'F1' }, 'other', 'agent')).toEqual({ type: 'view', view: 'mine' })
+    expect(mapKey({ key: 'F4' }, 'other', 'agent')).toEqual({ type: 'view', view: 'overdue' })
+    expect(mapKey({ key: 'F5' }, 'other', 'agent')).toBeNull()
+    expect(mapKey({ key: 'F9' }, 'other', 'agent')).toBeNull()
+    expect(mapKey({ key: 'F10' }, 'other', 'agent')).toBeNull()
+    expect(mapKey({ key: 'ArrowDown' }, 'queue', 'agent')).toEqual({ type: 'move', delta: 1 })
+    // Clerks keep F2 for 本单位.
+    expect(mapKey({ key: 'F2' }, 'other', 'clerk')).toEqual({ type: 'view', view: 'unit' })
+  })
   it('classifies targets', () => {
     document.body.replaceChildren()
     const search = document.createElement('input')

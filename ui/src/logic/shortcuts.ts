@@ -15,12 +15,24 @@ export const VIEW_TABS: { view: QueueViewName; label: string; key?: string }[] =
   { view: 'all', label: '全部', key: 'F6' },
 ]
 
+/** Township agents (代办员) see their own cases; F2 registers a new one instead of 本单位. */
+export const AGENT_VIEW_TABS: { view: QueueViewName; label: string; key?: string }[] = [
+  { view: 'mine', label: '我的代办', key: 'F1' },
+  { view: 'due_soon', label: '即将到期', key: 'F3' },
+  { view: 'overdue', label: '已超期', key: 'F4' },
+  { view: 'all', label: '全部', key: 'F6' },
+]
+
+/** Whose main screen: the window clerk's (default) or the township agent's workspace. */
+export type KeyMode = 'clerk' | 'agent'
+
 export type Shortcut =
   | { type: 'view'; view: QueueViewName }
   | { type: 'focus-search' }
   | { type: 'move'; delta: number }
   | { type: 'open' }
   | { type: 'counter'; op: 'call_next' | 'walk_in' }
+  | { type: 'register-case' }
 
 /** Where the key was pressed. */
 export type KeyContext = 'search' | 'queue' | 'editable' | 'other'
@@ -33,15 +45,19 @@ export interface KeyLike {
   shiftKey?: boolean
 }
 
-export function mapKey(e: KeyLike, ctx: KeyContext): Shortcut | null {
+export function mapKey(e: KeyLike, ctx: KeyContext, mode: KeyMode = 'clerk'): Shortcut | null {
   if (e.altKey || e.metaKey) return null
   if (e.ctrlKey) {
     return e.key === 'f' || e.key === 'F' ? { type: 'focus-search' } : null
   }
-  const tab = VIEW_TABS.find((t) => t.key === e.key)
+  const tab = (mode === 'agent' ? AGENT_VIEW_TABS : VIEW_TABS).find((t) => t.key === e.key)
   if (tab) return { type: 'view', view: tab.view }
-  if (e.key === 'F9') return { type: 'counter', op: 'call_next' }
-  if (e.key === 'F10') return { type: 'counter', op: 'walk_in' }
+  if (mode === 'agent') {
+    if (e.key === 'F2') return { type: 'register-case' }
+  } else {
+    if (e.key === 'F9') return { type: 'counter', op: 'call_next' }
+    if (e.key === 'F10') return { type: 'counter', op: 'walk_in' }
+  }
   if (ctx === 'editable') return null
   if (e.key === '/' && ctx !== 'search') return { type: 'focus-search' }
   if (e.key === 'ArrowDown') return { type: 'move', delta: 1 }

@@ -1,5 +1,5 @@
 // Shared test data.
-import type { ItemDetail, QueueRow, Session, Settings, Status } from '../api/contract'
+import type { Attachment, Delegation, ItemDetail, QueueRow, Session, Settings, Status } from '../api/contract'
 
 export function row(over: Partial<QueueRow> = {}): QueueRow {
   return {
@@ -59,13 +59,96 @@ export function detail(over: Partial<ItemDetail> = {}): ItemDetail {
         action_name: '提交',
         status_name: '待处理',
         note: null,
+        place: null,
       },
     ],
     pending_ops: 0,
     allowed_actions: ['claim', 'accept_reservation', 'reject_reservation'],
     advance_to: [],
+    delegation: null,
     ...over,
   }
+}
+
+export function attachment(over: Partial<Attachment> = {}): Attachment {
+  return {
+    hash: 'a'.repeat(64),
+    size: 245_760,
+    mime: 'image/jpeg',
+    file_name: '身份证正面.jpg',
+    material: '居民身份证',
+    ...over,
+  }
+}
+
+export function delegation(over: Partial<Delegation> = {}): Delegation {
+  return {
+    agent_name: '王代办',
+    checklist: [
+      { material: '居民身份证', attachments: [attachment()], requested: false },
+      {
+        material: '户口簿',
+        attachments: [attachment({ hash: 'b'.repeat(64), mime: 'application/pdf', file_name: '户口簿.pdf', size: 1_572_864, material: '户口簿' })],
+        requested: false,
+      },
+      { material: '准迁证', attachments: [], requested: true },
+    ],
+    other_attachments: [],
+    custody: [
+      {
+        at: '2026-11-30T01:00:00Z',
+        step: 'CitizenToAgent',
+        step_name: '群众 → 代办员（登记收件）',
+        actor_name: '王代办',
+        place: '东关村',
+        note: null,
+      },
+      {
+        at: '2026-11-30T06:30:00Z',
+        step: 'AgentToWindow',
+        step_name: '代办员 → 受理窗口（递交）',
+        actor_name: '王代办',
+        place: '县政务服务中心',
+        note: '原件已核对',
+      },
+    ],
+    delivery: null,
+    citizen_progress: '材料已递交受理窗口，等待预审',
+    ...over,
+  }
+}
+
+/** A delegated case as the agent sees it while gathering materials. */
+export function delegatedDetail(over: Partial<ItemDetail> = {}): ItemDetail {
+  return detail({
+    id: 'd1',
+    number: 'DB20261130-0001',
+    kind: 'delegated_case',
+    kind_name: '委托代办',
+    status: 'submitted',
+    status_name: '收件',
+    title: '户籍迁入（代办）',
+    content: '群众行动不便，委托代办。',
+    requested_slot: null,
+    slot: null,
+    allowed_actions: ['add_attachment', 'hand_over'],
+    delegation: delegation(),
+    ...over,
+  })
+}
+
+export function agentSession(): Session {
+  return session({
+    user: {
+      id: 21,
+      username: 'agent1',
+      display_name: '王代办',
+      role: 'agent',
+      role_name: '代办员',
+      unit_id: null,
+      unit_name: '东关镇便民服务站',
+    },
+  })
 }
 
 export function session(over: Partial<Session> = {}): Session {
@@ -110,6 +193,7 @@ export function status(over: Partial<Status> = {}): Status {
     calendar_warning_year: null,
     away: false,
     attention: 0,
+    revision: 1,
     ...over,
   }
 }
