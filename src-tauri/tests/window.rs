@@ -449,3 +449,96 @@ async fn citizen_text_with_markup_shows_as_text() {
     desk.wd.screenshot(screenshot_path("markup-as-text")).await;
     desk.wd.close().await;
 }
+
+/// An ID number with a valid check digit (GB 11643, ISO 7064 MOD 11-2).
+fn valid_id_number(first17: &str) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_registers_a_case_photographs_a_material_and_the_server_receives_both() {
+    let w = World::new().await;
+    let ts = &w.ts;
+    let (agent, agent_id): (String, i64) =
+        sqlx::query_as("SELECT username, id FROM users WHERE role = 'agent' ORDER BY id LIMIT 1")
+            .fetch_one(ts.db())
+            .await
+            .unwrap();
+    let (matter_name, materials): (String, String) =
+        sqlx::query_as("SELECT name, materials FROM matters WHERE id = ?")
+            .bind(w.matter)
+            .fetch_one(ts.db())
+            .await
+            .unwrap();
+    let first_material = serde_json::from_str::<Vec<String>>(&materials).unwrap()[0].clone();
+    let desk = w.desk().await;
+    desk.login(&agent, false).await;
+
+    // The registration form (F2 / 登记代办件), filled as an agent does in the village.
+    desk.click("agent-register").await;
+    desk.wd
+        .wait_for_testid("case-matter", UI)
+        .await
+        .select_by_label(&matter_name)
+        .await
+        .unwrap();
+    desk.type_into("case-name", "王秀英").await;
+    desk.type_into("case-id-number", &valid_id_number("13043519520304002"))
+        .await;
+    desk.type_into("case-phone", "13903100427").await;
+    desk.type_into("case-place", "柳林村").await;
+    desk.type_into("case-content", "老人行动不便，委托代办").await;
+    desk.click("case-submit").await;
+    desk.wd.wait_for_testid("delegation", UI).await;
+    let number = desk.text("detail-number").await;
+
+    // A phone photo of the first material, picked through the file input.
+    let photo = desk.data_dir.with_file_name("IMG_0001.jpg");
+    std::fs::write(&photo, shimin_e2e::support::phone_photo(1, 2200, 1400)).unwrap();
+    desk.wd
+        .find_testid("material-capture-input-0")
+        .await
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    desk.wd
+        .wait_for(Locator::Css(&format!("{} img", by_testid("attachment"))), UI)
+        .await;
+    let shot = screenshot_path("agent-case");
+    desk.wd.screenshot(&shot).await;
+
+    // Online, the sync loop takes case and photo to the server.
+    eventually(UI, "the server holds the case with its photo", || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM items i JOIN item_attachments a ON a.item_id = i.id
+             WHERE i.agent_id = ? AND i.kind = 'delegated_case' AND i.applicant_name = '王秀英'",
+        )
+        .bind(agent_id)
+        .fetch_one(ts.db())
+        .await
+        .unwrap();
+        n == 1
+    })
+    .await;
+    let (status, details): (String, String) =
+        sqlx::query_as("SELECT status, details FROM items WHERE agent_id = ? AND applicant_name = '王秀英'")
+            .bind(agent_id)
+            .fetch_one(ts.db())
+            .await
+            .unwrap();
+    assert_eq!(status, "registered");
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["attachments"][0]["material"], first_material.as_str());
+    assert_eq!(details["attachments"][0]["mime"], "image/jpeg");
+    // The desk shows the server's number once synced.
+    desk.wait_attr("status-online", "data-synced", "true").await;
+    assert!(number.contains("DB"), "{number}");
+    desk.wd.close().await;
+}

@@ -433,9 +433,14 @@ pub fn decide(item: &ItemFacts, actor: &Actor, command: Command) -> Result<Outco
             | Command::CollectResult
             | Command::DeliverToCitizen
     );
+    // What only the carrying agent does: the case's files, and taking the result to the citizen.
+    let agent_only = matches!(
+        command,
+        Command::AddAttachment | Command::CollectResult | Command::DeliverToCitizen
+    );
     if agent_owns && agent_command {
         // An agent acts on the own delegated case only through these commands.
-    } else if !actor.may_handle(item.unit_id, item.agent_id) || actor.role == Role::Agent {
+    } else if agent_only || !actor.may_handle(item.unit_id, item.agent_id) || actor.role == Role::Agent {
         return Err(Refusal::NotPermitted);
     }
     if item.status.is_closed() && !matches!(command, Command::AddNote) {

@@ -10,6 +10,12 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
     let mut server = TestServer::demo().await;
     let clerk = server.user("clerk", None).await;
     let dir = tempfile::tempdir().unwrap();
+    // Three reservations waiting in the clerk's unit, whatever the demo's own state.
+    let portal = Portal::login(&server).await;
+    let matter = server.matter_of(clerk.unit_id.expect("a clerk has a unit")).await;
+    for n in 0..3 {
+        portal.reserve(matter, citizen(900 + n)).await;
+    }
     let desk = desk(dir.path(), "clerk", &[server.url()], &clerk).await;
     desk.sync_now().await.unwrap();
 
@@ -18,7 +24,7 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
             view: QueueView::Kind("reservation".into()),
             search: None,
             include_closed: false,
-            limit: 50,
+            limit: 500,
         })
         .await
         .unwrap()

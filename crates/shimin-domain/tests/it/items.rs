@@ -245,6 +245,94 @@ fn delegated_case_agent_and_window() {
 }
 
 #[test]
+fn a_delegated_case_goes_back_to_the_citizen_through_its_agent() {
+    let dc = |s| item(K::DelegatedCase, s, Some(100));
+    // Files while the case is with the agent only.
+    check(dc(S::Registered), AGENT, C::AddAttachment, Ok(S::Registered));
+    check(dc(S::Supplement), AGENT, C::AddAttachment, Ok(S::Supplement));
+    check(dc(S::Submitted), AGENT, C::AddAttachment, Err(R::InvalidState));
+    check(dc(S::Registered), CLERK_A, C::AddAttachment, Err(R::NotPermitted));
+    // The window finishes it; the result goes through the agent, never straight to delivered.
+    check(
+        dc(S::Deciding),
+        CLERK_A,
+        C::Advance(S::Completed),
+        Ok(S::Completed),
+    );
+    check(
+        dc(S::Completed),
+        CLERK_A,
+        C::Advance(S::Delivered),
+        Err(R::InvalidState),
+    );
+    check(dc(S::Completed), AGENT, C::CollectResult, Ok(S::Collected));
+    check(dc(S::Completed), CLERK_A, C::CollectResult, Err(R::NotPermitted));
+    check(dc(S::Deciding), AGENT, C::CollectResult, Err(R::InvalidState));
+    check(dc(S::Collected), AGENT, C::DeliverToCitizen, Ok(S::Delivered));
+    check(dc(S::Completed), AGENT, C::DeliverToCitizen, Err(R::InvalidState));
+    // An application of the portal still reaches delivered at the window.
+    check(
+        item(K::Application, S::Completed, Some(100)),
+        CLERK_A,
+        C::Advance(S::Delivered),
+        Ok(S::Delivered),
+    );
+    check(
+        item(K::Application, S::Completed, Some(100)),
+        CLERK_A,
+        C::CollectResult,
+        Err(R::NotPermitted),
+    );
+    // Someone else's case.
+    let other = ItemFacts {
+        agent_id: Some(999),
+        ..dc(S::Completed)
+    };
+    check(other, AGENT, C::CollectResult, Err(R::NotPermitted));
+    assert!(shimin_domain::item::may_register_case(&AGENT).is_ok());
+    assert_eq!(
+        shimin_domain::item::may_register_case(&CLERK_A),
+        Err(R::NotPermitted)
+    );
+}
+
+#[test]
+fn the_custody_chain_is_read_from_the_history() {
+    use shimin_domain::item::CustodyStep as Step;
+    let table = [
+        ("register_case", S::Registered, Some(Step::CitizenToAgent)),
+        ("hand_over", S::Submitted, Some(Step::AgentToWindow)),
+        (
+            "request_supplement",
+            S::Supplement,
+            Some(Step::WindowToAgentForSupplement),
+        ),
+        ("resubmit", S::Submitted, Some(Step::AgentToWindowAgain)),
+        ("pass_pre_review", S::Accepted, Some(Step::WindowToUnit)),
+        ("advance", S::Reviewing, None),
+        ("advance", S::Completed, Some(Step::ResultReady)),
+        ("collect_result", S::Collected, Some(Step::WindowToAgent)),
+        ("deliver_to_citizen", S::Delivered, Some(Step::AgentToCitizen)),
+        ("add_attachment", S::Registered, None),
+        ("add_note", S::Submitted, None),
+    ];
+    for (action, after, want) in table {
+        assert_eq!(Step::of_event(action, after), want, "{action} → {after:?}");
+    }
+    use shimin_domain::item::citizen_progress_zh as progress;
+    assert_eq!(
+        progress(K::DelegatedCase, S::Completed),
+        "已办结，等待代办员领取结果"
+    );
+    assert_eq!(progress(K::Application, S::Completed), "已办结");
+    for kind in K::ALL {
+        for status in S::ALL.into_iter().filter(|s| s.valid_for(kind)) {
+            assert!(!progress(kind, status).is_empty());
+        }
+    }
+}
+
+#[test]
 fn scope_is_enforced_for_actions() {
     let received = item(K::Reservation, S::Received, None);
     check(received, OTHER_UNIT_CLERK, C::Claim, Err(R::NotPermitted));
@@ -275,6 +363,9 @@ fn every_outcome_status_is_valid_for_its_kind() {
         C::RefuseApplication,
         C::Advance(S::Deciding),
         C::HandOver,
+        C::AddAttachment,
+        C::CollectResult,
+        C::DeliverToCitizen,
         C::AddNote,
         C::ReplyComplaint,
         C::MarkRead,

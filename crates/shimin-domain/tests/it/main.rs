@@ -1,5 +1,6 @@
 //! Integration tests of shimin-domain: one binary, one module per area.
 
+mod attachment;
 mod calendar;
 mod clock;
 mod items;
