@@ -9,9 +9,12 @@ const PNG: &[u8] = &[
 const PDF: &[u8] = b"%PDF-1.7\n%\xE2\xE3";
 const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0";
 
+/// (size, first bytes, type the name claims, verdict)
+type Case = (u64, &'static [u8], Option<T>, Result<T, P>);
+
 #[test]
 fn files_are_judged_by_content_and_size() {
-    let table: &[(u64, &[u8], Option<T>, Result<T, P>)] = &[
+    let table: &[Case] = &[
         (1000, JPEG, Some(T::Jpeg), Ok(T::Jpeg)),
         (1000, JPEG, None, Ok(T::Jpeg)),
         (1000, PNG, Some(T::Png), Ok(T::Png)),
