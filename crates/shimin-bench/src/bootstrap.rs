@@ -74,9 +74,12 @@ pub async fn child(args: ChildArgs) -> Result<ChildOut> {
     let desk = Desk::open(cache_config(&args.cache, key.clone(), &args.url)).await?;
     desk.login(&args.username, &args.password).await?;
     let hwm_before_kib = status_kib(None, "VmHWM").unwrap_or(0);
+    // Markers on stderr around the measured window (an external profiler can wait for them).
+    eprintln!("shimin-bench: part 1 child: bootstrap starts");
     let t = Instant::now();
     let report = desk.sync_now().await?;
     let desk_secs = t.elapsed().as_secs_f64();
+    eprintln!("shimin-bench: part 1 child: bootstrap done in {desk_secs:.2} s");
     let hwm_after_kib = status_kib(None, "VmHWM").unwrap_or(0);
     let items = desk.store().item_count().await?;
     ensure!(

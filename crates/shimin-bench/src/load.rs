@@ -232,6 +232,11 @@ pub async fn step(
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_connected_kib = server.rss_kib().unwrap_or(0);
 
+    // Progress (and a marker an external profiler can wait for: the measured window starts).
+    eprintln!(
+        "shimin-bench: part 4, {} desks: {connected} streams open, items arriving…",
+        plan.clients
+    );
     let mut created: HashMap<Uuid, Instant> = HashMap::new();
     let gap = Duration::from_secs_f64(1.0 / plan.rate_per_s);
     let mut next = Instant::now();
@@ -262,6 +267,7 @@ pub async fn step(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    eprintln!("shimin-bench: part 4, {} desks: quiet", plan.clients);
     shared.stopping.store(true, Ordering::Relaxed);
     desks.shutdown().await;
     sampling.store(false, Ordering::Relaxed);

@@ -85,6 +85,14 @@ struct Cli {
     /// BENCHMARKS.json) and its Markdown, keeping the other parts.
     #[arg(long)]
     only_queue: bool,
+    /// Measure only part 1 (bootstrap) at --size and merge it into the existing JSON result
+    /// file (--out-json, default BENCHMARKS.json) and its Markdown, keeping the other parts.
+    #[arg(long)]
+    only_bootstrap: bool,
+    /// Measure only part 4 (server load) at --size against the server binary (as a full run
+    /// does) and merge it into the existing JSON result file and its Markdown.
+    #[arg(long)]
+    only_load: bool,
     /// The `shimin-desk` app binary for part 6 (default: beside this binary).
     #[arg(long)]
     desk_bin: Option<PathBuf>,
@@ -179,6 +187,16 @@ fn main() -> Result<()> {
         None if cli.render.is_some() => render(&cli),
         None if cli.only_queue => {
             let code = rt.block_on(only_queue(&cli))?;
+            rt.shutdown_timeout(Duration::from_secs(5));
+            std::process::exit(code);
+        }
+        None if cli.only_bootstrap => {
+            let code = rt.block_on(only_bootstrap(&cli))?;
+            rt.shutdown_timeout(Duration::from_secs(5));
+            std::process::exit(code);
+        }
+        None if cli.only_load => {
+            let code = rt.block_on(only_load(&cli))?;
             rt.shutdown_timeout(Duration::from_secs(5));
             std::process::exit(code);
         }
@@ -298,16 +316,24 @@ async fn suite(cli: &Cli) -> Result<i32> {
     match server_proc::LoadServer::start(bin.as_deref()).await {
         Ok(server) => {
             load_server_desc = server.describe();
+            let before = sys::loadavg_1m();
             match load::run(&server, &sizes.load).await {
-                Ok(f) => figures.extend(f),
+                Ok(mut f) => {
+                    sys::note_load(&mut f, before);
+                    figures.extend(f)
+                }
                 Err(e) => errors.push(format!(
                     "part 4 (server load): {e:#}; server log: {}",
                     server.log_tail().join(" / ")
                 )),
             }
             eprintln!("shimin-bench: part 5…");
+            let before = sys::loadavg_1m();
             match push::run(&server, &sizes.push).await {
-                Ok(f) => figures.extend(f),
+                Ok(mut f) => {
+                    sys::note_load(&mut f, before);
+                    figures.extend(f)
+                }
                 Err(e) => errors.push(format!("part 5 (push): {e:#}")),
             }
             if !server.is_child() {
@@ -439,8 +465,11 @@ async fn client_parts(
     for (i, &n) in sizes.bootstrap.iter().enumerate() {
         eprintln!("shimin-bench: part 1, {n} items…");
         let result: Result<()> = async {
+            let before = sys::loadavg_1m();
             let (cache, key, seeded, out) = seeded_cache(server, &clerks[i], n, dir).await?;
-            figures.extend(bootstrap::figures(n, &out, seeded.secs));
+            let mut f = bootstrap::figures(n, &out, seeded.secs);
+            sys::note_load(&mut f, before);
+            figures.extend(f);
             largest = Some((cache, key, seeded, out.items));
             Ok(())
         }
@@ -453,8 +482,12 @@ async fn client_parts(
     // Part 3, on the largest cache part 1 left.
     if let Some((cache, key, seeded, items)) = &largest {
         eprintln!("shimin-bench: part 3, queue queries on {items} items…");
+        let before = sys::loadavg_1m();
         match queue::run(cache, key, &url, &queue_setup(sizes, seeded)).await {
-            Ok(f) => figures.extend(f),
+            Ok(mut f) => {
+                sys::note_load(&mut f, before);
+                figures.extend(f)
+            }
             Err(e) => errors.push(format!("part 3 (queue queries): {e:#}")),
         }
     } else {
@@ -481,8 +514,12 @@ async fn client_parts(
         matter_id,
         arrivals: sizes.arrivals,
     };
+    let before = sys::loadavg_1m();
     match latency::run(dir, &setup).await {
-        Ok(f) => figures.extend(f),
+        Ok(mut f) => {
+            sys::note_load(&mut f, before);
+            figures.extend(f)
+        }
         Err(e) => errors.push(format!("part 2 (live latency): {e:#}")),
     }
     Ok(())
@@ -553,7 +590,12 @@ async fn desk_part(cli: &Cli, sizes: &Sizes, errors: &mut Vec<String>) -> Vec<Fi
         ];
     };
     eprintln!("shimin-bench: part 6 (desk app {})…", bin.display());
-    match desk::run(&bin, sizes.desk_rounds).await {
+    let before = sys::loadavg_1m();
+    let measured = desk::run(&bin, sizes.desk_rounds).await.map(|mut f| {
+        sys::note_load(&mut f, before);
+        f
+    });
+    match measured {
         Ok(mut f) if cfg!(debug_assertions) => {
             for fig in &mut f {
                 fig.note
@@ -586,7 +628,8 @@ async fn only_queue(cli: &Cli) -> Result<i32> {
     report.figures.extend(figures);
     report.figures.sort_by_key(|f| f.part);
     report.command.push_str(&format!(
-        "; part 3: cargo run --release -p shimin-bench -- --size {} --only-queue ({})",
+        "; part 3: cargo run {}-p shimin-bench -- --size {} --only-queue ({})",
+        release_flag(),
         format!("{:?}", cli.size).to_lowercase(),
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     ));
@@ -616,7 +659,10 @@ async fn queue_only_part(sizes: &Sizes, server: &RunningServer, dir: &Path) -> R
         out.items as f64 / out.desk_secs
     );
     eprintln!("shimin-bench: part 3, queue queries on {} items…", out.items);
-    queue::run(&cache, &key, &server.base_url(), &queue_setup(sizes, &seeded)).await
+    let before = sys::loadavg_1m();
+    let mut figures = queue::run(&cache, &key, &server.base_url(), &queue_setup(sizes, &seeded)).await?;
+    sys::note_load(&mut figures, before);
+    Ok(figures)
 }
 
 /// Seeds `n` items for the department of `clerk` (unit, clerk id, username) and bootstraps a
@@ -679,7 +725,8 @@ async fn only_desk(cli: &Cli) -> Result<i32> {
     report.figures.sort_by_key(|f| f.part);
     report.errors.extend(errors.iter().cloned());
     report.command.push_str(&format!(
-        "; part 6: cargo run --release -p shimin-bench -- --only-desk ({})",
+        "; part 6: cargo run {}-p shimin-bench -- --only-desk ({})",
+        release_flag(),
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     ));
     std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")?;
@@ -692,5 +739,120 @@ async fn only_desk(cli: &Cli) -> Result<i32> {
     for e in &errors {
         eprintln!("shimin-bench: ERROR: {e}");
     }
+    Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// `--release ` in a release build of the suite, nothing in a debug one (for the command line
+/// a merged part records).
+fn release_flag() -> &'static str {
+    if cfg!(debug_assertions) {
+        ""
+    } else {
+        "--release "
+    }
+}
+
+/// Replaces part `part` of the stored report with `figures` (and `errors`), records the
+/// command, and rewrites the JSON and Markdown.
+fn merge_part(
+    cli: &Cli,
+    part: u8,
+    flag: &str,
+    figures: Vec<Figure>,
+    errors: &[String],
+    edit: impl FnOnce(&mut Report),
+) -> Result<()> {
+    let (json, md) = merge_paths(cli);
+    let mut report: Report = serde_json::from_slice(
+        &std::fs::read(&json).with_context(|| format!("reading {}", json.display()))?,
+    )?;
+    report.figures.retain(|f| f.part != part);
+    report.figures.extend(figures);
+    report.figures.sort_by_key(|f| f.part);
+    report.errors.extend(errors.iter().cloned());
+    edit(&mut report);
+    report.command.push_str(&format!(
+        "; part {part}: cargo run {}-p shimin-bench -- --size {} {flag} ({})",
+        release_flag(),
+        format!("{:?}", cli.size).to_lowercase(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")?;
+    std::fs::write(&md, report.to_markdown(closing_note().as_deref()))?;
+    eprintln!(
+        "shimin-bench: part {part} merged into {} and {}",
+        json.display(),
+        md.display()
+    );
+    for e in errors {
+        eprintln!("shimin-bench: ERROR: {e}");
+    }
+    Ok(())
+}
+
+/// `--only-bootstrap`: part 1 measured now at every bootstrap size, merged into an earlier full
+/// run's results.
+async fn only_bootstrap(cli: &Cli) -> Result<i32> {
+    let sizes = Sizes::of(cli.size);
+    let work = tempfile::tempdir()?;
+    let server = start_local_server(work.path()).await?;
+    let mut figures = Vec::new();
+    let mut errors = Vec::new();
+    match department_clerks(&server).await {
+        Ok(clerks) => {
+            for (i, &n) in sizes.bootstrap.iter().enumerate() {
+                eprintln!("shimin-bench: part 1, {n} items…");
+                let Some(clerk) = clerks.get(i) else {
+                    errors.push("the demo county has too few departments".into());
+                    break;
+                };
+                let before = sys::loadavg_1m();
+                match seeded_cache(&server, clerk, n, work.path()).await {
+                    Ok((_, _, seeded, out)) => {
+                        let mut f = bootstrap::figures(n, &out, seeded.secs);
+                        sys::note_load(&mut f, before);
+                        figures.extend(f);
+                    }
+                    Err(e) => errors.push(format!("part 1 ({n} items): {e:#}")),
+                }
+            }
+        }
+        Err(e) => errors.push(format!("part 1: {e:#}")),
+    }
+    server.shutdown().await;
+    merge_part(cli, 1, "--only-bootstrap", figures, &errors, |_| {})?;
+    Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// `--only-load`: part 4 measured now against the server binary (or in-process, as a full run
+/// would), merged into an earlier full run's results.
+async fn only_load(cli: &Cli) -> Result<i32> {
+    let sizes = Sizes::of(cli.size);
+    let bin = if cli.in_process_server {
+        None
+    } else {
+        cli.server_bin.clone().or_else(server_proc::sibling_server_bin)
+    };
+    let server = server_proc::LoadServer::start(bin.as_deref()).await?;
+    let desc = server.describe();
+    let mut figures = Vec::new();
+    let mut errors = Vec::new();
+    let before = sys::loadavg_1m();
+    match load::run(&server, &sizes.load).await {
+        Ok(mut f) => {
+            sys::note_load(&mut f, before);
+            figures.extend(f)
+        }
+        Err(e) => errors.push(format!(
+            "part 4 (server load): {e:#}; server log: {}",
+            server.log_tail().join(" / ")
+        )),
+    }
+    server.stop().await;
+    merge_part(cli, 4, "--only-load", figures, &errors, |r| {
+        if r.load_server != desc {
+            r.load_server = format!("{desc} (part 4 re-run; part 5: {})", r.load_server);
+        }
+    })?;
     Ok(if errors.is_empty() { 0 } else { 1 })
 }

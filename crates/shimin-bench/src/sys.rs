@@ -30,3 +30,30 @@ pub fn raise_nofile() -> u64 {
         }
     }
 }
+
+/// The 1-minute load average (`/proc/loadavg`), if readable.
+pub fn loadavg_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Appends the machine's 1-minute load average before and after a measurement to the notes of
+/// the measured figures (the suite shares its 2 cores with other work: issue 6 asks for the
+/// conditions beside each figure).
+pub fn note_load(figures: &mut [crate::report::Figure], before: Option<f64>) {
+    let after = loadavg_1m();
+    let fmt = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.2}"));
+    let text = format!("load avg (1 min) {} → {}", fmt(before), fmt(after));
+    for f in figures.iter_mut().filter(|f| f.value.is_some()) {
+        if f.note.is_empty() {
+            f.note = text.clone();
+        } else {
+            f.note.push_str("; ");
+            f.note.push_str(&text);
+        }
+    }
+}

@@ -74,6 +74,9 @@ pub struct SyncStatus {
     pub endpoint_url: Option<String>,
     /// Local ops not yet confirmed.
     pub pending: u64,
+    /// Captured attachments not yet held by the server (uploads to come or under way).
+    #[serde(default)]
+    pub uploads_pending: u64,
     pub last_sync: Option<DateTime<Utc>>,
     /// Server clock minus local clock.
     pub server_offset_ms: i64,
@@ -467,6 +470,8 @@ impl Desk {
         // Attachments first: an op referring to a file reaches the server after the file.
         for hash in store.blobs_to_upload().await? {
             self.upload_blob(i, token, &hash).await?;
+            // Progress for the status bar: a village's photos take a while on a weak uplink.
+            self.publish_pending().await;
         }
 
         // Push, oldest first. A batch that fails in transit is resent as-is next time; the
@@ -630,10 +635,12 @@ impl Desk {
     }
 
     async fn publish_pending(&self) {
-        if let Ok(n) = self.inner.store.pending_count().await {
+        let store = &self.inner.store;
+        if let (Ok(n), Ok(uploads)) = (store.pending_count().await, store.uploads_pending().await) {
             self.inner.status.send_if_modified(|s| {
-                let changed = s.pending != n;
+                let changed = s.pending != n || s.uploads_pending != uploads;
                 s.pending = n;
+                s.uploads_pending = uploads;
                 changed
             });
         }

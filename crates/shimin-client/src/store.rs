@@ -489,6 +489,14 @@ impl Store {
         .await?)
     }
 
+    /// How many captured attachments the server does not hold yet.
+    pub async fn uploads_pending(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs WHERE uploaded = 0 AND refused IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
     /// Marks an attachment as held by the server, or (with `refused`) as refused by it.
     pub async fn set_blob_uploaded(&self, hash: &str, refused: Option<&str>) -> Result<()> {
         let _w = self.write.lock().await;

@@ -186,7 +186,12 @@ pub enum Op {
         missing: Vec<String>,
         note: String,
     },
-    Resubmit,
+    /// The missing materials arrived (for a delegated case: the agent brings it back to the
+    /// window, `place` saying where).
+    Resubmit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<String>,
+    },
     RefuseApplication {
         reason: String,
     },
@@ -261,7 +266,7 @@ impl Op {
             Op::ReplyConsultation { .. } => Command::ReplyConsultation,
             Op::PassPreReview => Command::PassPreReview,
             Op::RequestSupplement { .. } => Command::RequestSupplement,
-            Op::Resubmit => Command::Resubmit,
+            Op::Resubmit { .. } => Command::Resubmit,
             Op::RefuseApplication { .. } => Command::RefuseApplication,
             Op::Advance { to } => Command::Advance(Status::from_code(to).ok_or(InvalidOp {
                 field: "to",
@@ -352,7 +357,7 @@ impl Op {
                     });
                 }
             }
-            Op::HandOver { place } | Op::CollectResult { place } => {
+            Op::HandOver { place } | Op::CollectResult { place } | Op::Resubmit { place } => {
                 if let Some(p) = place {
                     text("place", p)?;
                 }
@@ -387,7 +392,7 @@ impl Op {
                 details.reply = Some(reply.clone())
             }
             Op::RequestSupplement { missing, .. } => details.missing_materials = missing.clone(),
-            Op::Resubmit => details.missing_materials.clear(),
+            Op::Resubmit { .. } => details.missing_materials.clear(),
             Op::AddAttachment { attachment } => {
                 let known = details
                     .attachments
@@ -433,7 +438,7 @@ impl Op {
     pub fn place(&self) -> Option<String> {
         match self {
             Op::RegisterCase { place, .. } | Op::DeliverToCitizen { place, .. } => Some(place.clone()),
-            Op::HandOver { place } | Op::CollectResult { place } => place.clone(),
+            Op::HandOver { place } | Op::CollectResult { place } | Op::Resubmit { place } => place.clone(),
             _ => None,
         }
     }

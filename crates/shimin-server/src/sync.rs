@@ -428,6 +428,16 @@ fn rejected(code: &str, message: impl Into<String>) -> MutationOutcome {
     }
 }
 
+/// The name of the site of `user_id`'s unit (where a window works).
+async fn actor_site(conn: &mut SqliteConnection, user_id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id WHERE u.id = ?",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// Creates the delegated case an agent registered (offline, maybe long ago), under the id the
 /// desk chose, handled by the matter's unit.
 async fn register_case(
@@ -605,7 +615,13 @@ async fn apply(
         action: command.code().to_owned(),
         status: out.status.code().to_owned(),
         note: m.op.history_note(),
-        place: m.op.place(),
+        place: match m.op.place() {
+            Some(p) => Some(p),
+            // A delegated case's custody chain says where every step happened: a window's
+            // step happened at its unit's site.
+            None if facts.kind == ItemKind::DelegatedCase => actor_site(conn, actor.user_id).await?,
+            None => None,
+        },
     };
     append_event(conn, &row.id, &event, seq).await?;
     if out.status != facts.status {

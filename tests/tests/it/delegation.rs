@@ -106,6 +106,11 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
     }
     // The day's work is in the cache, pending: 20 registrations, 60 photos, 10 hand-overs.
     assert_eq!(desk.pending_count().await.unwrap(), 20 + 60 + 10);
+    assert_eq!(
+        desk.status().borrow().uploads_pending,
+        60,
+        "the status bar counts the photos to send"
+    );
     let mine = desk.queue(QueueQuery::new(QueueView::Mine)).await.unwrap();
     assert!(cases.iter().all(|id| mine.iter().any(|v| v.record.id == *id)));
     assert_eq!(server_record(&desk, cases[0]).await.details.attachments.len(), 3);
@@ -115,6 +120,7 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
     let report = desk.sync_now().await.expect("syncs");
     assert_eq!((report.pushed_applied, report.pushed_rejected), (90, 0));
     assert_eq!(desk.pending_count().await.unwrap(), 0);
+    assert_eq!(desk.status().borrow().uploads_pending, 0);
     let again = desk.sync_now().await.unwrap();
     assert_eq!(again.pushed_applied, 0, "nothing left to send");
 
@@ -531,7 +537,15 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
         .attach_file(id, &materials[1], "补正.jpg", phone_photo(31, 1000, 800))
         .await
         .unwrap();
-    agent_desk.act(id, Op::Resubmit).await.unwrap();
+    agent_desk
+        .act(
+            id,
+            Op::Resubmit {
+                place: Some("县政务服务中心".into()),
+            },
+        )
+        .await
+        .unwrap();
     agent_desk.sync_now().await.unwrap();
 
     // Accepted (受理), finished (办结): the result waits for the agent.
@@ -612,6 +626,13 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
         ]
     );
     assert!(a.windows(2).all(|w| w[0].3 <= w[1].3), "in time order");
+    let window_site: String = sqlx::query_scalar(
+        "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id WHERE u.username = ?",
+    )
+    .bind(&clerk.username)
+    .fetch_one(server.db())
+    .await
+    .unwrap();
     let agent_name = a[0].1.clone();
     let clerk_actor = a[2].1.clone();
     assert_ne!(agent_name, clerk_actor);
@@ -625,9 +646,13 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
             if by_agent { &agent_name } else { &clerk_actor },
             "{step:?}"
         );
-        if matches!(step, CitizenToAgent | AgentToCitizen) {
-            assert_eq!(place.as_deref(), Some("柳林村"), "{step:?}");
-        }
+        let want = match step {
+            CitizenToAgent | AgentToCitizen => "柳林村",
+            AgentToWindow | AgentToWindowAgain | WindowToAgent => "县政务服务中心",
+            // The window's own steps: where its unit sits.
+            _ => window_site.as_str(),
+        };
+        assert_eq!(place.as_deref(), Some(want), "{step:?}");
     }
     // The window reads the delivery proof too; the citizen's progress query follows the chain.
     assert!(window.attachment(&proof.hash).await.is_ok());
@@ -691,7 +716,7 @@ async fn an_agent_cannot_read_another_agents_case_or_its_files() {
     // By id: acting on it is refused as if it did not exist.
     let api = Api::login_as(&server, &other.username).await;
     assert_eq!(
-        push_one(&api, case.record.id, Op::Resubmit).await,
+        push_one(&api, case.record.id, Op::Resubmit { place: None }).await,
         codes::NOT_FOUND
     );
     // By hash: the blob is not there for them, through the desk or the API.

@@ -54,6 +54,7 @@ export interface Status {
   endpoint: string | null // "内网" / "外网"
   endpoint_url: string | null
   pending: number // local changes not yet confirmed by the server
+  uploads_pending: number // captured attachments not yet uploaded (待上传附件)
   last_sync: string | null
   live: boolean // live push (SSE) connected
   last_error: string | null
@@ -224,7 +225,7 @@ export type Op =
   | { type: 'reply_consultation'; reply: string }
   | { type: 'pass_pre_review' }
   | { type: 'request_supplement'; missing: string[]; note: string }
-  | { type: 'resubmit' }
+  | { type: 'resubmit'; place?: string | null }
   | { type: 'refuse_application'; reason: string }
   | { type: 'advance'; to: string }
   | { type: 'hand_over'; place?: string | null }

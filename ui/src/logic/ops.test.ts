@@ -117,5 +117,9 @@ describe('delegated-case ops', () => {
   })
   it('builds resubmit without a form', () => {
     expect(buildOp('resubmit', emptyForm())).toEqual({ ok: true, op: { type: 'resubmit' } })
+    expect(buildOp('resubmit', { ...emptyForm(), place: ' 县政务服务中心 ' })).toEqual({
+      ok: true,
+      op: { type: 'resubmit', place: '县政务服务中心' },
+    })
   })
 })

@@ -106,9 +106,13 @@ export function buildOp(type: string, f: OpForm, detail?: Pick<ItemDetail, 'adva
     case 'mark_arrived':
     case 'mark_no_show':
     case 'pass_pre_review':
-    case 'resubmit':
     case 'mark_read':
       return { ok: true, op: { type } as Op }
+    case 'resubmit': {
+      // A delegated case comes back to the window: where (the agent's last place), if known.
+      const place = f.place.trim()
+      return { ok: true, op: place ? { type, place } : { type } }
+    }
     case 'accept_reservation': {
       if (!DATE_RE.test(f.slotDate)) return fail('请选择预约日期')
       if (!TIME_RE.test(f.slotStart) || !TIME_RE.test(f.slotEnd)) return fail('请填写开始和结束时间（时:分）')

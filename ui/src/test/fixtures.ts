@@ -187,6 +187,7 @@ export function status(over: Partial<Status> = {}): Status {
     endpoint: '内网',
     endpoint_url: 'http://127.0.0.1:1',
     pending: 0,
+    uploads_pending: 0,
     last_sync: '2026-11-30T01:05:00Z',
     live: true,
     last_error: null,
