@@ -29,6 +29,9 @@ struct Uplink {
     total: AtomicU64,
     /// Bytes still allowed through; `u64::MAX` = no limit.
     budget: AtomicU64,
+    /// At the end of the budget, hold the connection open and wait (a stalled uplink) instead
+    /// of dropping it.
+    stall: AtomicBool,
 }
 
 impl Uplink {
@@ -62,6 +65,7 @@ impl Proxy {
             up: Arc::new(Uplink {
                 total: AtomicU64::new(0),
                 budget: AtomicU64::new(u64::MAX),
+                stall: AtomicBool::new(false),
             }),
         };
         proxy.spawn_accept(listener);
@@ -93,7 +97,18 @@ impl Proxy {
     /// The path comes back on the same address.
     pub async fn restore(&self) -> std::io::Result<()> {
         self.cut();
-        let listener = TcpListener::bind(self.addr).await?;
+        // Aborted tasks drop their listener at their next poll: the address frees up shortly.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         self.spawn_accept(listener);
         Ok(())
     }
@@ -106,7 +121,20 @@ impl Proxy {
     /// Lets `n` more bytes through towards the server, then drops connections (mid-request)
     /// until [`Proxy::uncap`].
     pub fn cut_after_bytes(&self, n: u64) {
+        self.up.stall.store(false, Ordering::SeqCst);
         self.up.budget.store(n, Ordering::SeqCst);
+    }
+
+    /// Lets `n` more bytes through towards the server, then holds every connection open without
+    /// forwarding more (the uplink stalls) until [`Proxy::uncap`].
+    pub fn stall_after_bytes(&self, n: u64) {
+        self.up.stall.store(true, Ordering::SeqCst);
+        self.up.budget.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether the budget is used up.
+    pub fn exhausted(&self) -> bool {
+        self.up.budget.load(Ordering::SeqCst) == 0
     }
 
     /// No more limit on bytes towards the server.
@@ -168,9 +196,22 @@ async fn forward(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let allowed = up.take(n as u64) as usize;
+            let mut allowed = up.take(n as u64) as usize;
             if server_write.write_all(&buf[..allowed]).await.is_err() {
                 break;
+            }
+            while allowed < n && up.stall.load(Ordering::SeqCst) {
+                // Stalled: nothing more goes out until the budget is lifted.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let more = up.take((n - allowed) as u64) as usize;
+                if server_write
+                    .write_all(&buf[allowed..allowed + more])
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                allowed += more;
             }
             if allowed < n {
                 // The uplink dies here: both directions go down mid-request.
@@ -180,6 +221,8 @@ async fn forward(
         }
         let _ = server_write.shutdown().await;
     });
+    // Aborting this connection (cut) must stop the upstream direction too.
+    let _upstream_guard = AbortOnDrop(upstream.abort_handle());
     let mut buf = vec![0u8; 64 * 1024];
     let mut uplink_open = true;
     loop {
@@ -207,4 +250,13 @@ async fn forward(
     let _ = client_write.shutdown().await;
     upstream.abort();
     Ok(())
+}
+
+/// Aborts a task when dropped (a `JoinHandle` dropped only detaches it).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
