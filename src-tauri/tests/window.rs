@@ -542,3 +542,54 @@ async fn an_agent_registers_a_case_photographs_a_material_and_the_server_receive
     assert!(number.contains("DB"), "{number}");
     desk.wd.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_is_notified_when_the_window_asks_for_a_supplement() {
+    let w = World::new().await;
+    let (ts, session) = (&w.ts, &w.session);
+    // A delegated case of the demo county waiting at the window for pre-review.
+    let (agent, case_id, number, clerk): (String, String, String, String) = sqlx::query_as(
+        "SELECT a.username, i.id, i.number, c.username FROM items i
+         JOIN users a ON a.id = i.agent_id
+         JOIN users c ON c.unit_id = i.unit_id AND c.role = 'clerk'
+         WHERE i.kind = 'delegated_case' AND i.status = 'submitted' AND i.handler_id IS NULL
+         ORDER BY i.number LIMIT 1",
+    )
+    .fetch_one(ts.db())
+    .await
+    .unwrap();
+    let desk = w.desk().await;
+    desk.login(&agent, false).await;
+    desk.wait_attr("status-online", "data-live", "true").await;
+
+    // The window's one-time notice (一次性告知), from the clerk's own session.
+    let window = shimin_e2e::support::Api::login_as(ts, &clerk).await;
+    let outcome = window
+        .push_one(
+            case_id.parse().unwrap(),
+            shimin_protocol::Op::RequestSupplement {
+                missing: vec!["户口本".into()],
+                note: String::new(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(outcome, shimin_protocol::MutationOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+
+    let n = session
+        .wait_for_notification(|n| n.body.contains(&number), Duration::from_secs(10))
+        .await;
+    assert_eq!(n.summary, "代办件需补正材料");
+    assert!(n.body.contains("户口本"), "{}", n.body);
+    let banner = desk
+        .wd
+        .wait_for_testid("alert-banner", UI)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(banner.contains(&number), "banner: {banner}");
+    desk.wd.close().await;
+}

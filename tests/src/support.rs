@@ -248,6 +248,36 @@ impl Portal {
             .bearer_auth(&self.token)
     }
 
+    /// Pushes one mutation of `op` on `item` from a fresh client id; the server's answer.
+    pub async fn push_one(
+        &self,
+        item: uuid::Uuid,
+        op: shimin_protocol::Op,
+    ) -> shimin_protocol::MutationOutcome {
+        let req = shimin_protocol::PushRequest {
+            client_id: uuid::Uuid::new_v4(),
+            mutations: vec![shimin_protocol::Mutation {
+                id: uuid::Uuid::now_v7(),
+                seq: 1,
+                item_id: item,
+                acted_at: chrono::Utc::now(),
+                op,
+            }],
+        };
+        let res: shimin_protocol::PushResponse = self
+            .request(reqwest::Method::POST, paths::PUSH)
+            .json(&req)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        res.results.into_iter().next().expect("one result").outcome
+    }
+
     /// Starts (or resumes) an upload; the raw answer.
     pub async fn start_upload(&self, hash: &str, size: u64, mime: &str) -> reqwest::Response {
         self.request(reqwest::Method::POST, paths::BLOBS)

@@ -111,6 +111,23 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
         60,
         "the status bar counts the photos to send"
     );
+    // At rest the photos (ID cards, household registers) are as encrypted as the rest.
+    desk.store().checkpoint().await.unwrap();
+    let first_photo = &server_record(&desk, cases[0]).await.details.attachments[0];
+    let (_, photo) = desk.attachment(&first_photo.hash).await.unwrap();
+    let (head, middle) = (&photo[..24], &photo[photo.len() / 2..photo.len() / 2 + 32]);
+    for suffix in ["", "-wal"] {
+        let file = dir.path().join(format!("{}.db{suffix}", agent.username));
+        let Ok(bytes) = std::fs::read(&file) else { continue };
+        for plain in [head, middle, citizen(500).name.as_bytes()] {
+            assert!(
+                !contains(&bytes, plain),
+                "{} holds plain {:?}",
+                file.display(),
+                plain
+            );
+        }
+    }
     let mine = desk.queue(QueueQuery::new(QueueView::Mine)).await.unwrap();
     assert!(cases.iter().all(|id| mine.iter().any(|v| v.record.id == *id)));
     assert_eq!(server_record(&desk, cases[0]).await.details.attachments.len(), 3);
@@ -434,30 +451,9 @@ async fn bad_files_are_refused_with_clear_errors_and_nothing_captured_is_lost() 
 
 /// Pushes one mutation from a fresh client id; returns the rejection code ("" when applied).
 async fn push_one(api: &Api, item: Uuid, op: Op) -> String {
-    let req = shimin_protocol::PushRequest {
-        client_id: Uuid::new_v4(),
-        mutations: vec![shimin_protocol::Mutation {
-            id: Uuid::now_v7(),
-            seq: 1,
-            item_id: item,
-            acted_at: chrono::Utc::now(),
-            op,
-        }],
-    };
-    let res: shimin_protocol::PushResponse = api
-        .request(reqwest::Method::POST, shimin_protocol::paths::PUSH)
-        .json(&req)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    match &res.results[0].outcome {
+    match api.push_one(item, op).await {
         shimin_protocol::MutationOutcome::Applied { .. } => String::new(),
-        shimin_protocol::MutationOutcome::Rejected { code, .. } => code.clone(),
+        shimin_protocol::MutationOutcome::Rejected { code, .. } => code,
     }
 }
 
