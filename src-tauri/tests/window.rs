@@ -593,3 +593,73 @@ async fn an_agent_is_notified_when_the_window_asks_for_a_supplement() {
     assert!(banner.contains(&number), "banner: {banner}");
     desk.wd.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_sees_a_delivered_cases_custody_chain_and_its_signature_image() {
+    let w = World::new().await;
+    let ts = &w.ts;
+    let (clerk, number): (String, String) = sqlx::query_as(
+        "SELECT c.username, i.number FROM items i JOIN users c ON c.unit_id = i.unit_id AND c.role = 'clerk'
+         WHERE i.kind = 'delegated_case' AND i.status = 'delivered' ORDER BY i.number LIMIT 1",
+    )
+    .fetch_one(ts.db())
+    .await
+    .unwrap();
+    let desk = w.desk().await;
+    desk.login(&clerk, false).await;
+    desk.click("queue-tab-delegated_case").await;
+    desk.click("queue-include-closed").await;
+    desk.type_into("queue-search", &number).await;
+    desk.open_item("delegated_case", &number).await;
+
+    // The chain, in order, as the domain reads it from the history.
+    desk.wd.wait_for_testid("custody", UI).await;
+    let mut steps = Vec::new();
+    for el in desk
+        .wd
+        .client()
+        .find_all(Locator::Css(&by_testid("custody-step")))
+        .await
+        .unwrap()
+    {
+        steps.push(el.text().await.unwrap());
+    }
+    assert_eq!(
+        steps.first().map(String::as_str),
+        Some("群众 → 代办员（登记收件）")
+    );
+    assert_eq!(steps.last().map(String::as_str), Some("代办员 → 群众（送达）"));
+    assert!(
+        steps.iter().any(|s| s == "受理窗口 → 代办员（领取结果）"),
+        "{steps:?}"
+    );
+    assert_eq!(desk.text("citizen-progress").await, "结果已送达");
+
+    // The signature comes from the server as raw bytes and shows (blob: URL, strict CSP).
+    let img = desk
+        .wd
+        .wait_for(Locator::Css(&format!("{} img", by_testid("delivery"))), UI)
+        .await;
+    let until = Instant::now() + UI;
+    loop {
+        let width = desk
+            .wd
+            .client()
+            .execute(
+                "return arguments[0].naturalWidth",
+                vec![serde_json::to_value(&img).unwrap()],
+            )
+            .await
+            .unwrap();
+        if width == 360 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the signature image never loaded (naturalWidth {width})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    desk.wd.screenshot(screenshot_path("window-delegated")).await;
+    desk.wd.close().await;
+}

@@ -531,7 +531,7 @@ pub async fn seed(state: &SharedState) -> Result<()> {
     if done.is_some() {
         return Ok(());
     }
-    store_signature(state, &mut tx).await?;
+    store_demo_images(state, &mut tx, &county).await?;
     seed_in(&mut tx, &county, &hash, &state.calendar()).await?;
     sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_seeded', ?)")
         .bind(ts(Utc::now()))
@@ -557,45 +557,120 @@ fn signature_png() -> Vec<u8> {
             img.put_pixel(x, (y as u32 + dy).min(119), image::Luma([30]));
         }
     }
+    png(img)
+}
+
+/// The demo's photo of a material (a page with a header and lines of text), one per material.
+fn document_png(material: &str) -> Vec<u8> {
+    let seed: u32 = material
+        .chars()
+        .map(|c| c as u32)
+        .fold(7, |a, c| a.wrapping_mul(31).wrapping_add(c));
+    let mut img = image::GrayImage::from_pixel(420, 560, image::Luma([246]));
+    for y in 30..70 {
+        for x in 30..390 {
+            img.put_pixel(x, y, image::Luma([90]));
+        }
+    }
+    let lines = 8 + seed % 4;
+    for l in 0..lines {
+        let y = 100 + l * 40;
+        let len = 200 + (seed.rotate_left(l) % 160);
+        for x in 30..30 + len {
+            for dy in 0..4 {
+                img.put_pixel(x, y + dy, image::Luma([150]));
+            }
+        }
+    }
+    png(img)
+}
+
+fn png(img: image::GrayImage) -> Vec<u8> {
     let mut out = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
         .expect("PNG encodes in memory");
     out
 }
 
-fn signature_ref() -> shimin_protocol::AttachmentRef {
-    let png = signature_png();
+fn demo_ref(bytes: &[u8], file_name: &str, material: &str) -> shimin_protocol::AttachmentRef {
     shimin_protocol::AttachmentRef {
-        hash: crate::blobs::sha256_hex(&png),
-        size: png.len() as u64,
+        hash: crate::blobs::sha256_hex(bytes),
+        size: bytes.len() as u64,
         mime: "image/png".into(),
-        file_name: "签收.png".into(),
-        material: "送达凭证".into(),
+        file_name: file_name.into(),
+        material: material.into(),
     }
 }
 
-/// Puts the demo's signature into the blob store and records it.
-async fn store_signature(state: &SharedState, conn: &mut SqliteConnection) -> Result<()> {
-    let png = signature_png();
-    let proof = signature_ref();
-    let store = state.blobs.clone();
-    let key = format!("demo-{}", proof.hash);
-    let hash = proof.hash.clone();
-    tokio::task::spawn_blocking(move || {
-        store.discard(&key)?;
-        store.append(&key, 0, &png)?;
-        store.commit(&key, &hash)
-    })
-    .await
-    .map_err(Error::internal)?
-    .map_err(Error::internal)?;
-    sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, mime, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&proof.hash)
-        .bind(proof.size as i64)
-        .bind(&proof.mime)
+fn signature_ref() -> shimin_protocol::AttachmentRef {
+    demo_ref(&signature_png(), "签收.png", "送达凭证")
+}
+
+fn document_ref(material: &str) -> shimin_protocol::AttachmentRef {
+    demo_ref(&document_png(material), &format!("{material}.png"), material)
+}
+
+/// Puts the demo's images (the signature, a photo per material) into the blob store.
+async fn store_demo_images(
+    state: &SharedState,
+    conn: &mut SqliteConnection,
+    county: &DemoCounty,
+) -> Result<()> {
+    let mut images = vec![signature_png()];
+    let mut seen = std::collections::HashSet::new();
+    for m in &county.matters {
+        for material in m.materials {
+            if seen.insert(*material) {
+                images.push(document_png(material));
+            }
+        }
+    }
+    for bytes in images {
+        let hash = crate::blobs::sha256_hex(&bytes);
+        let size = bytes.len() as i64;
+        let store = state.blobs.clone();
+        let key = format!("demo-{hash}");
+        let h = hash.clone();
+        tokio::task::spawn_blocking(move || {
+            store.discard(&key)?;
+            store.append(&key, 0, &bytes)?;
+            store.commit(&key, &h)
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO blobs (hash, size, mime, created_at) VALUES (?, ?, 'image/png', ?)",
+        )
+        .bind(&hash)
+        .bind(size)
         .bind(ts(Utc::now()))
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    }
+    Ok(())
+}
+
+/// Records that the demo agent uploaded `a` (as the desk would have) and that `item` refers to it.
+async fn demo_attach(
+    conn: &mut SqliteConnection,
+    agent_id: i64,
+    a: &shimin_protocol::AttachmentRef,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at, completed_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(agent_id)
+    .bind(&a.hash)
+    .bind(a.size as i64)
+    .bind(&a.mime)
+    .bind(a.size as i64)
+    .bind(at)
+    .bind(at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -998,19 +1073,7 @@ async fn seed_items(
                 "deliver_to_citizen" => {
                     let (agent_id, _) = agent.expect("agent");
                     let proof = signature_ref();
-                    sqlx::query(
-                        "INSERT OR IGNORE INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at, completed_at)
-                         VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                    )
-                    .bind(agent_id)
-                    .bind(&proof.hash)
-                    .bind(proof.size as i64)
-                    .bind(&proof.mime)
-                    .bind(proof.size as i64)
-                    .bind(ts(at))
-                    .bind(ts(at))
-                    .execute(&mut *conn)
-                    .await?;
+                    demo_attach(conn, agent_id, &proof, &ts(at)).await?;
                     details.delivery = Some(shimin_protocol::Delivery {
                         recipient: applicant.name.clone(),
                         proof,
@@ -1033,6 +1096,16 @@ async fn seed_items(
                 place: None,
             });
         }
+        // The agent photographed the matter's materials (all but those a notice asks for).
+        if let Some((agent_id, _)) = agent {
+            for material in m.materials {
+                if !details.missing_materials.iter().any(|x| x == material) {
+                    let a = document_ref(material);
+                    demo_attach(conn, agent_id, &a, &ts(received)).await?;
+                    details.attachments.push(a);
+                }
+            }
+        }
         let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
         let item = NewItem {
             id,
@@ -1051,10 +1124,15 @@ async fn seed_items(
             details,
         };
         let (number, _) = insert_item(conn, &item, &history).await?;
-        if let Some(d) = &item.details.delivery {
+        let files = item
+            .details
+            .attachments
+            .iter()
+            .chain(item.details.delivery.as_ref().map(|d| &d.proof));
+        for a in files {
             sqlx::query("INSERT OR IGNORE INTO item_attachments (item_id, hash) VALUES (?, ?)")
                 .bind(id.to_string())
-                .bind(&d.proof.hash)
+                .bind(&a.hash)
                 .execute(&mut *conn)
                 .await?;
         }

@@ -48,7 +48,7 @@ describe('countdown', () => {
 describe('labels', () => {
   it('prefers the given Chinese name and falls back by kind', () => {
     expect(kindName('complaint', '投诉')).toBe('投诉')
-    expect(kindName('delegated_case', '')).toBe('委托代办')
+    expect(kindName('delegated_case', '')).toBe('代办件')
     expect(kindName('mystery', null)).toBe('mystery')
   })
   it('formats instants in Asia/Shanghai', () => {

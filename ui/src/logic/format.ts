@@ -6,8 +6,8 @@ export const KIND_NAMES: Record<string, string> = {
   consultation: '咨询',
   application: '申请',
   complaint: '投诉',
-  evaluation: '评价',
-  delegated_case: '委托代办',
+  evaluation: '评议',
+  delegated_case: '代办件',
 }
 
 export function kindName(kind: string, given?: string | null): string {

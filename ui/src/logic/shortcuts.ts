@@ -10,8 +10,8 @@ export const VIEW_TABS: { view: QueueViewName; label: string; key?: string }[] =
   { view: 'consultation', label: '咨询' },
   { view: 'application', label: '申请' },
   { view: 'complaint', label: '投诉' },
-  { view: 'evaluation', label: '评价' },
-  { view: 'delegated_case', label: '委托代办' },
+  { view: 'evaluation', label: '评议' },
+  { view: 'delegated_case', label: '代办件' },
   { view: 'all', label: '全部', key: 'F6' },
 ]
 

@@ -124,7 +124,7 @@ export function delegatedDetail(over: Partial<ItemDetail> = {}): ItemDetail {
     id: 'd1',
     number: 'DB20261130-0001',
     kind: 'delegated_case',
-    kind_name: '委托代办',
+    kind_name: '代办件',
     status: 'submitted',
     status_name: '收件',
     title: '户籍迁入（代办）',
