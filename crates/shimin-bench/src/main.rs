@@ -4,11 +4,14 @@
 //!
 //! ```text
 //! shimin-bench [--size smoke|full] [--out-json PATH] [--out-md PATH] [--server-bin PATH] [--strict]
-//! shimin-bench --size full --only-queue   # part 3 alone, merged into BENCHMARKS.json/.md
+//! shimin-bench --size full --only-queue       # part 3 alone, merged into BENCHMARKS.json/.md
+//! shimin-bench --size full --only-bootstrap   # part 1 alone, merged likewise
+//! shimin-bench --size full --only-load        # part 4 alone, merged likewise
+//! shimin-bench --only-desk                    # part 6 alone, merged likewise
 //! ```
 //!
 //! Parts (see each module): 1 [`bootstrap`], 2 [`latency`], 3 [`queue`], 4 [`load`],
-//! 5 [`push`]; 6 (the desk app) is reported as "not yet" until the app exists.
+//! 5 [`push`], 6 [`desk`] (the desk app, "not measured" without its binary).
 //!
 //! Everything runs on loopback (127.0.0.1, ports chosen by the OS); the production addresses
 //! are never contacted ([`wire::check_loopback`] refuses any other base URL).

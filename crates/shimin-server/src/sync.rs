@@ -21,7 +21,7 @@ use sqlx::SqliteConnection;
 
 use crate::audit::{self, Entry};
 use crate::auth::AuthUser;
-use crate::db::{current_seq, next_seq, ts};
+use crate::db::{next_seq, ts};
 use crate::http::Json;
 use crate::items::{append_event, insert_item, load_item, records, ItemRow, NewItem, ITEM_READ_COLUMNS};
 use crate::{blobs, deadline, Committed, Error, Result, SharedState};
@@ -129,26 +129,58 @@ pub async fn build_page(
         }
     }
 
+    // Directory, catalogue and calendar change rarely. One statement says which of them have
+    // rows after the cursor, and reads the change sequence for a last page's cursor, so that a
+    // steady-state pull runs its items query and this one instead of seven: under a poke
+    // fan-out the cost of a pull is its statements (each one a hop to the connection's worker
+    // thread and back), not SQLite (issue 6, part 4: see crates/shimin-bench/CLOSING_NOTE.md).
+    // Same read snapshot as every query of this page (the caller's transaction).
+    #[derive(sqlx::FromRow)]
+    struct Latest {
+        sites: Option<i64>,
+        units: Option<i64>,
+        matters: Option<i64>,
+        users: Option<i64>,
+        calendar: Option<i64>,
+        seq: i64,
+    }
+    let latest: Latest = sqlx::query_as(
+        "SELECT (SELECT max(version) FROM sites) AS sites, (SELECT max(version) FROM units) AS units,
+                (SELECT max(version) FROM matters) AS matters, (SELECT max(version) FROM users) AS users,
+                (SELECT version FROM calendar WHERE id = 1) AS calendar,
+                (SELECT value FROM change_seq WHERE id = 1) AS seq",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let changed = |v: Option<i64>| v.is_some_and(|v| v > cursor);
+
     // Directory and catalogue: not secret within the county; colleagues limited to the own unit
     // (all for supervision) and to what A/B routing and history need.
-    let sites: Vec<(i64, String, i64)> =
+    let sites: Vec<(i64, String, i64)> = if changed(latest.sites) {
         sqlx::query_as("SELECT id, name, version FROM sites WHERE version > ? ORDER BY version LIMIT ?")
             .bind(cursor)
             .bind(fetch)
             .fetch_all(&mut *conn)
-            .await?;
+            .await?
+    } else {
+        Vec::new()
+    };
     merged.extend(
         sites
             .into_iter()
             .map(|(id, name, v)| (v, Pending::Ready(Change::Site(Site { id, name })))),
     );
-    let units: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, name, kind, site_id, version FROM units WHERE version > ? ORDER BY version LIMIT ?",
-    )
-    .bind(cursor)
-    .bind(fetch)
-    .fetch_all(&mut *conn)
-    .await?;
+    let units: Vec<(i64, String, String, i64, i64)> = if changed(latest.units) {
+        sqlx::query_as(
+            "SELECT id, name, kind, site_id, version FROM units WHERE version > ? ORDER BY version LIMIT ?",
+        )
+        .bind(cursor)
+        .bind(fetch)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
     merged.extend(units.into_iter().map(|(id, name, kind, site_id, v)| {
         (
             v,
@@ -173,14 +205,18 @@ pub async fn build_page(
         b_clerk_id: Option<i64>,
         version: i64,
     }
-    let matters: Vec<MatterRow> = sqlx::query_as(
-        "SELECT id, code, name, unit_id, promised_days, materials, fee_fen, a_clerk_id, b_clerk_id, version
-         FROM matters WHERE version > ? ORDER BY version LIMIT ?",
-    )
-    .bind(cursor)
-    .bind(fetch)
-    .fetch_all(&mut *conn)
-    .await?;
+    let matters: Vec<MatterRow> = if changed(latest.matters) {
+        sqlx::query_as(
+            "SELECT id, code, name, unit_id, promised_days, materials, fee_fen, a_clerk_id, b_clerk_id, version
+             FROM matters WHERE version > ? ORDER BY version LIMIT ?",
+        )
+        .bind(cursor)
+        .bind(fetch)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
     for m in matters {
         let matter = Matter {
             id: m.id,
@@ -202,13 +238,17 @@ pub async fn build_page(
         // Users without a unit see only themselves through the unit filter (-1 matches nobody).
         _ => Some(actor.unit_id.unwrap_or(-1)),
     };
-    let colleagues: Vec<(i64, String, String, Option<i64>, String, i64)> = sqlx::query_as(colleague_sql)
-        .bind(cursor)
-        .bind(colleague_unit)
-        .bind(colleague_unit)
-        .bind(fetch)
-        .fetch_all(&mut *conn)
-        .await?;
+    let colleagues: Vec<(i64, String, String, Option<i64>, String, i64)> = if changed(latest.users) {
+        sqlx::query_as(colleague_sql)
+            .bind(cursor)
+            .bind(colleague_unit)
+            .bind(colleague_unit)
+            .bind(fetch)
+            .fetch_all(&mut *conn)
+            .await?
+    } else {
+        Vec::new()
+    };
     merged.extend(
         colleagues
             .into_iter()
@@ -225,11 +265,14 @@ pub async fn build_page(
                 )
             }),
     );
-    let calendar: Option<(String, i64)> =
+    let calendar: Option<(String, i64)> = if changed(latest.calendar) {
         sqlx::query_as("SELECT data, version FROM calendar WHERE id = 1 AND version > ?")
             .bind(cursor)
             .fetch_optional(&mut *conn)
-            .await?;
+            .await?
+    } else {
+        None
+    };
     if let Some((data, v)) = calendar {
         let wire: CalendarWire = serde_json::from_str(&data).map_err(Error::internal)?;
         merged.push((v, Pending::Ready(Change::Calendar(wire))));
@@ -241,8 +284,8 @@ pub async fn build_page(
     let cursor = if has_more {
         merged.last().map(|(s, _)| *s).unwrap_or(cursor)
     } else {
-        // Consistent with the snapshot every query above read.
-        current_seq(conn).await?.max(cursor)
+        // Consistent with the snapshot every query above read (read in the same transaction).
+        latest.seq.max(cursor)
     };
 
     let masked = scope == Scope::AllMasked;
