@@ -123,6 +123,30 @@ async fn desk_task(api: Api, token: String, shared: Arc<Shared>, epoch: Instant)
         if ev.event != events::POKE || cursor.is_some_and(|c| poke.seq <= c) {
             continue;
         }
+        if poke.spread_ms > 0 {
+            // Background change (the server's 预警/督办 sweep): the desk pulls at a random moment
+            // within the spread, as shimin-client's driver does — at once if an urgent poke (a
+            // new reservation) comes in meanwhile.
+            let delay = rand::Rng::gen_range(&mut rand::thread_rng(), 0..u64::from(poke.spread_ms));
+            let wake = tokio::time::sleep(std::time::Duration::from_millis(delay));
+            tokio::pin!(wake);
+            loop {
+                tokio::select! {
+                    _ = &mut wake => break,
+                    next = stream.next() => match next {
+                        Some(Ok(ev)) if ev.event == events::POKE => {
+                            let urgent = serde_json::from_str::<Poke>(&ev.data).is_ok_and(|p| p.spread_ms == 0);
+                            if urgent {
+                                break;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        // The stream ended: the outer loop notices on its next read.
+                        _ => break,
+                    },
+                }
+            }
+        }
         // Pull until the end of the snapshot (pokes arriving meanwhile are coalesced).
         shared.inflight.fetch_add(1, Ordering::Relaxed);
         loop {

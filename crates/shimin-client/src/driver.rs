@@ -138,7 +138,24 @@ async fn live_stream(desk: Desk, i: usize, tx: mpsc::UnboundedSender<Event>) {
     // Ends on error, end of stream, or silence longer than SSE_IDLE.
     while let Ok(Some(Ok(ev))) = tokio::time::timeout(SSE_IDLE, stream.next()).await {
         if ev.event == events::POKE || ev.event == events::HELLO {
-            let _ = tx.send(Event::Poke(i));
+            let spread = serde_json::from_str::<shimin_protocol::Poke>(&ev.data)
+                .map(|p| p.spread_ms)
+                .unwrap_or(0);
+            if spread == 0 {
+                let _ = tx.send(Event::Poke(i));
+            } else {
+                // Background change: pull a little later, at a random moment, so that a
+                // county's desks do not all pull in the same instant.
+                let delay = std::time::Duration::from_millis(rand::Rng::gen_range(
+                    &mut rand::thread_rng(),
+                    0..spread as u64,
+                ));
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(Event::Poke(i));
+                });
+            }
         }
     }
     let _ = tx.send(Event::SseDropped(i));

@@ -98,7 +98,19 @@ pub struct PushResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Poke {
     pub seq: i64,
+    /// 0: pull now. Otherwise the change is background work of the server touching many desks
+    /// at once (warnings, a calendar recompute): pull after a random delay within this many
+    /// milliseconds, so the desks' pulls spread out instead of arriving together.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spread_ms: u32,
 }
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+/// How far desks spread their pulls after a background change (see [`Poke::spread_ms`]).
+pub const BACKGROUND_SPREAD_MS: u32 = 2000;
 
 /// SSE event names.
 pub mod events {

@@ -491,6 +491,7 @@ pub async fn set_presence(
         unit_id: user.unit_id,
         old_unit_id: None,
         agent_id: None,
+        background: false,
     }]);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -152,6 +152,7 @@ pub async fn update(writer: &SqlitePool, wire: &CalendarWire, by: Option<Updater
         unit_id: None,
         old_unit_id: None,
         agent_id: None,
+        background: true,
     }];
     committed.extend(reschedule(&mut tx, &calendar, wire.version).await?);
     let rescheduled = committed.len() as u64 - 1;
@@ -248,6 +249,7 @@ async fn reschedule(conn: &mut SqliteConnection, cal: &WorkCalendar, version: u3
             unit_id: Some(row.unit_id),
             old_unit_id: None,
             agent_id: row.agent_id,
+            background: true,
         });
     }
     Ok(out)
@@ -295,6 +297,7 @@ pub async fn reload_if_changed(state: &SharedState) -> Result<bool> {
         unit_id: None,
         old_unit_id: None,
         agent_id: None,
+        background: true,
     }]);
     Ok(true)
 }

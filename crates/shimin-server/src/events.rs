@@ -31,10 +31,15 @@ fn in_scope(scope: Scope, c: &Committed) -> bool {
     }
 }
 
-fn event(name: &str, seq: i64) -> Event {
+fn event(name: &str, seq: i64, background: bool) -> Event {
+    let spread_ms = if background {
+        shimin_protocol::BACKGROUND_SPREAD_MS
+    } else {
+        0
+    };
     Event::default()
         .event(name)
-        .json_data(Poke { seq })
+        .json_data(Poke { seq, spread_ms })
         .unwrap_or_else(|_| Event::default().event(name))
 }
 
@@ -53,14 +58,27 @@ pub async fn events(
         let mut conn = state.pool.acquire().await?;
         current_seq(&mut conn).await?
     };
-    let hello = stream::once(async move { Ok::<_, Infallible>(event(names::HELLO, seq)) });
+    let hello = stream::once(async move { Ok::<_, Infallible>(event(names::HELLO, seq, false)) });
     let pokes = stream::unfold((rx, false), move |(mut rx, mut lagged)| async move {
         loop {
             match rx.recv().await {
                 // After a lag some in-scope change may have been missed: poke on the next one
                 // whatever its scope (its seq is newer than anything missed), the pull catches up.
                 Ok(c) if lagged || in_scope(scope, &c) => {
-                    return Some((Ok(event(names::POKE, c.seq)), (rx, false)));
+                    // Commits already queued behind it (a group, a burst) make one poke with the
+                    // newest sequence: one pull covers them all.
+                    let (mut seq, mut background) = (c.seq, c.background && !lagged);
+                    loop {
+                        match rx.try_recv() {
+                            Ok(next) => {
+                                seq = seq.max(next.seq);
+                                background &= next.background || !in_scope(scope, &next);
+                            }
+                            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => background = false,
+                            Err(_) => break,
+                        }
+                    }
+                    return Some((Ok(event(names::POKE, seq, background)), (rx, false)));
                 }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(_)) => lagged = true,

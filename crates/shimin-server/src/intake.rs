@@ -239,6 +239,7 @@ pub async fn create_at(
         unit_id: Some(new.unit_id),
         old_unit_id: None,
         agent_id: new.agent_id,
+        background: false,
     }]);
     tracing::info!(kind = kind.code(), %number, unit = new.unit_id, "intake");
     Ok(Created {

@@ -130,6 +130,10 @@ pub struct Committed {
     /// Unit the item left (transfer), whose desks must pull the removal.
     pub old_unit_id: Option<i64>,
     pub agent_id: Option<i64>,
+    /// Recorded by the server on its own (预警/督办 sweep, calendar recompute), often for many
+    /// items at once and never urgent: desks are told to spread their pulls
+    /// ([`shimin_protocol::Poke::spread_ms`]) instead of all pulling in the same instant.
+    pub background: bool,
 }
 
 /// Shared state of the running server.

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use shimin_domain::calendar::{to_local, WorkCalendar};
 use shimin_domain::statutory::rule;
 use shimin_protocol::ItemEvent;
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use crate::audit::{self, Entry};
@@ -29,6 +30,12 @@ use crate::{Committed, Result, SharedState};
 const BATCH: i64 = 500;
 /// Batches per tick at most (the rest waits for the next tick).
 const MAX_BATCHES: usize = 20;
+/// Items recorded per write transaction. One commit (and one round of pokes) per group instead
+/// of per item: a sweep that reaches hundreds of points at once (the first tick after a start,
+/// a morning after a holiday) would otherwise make every desk in scope pull again and again
+/// while it runs (issue 6, part 4). Small enough that a desk's push never waits long for the
+/// single writer.
+const GROUP: usize = 50;
 
 /// What a tick recorded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,12 +79,18 @@ pub async fn tick(state: &SharedState, now: DateTime<Utc>) -> Result<TickReport>
         .bind(BATCH)
         .fetch_all(&state.pool)
         .await?;
-        for id in &ids {
-            let cal = state.calendar();
-            let Ok(uuid) = Uuid::parse_str(id) else { continue };
-            let (r, committed) = process(state, &cal, uuid, now).await?;
-            report.warnings += r.warnings;
-            report.overdue += r.overdue;
+        let cal = state.calendar();
+        for group in ids.chunks(GROUP) {
+            let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+            let mut committed = Vec::new();
+            for id in group {
+                let Ok(uuid) = Uuid::parse_str(id) else { continue };
+                let (r, c) = process(&mut tx, &cal, uuid, now).await?;
+                report.warnings += r.warnings;
+                report.overdue += r.overdue;
+                committed.extend(c);
+            }
+            tx.commit().await?;
             state.notify(committed);
         }
         if (ids.len() as i64) < BATCH {
@@ -87,30 +100,27 @@ pub async fn tick(state: &SharedState, now: DateTime<Utc>) -> Result<TickReport>
     Ok(report)
 }
 
-/// One item, in its own write transaction.
+/// One item, inside the caller's write transaction.
 async fn process(
-    state: &SharedState,
+    tx: &mut SqliteConnection,
     cal: &WorkCalendar,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(TickReport, Option<Committed>)> {
     let mut report = TickReport::default();
-    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let Some(row) = load_item(&mut tx, id).await? else {
-        tx.rollback().await?;
+    let Some(row) = load_item(&mut *tx, id).await? else {
         return Ok((report, None));
     };
-    let plan = deadline::plan_row(&mut tx, cal, &row).await?;
+    let plan = deadline::plan_row(&mut *tx, cal, &row).await?;
     let (Some(key), Some(clock), Some(due)) = (plan.clock_key(), plan.clock.as_ref(), plan.due_at) else {
         // No deadline (paused, none): nothing to look at until a change.
         sqlx::query("UPDATE items SET next_alert_at = NULL WHERE id = ?")
             .bind(&row.id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
         return Ok((report, None));
     };
-    let mut done = deadline::recorded_alerts(&mut tx, &row.id, &key).await?;
+    let mut done = deadline::recorded_alerts(&mut *tx, &row.id, &key).await?;
     let reached: Vec<_> = plan
         .alerts
         .iter()
@@ -119,7 +129,7 @@ async fn process(
         .collect();
     let mut committed = None;
     if !reached.is_empty() {
-        let seq = next_seq(&mut tx).await?;
+        let seq = next_seq(&mut *tx).await?;
         let r = rule(clock.kind);
         let due_local = to_local(due).format("%Y-%m-%d %H:%M").to_string();
         let mut overdue = false;
@@ -171,7 +181,7 @@ async fn process(
                 note: Some(note),
                 place: None,
             };
-            append_event(&mut tx, &row.id, &event, seq).await?;
+            append_event(&mut *tx, &row.id, &event, seq).await?;
         }
         sqlx::query(
             "UPDATE items SET version = ?, overdue = MAX(overdue, ?), supervision = MAX(supervision, ?) WHERE id = ?",
@@ -184,7 +194,7 @@ async fn process(
         .await?;
         if overdue {
             audit::record(
-                &mut tx,
+                &mut *tx,
                 Entry {
                     action: "supervision.overdue",
                     target: Some(&row.number),
@@ -199,6 +209,7 @@ async fn process(
             unit_id: Some(row.unit_id),
             old_unit_id: None,
             agent_id: row.agent_id,
+            background: true,
         });
     }
     sqlx::query("UPDATE items SET next_alert_at = ? WHERE id = ?")
@@ -206,6 +217,5 @@ async fn process(
         .bind(&row.id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok((report, committed))
 }

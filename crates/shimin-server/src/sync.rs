@@ -560,6 +560,7 @@ async fn register_case(
             unit_id: Some(unit_id),
             old_unit_id: None,
             agent_id: Some(actor.user_id),
+            background: false,
         }),
     ))
 }
@@ -690,6 +691,7 @@ async fn apply(
             unit_id: Some(out.unit_id),
             old_unit_id: old_unit,
             agent_id: row.agent_id,
+            background: false,
         }),
     ))
 }

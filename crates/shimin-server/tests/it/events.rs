@@ -77,6 +77,7 @@ async fn poke_follows_an_intake_in_scope_only() {
     let (ev, poke) = ga.next(Duration::from_secs(5)).await.expect("poke for the unit");
     eprintln!("poke latency after intake response: {:?}", started.elapsed());
     assert_eq!(ev, events::POKE);
+    assert_eq!(poke.spread_ms, 0, "a citizen's reservation is pulled at once");
     // The poke comes after the commit: a pull sees the change.
     let page = gongan.pull(hello.seq, None).await.unwrap();
     assert!(items(&page.changes)
@@ -138,4 +139,35 @@ async fn shutdown_ends_open_streams() {
     tokio::time::timeout(Duration::from_secs(10), server.shutdown())
         .await
         .expect("shutdown does not hang on SSE");
+}
+
+#[tokio::test]
+async fn the_supervision_sweep_tells_desks_to_spread_their_pulls() {
+    let ts = start().await;
+    let clerk = ts.login_as(Role::Clerk, Some("县公安局")).await;
+    let mut sse = SseReader::open(&clerk).await;
+    let (_, hello) = sse.next(Duration::from_secs(5)).await.expect("hello");
+    // The demo county's first sweep records warnings and overdue points for many items.
+    let report = shimin_server::supervision::tick(ts.server.state(), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(report.warnings + report.overdue > 1, "{report:?}");
+    let in_unit = ts
+        .scalar(&format!(
+            "SELECT count(*) FROM items WHERE version > {} AND unit_id = {}",
+            hello.seq,
+            ts.unit_id("县公安局").await
+        ))
+        .await;
+    assert!(in_unit > 0, "the sweep touched the unit");
+    let (ev, poke) = sse
+        .next(Duration::from_secs(5))
+        .await
+        .expect("a poke for the sweep");
+    assert_eq!(ev, events::POKE);
+    assert_eq!(
+        poke.spread_ms, BACKGROUND_SPREAD_MS,
+        "background work: pull within 2 s, spread"
+    );
+    assert!(poke.seq > hello.seq);
 }
