@@ -617,32 +617,12 @@ async fn desk_part(cli: &Cli, sizes: &Sizes, errors: &mut Vec<String>) -> Vec<Fi
 /// `--only-queue`: part 3 measured now (on a cache of the size's largest bootstrap), merged
 /// into an earlier full run's results.
 async fn only_queue(cli: &Cli) -> Result<i32> {
-    let (json, md) = merge_paths(cli);
-    let mut report: Report = serde_json::from_slice(
-        &std::fs::read(&json).with_context(|| format!("reading {}", json.display()))?,
-    )?;
     let sizes = Sizes::of(cli.size);
     let work = tempfile::tempdir()?;
     let server = start_local_server(work.path()).await?;
     let measured = queue_only_part(&sizes, &server, work.path()).await;
     server.shutdown().await;
-    let figures = measured?;
-    report.figures.retain(|f| f.part != 3);
-    report.figures.extend(figures);
-    report.figures.sort_by_key(|f| f.part);
-    report.command.push_str(&format!(
-        "; part 3: cargo run {}-p shimin-bench -- --size {} --only-queue ({})",
-        release_flag(),
-        format!("{:?}", cli.size).to_lowercase(),
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    ));
-    std::fs::write(&json, serde_json::to_string_pretty(&report)? + "\n")?;
-    std::fs::write(&md, report.to_markdown(closing_note().as_deref()))?;
-    eprintln!(
-        "shimin-bench: part 3 merged into {} and {}",
-        json.display(),
-        md.display()
-    );
+    merge_part(cli, 3, "--only-queue", measured?, &[], |_| {})?;
     Ok(0)
 }
 

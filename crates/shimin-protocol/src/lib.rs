@@ -12,7 +12,8 @@
 //!   calendar update endpoint, `ItemRecord.overdue` / `supervision`, code `calendar_stale`;
 //!   delegated cases (2026-12): ops `register_case`, `add_attachment`, `collect_result`,
 //!   `deliver_to_citizen`, `hand_over.place`, status `collected`, `ItemEvent.place`,
-//!   `ItemDetails.attachments` / `delivery`, blob upload endpoints, the progress query.
+//!   `ItemDetails.attachments` / `delivery`, blob upload endpoints, the progress query;
+//!   `Poke.spread_ms` (pull background changes at a random moment within it).
 
 pub mod api;
 pub mod catalog;
