@@ -146,25 +146,29 @@ pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
                     }
                 }
                 let synced = desk.status().borrow().last_sync.is_some();
-                // News is never folded into the backlog reminder.
+                // News is never folded into the backlog reminder, and comes after it: the
+                // newest alert on top of the banner is the reservation that just arrived.
                 let (news_now, fresh): (Vec<_>, Vec<_>) =
                     fresh.into_iter().partition(|(is_news, _)| *is_news);
+                let was_backlog = backlog;
+                if backlog && synced {
+                    backlog = false;
+                    // The backlog at login: one reminder instead of a flood (news excluded).
+                    let waiting: Vec<_> = open
+                        .iter()
+                        .filter(|(id, _, _, kinds)| !kinds.is_empty() && !news.contains(id))
+                        .collect();
+                    if let Some((id, number, matter, _)) = waiting.first() {
+                        let (summary, mut alert) =
+                            alert_for(AlertKind::Arrival, *id, number, matter.as_deref());
+                        alert.text = format!("您有 {} 个预约待处理，请尽快受理或拒绝", waiting.len());
+                        deliver(&app, &summary, alert);
+                    }
+                }
                 for (_, (summary, alert)) in news_now {
                     deliver(&app, &summary, alert);
                 }
-                if backlog {
-                    if synced {
-                        backlog = false;
-                        // The backlog at login: one reminder instead of a flood.
-                        let first = open.iter().find(|(_, _, _, kinds)| !kinds.is_empty());
-                        if let Some((id, number, matter, _)) = first {
-                            let (summary, mut alert) =
-                                alert_for(AlertKind::Arrival, *id, number, matter.as_deref());
-                            alert.text = format!("您有 {attention} 个预约待处理，请尽快受理或拒绝");
-                            deliver(&app, &summary, alert);
-                        }
-                    }
-                } else {
+                if !was_backlog {
                     for (_, (summary, alert)) in fresh {
                         deliver(&app, &summary, alert);
                     }
