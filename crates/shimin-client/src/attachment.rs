@@ -36,7 +36,7 @@ impl Prepared {
 
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::config::hex(&Sha256::digest(bytes))
 }
 
 /// Checks `bytes` (named `file_name` by the person who picked it) and prepares them for

@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use shimin_domain::password::check_password;
 use shimin_domain::role::{Actor, Role};
 use shimin_protocol::{ChangePasswordRequest, LoginRequest, LoginResponse, SetPresence, UserInfo};
@@ -55,8 +54,7 @@ pub async fn verify_password(hash: String, password: String) -> Result<bool> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::blobs::sha256_hex(token.as_bytes())
 }
 
 fn new_token() -> String {

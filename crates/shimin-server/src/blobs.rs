@@ -306,7 +306,7 @@ pub async fn put_chunk(
         .get(CHUNK_SHA256_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::invalid(CHUNK_SHA256_HEADER, "缺少分块校验值"))?;
-    if hex(&Sha256::digest(&body)) != claimed {
+    if sha256_hex(&body) != claimed {
         return Err(Error::ChunkCorrupt);
     }
     let key = upload_key(user.id, &hash);

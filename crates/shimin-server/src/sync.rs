@@ -471,6 +471,14 @@ fn rejected(code: &str, message: impl Into<String>) -> MutationOutcome {
     }
 }
 
+/// An op whose payload is invalid: rejected, naming the field.
+fn invalid_op(invalid: shimin_protocol::InvalidOp) -> MutationOutcome {
+    rejected(
+        codes::INVALID_FIELD,
+        format!("{}：{}", invalid.field, invalid.message),
+    )
+}
+
 /// The name of the site of `user_id`'s unit (where a window works).
 async fn actor_site(conn: &mut SqliteConnection, user_id: i64) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
@@ -503,13 +511,7 @@ async fn register_case(
         return Ok((rejected(refusal.code(), refusal.message_zh()), None));
     }
     if let Err(invalid) = m.op.check_payload() {
-        return Ok((
-            rejected(
-                codes::INVALID_FIELD,
-                format!("{}：{}", invalid.field, invalid.message),
-            ),
-            None,
-        ));
+        return Ok((invalid_op(invalid), None));
     }
     if load_item(conn, m.item_id).await?.is_some() {
         return Ok((rejected(codes::ALREADY_EXISTS, "此代办件已登记"), None));
@@ -590,15 +592,7 @@ async fn apply(
     }
     let command = match m.op.validate() {
         Ok(c) => c,
-        Err(invalid) => {
-            return Ok((
-                rejected(
-                    shimin_protocol::codes::INVALID_FIELD,
-                    format!("{}：{}", invalid.field, invalid.message),
-                ),
-                None,
-            ))
-        }
+        Err(invalid) => return Ok((invalid_op(invalid), None)),
     };
     if let shimin_domain::item::Command::Transfer(to) = command {
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE id = ?")
