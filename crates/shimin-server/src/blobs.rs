@@ -280,8 +280,10 @@ pub async fn put_chunk(
         return Err(Error::NotFound);
     }
     let _one = state.blob_lock.lock().await;
-    let mut conn = state.writer.acquire().await?;
-    let Some(row) = upload_row(&mut conn, user.id, &hash).await? else {
+    // Read with a reader; the single writer is taken only after the chunk is on disk, so an
+    // upload's file IO never holds up the desks' pushes. `blob_lock` orders the uploads.
+    let row = upload_row(&mut *state.pool.acquire().await?, user.id, &hash).await?;
+    let Some(row) = row else {
         return Err(Error::invalid("hash", "请先开始上传（POST /api/v1/blobs）"));
     };
     let size = row.size as u64;
@@ -323,6 +325,7 @@ pub async fn put_chunk(
         }
         Err(e) => return Err(Error::internal(e)),
     }
+    let mut conn = state.writer.acquire().await?;
     sqlx::query("UPDATE blob_uploads SET received = ? WHERE user_id = ? AND hash = ?")
         .bind(received as i64)
         .bind(user.id)
