@@ -8,6 +8,7 @@ use crate::views::{ItemDetail, MatterInfo, QueueRow, SessionView, StatusView};
 use serde::{Deserialize, Serialize};
 use shimin_client::{Desk, NewCase, Op, QueueQuery, QueueView, RejectionNotice};
 use shimin_domain::calendar::to_local;
+use shimin_domain::item::{ItemKind, Status};
 use shimin_protocol::AttachmentRef;
 use std::sync::atomic::Ordering;
 use tauri::{AppHandle, State};
@@ -379,13 +380,13 @@ pub async fn set_away(app: AppHandle, state: State<'_, Shared>, req: AwayReq) ->
 async fn booked_today(desk: &Desk) -> CmdResult<Vec<BookedToday>> {
     let me = desk.user().ok_or_else(DeskError::not_logged_in)?;
     let today = to_local(desk.server_now()).date();
-    let mut q = QueueQuery::new(QueueView::Kind("reservation".to_owned()));
+    let mut q = QueueQuery::new(QueueView::Kind(ItemKind::Reservation.code().to_owned()));
     q.limit = 1000;
     Ok(desk
         .queue(q)
         .await?
         .into_iter()
-        .filter(|v| v.record.status == "accepted" && v.record.handler_id == Some(me.id))
+        .filter(|v| v.record.status == Status::Accepted && v.record.handler_id == Some(me.id))
         .filter_map(|v| {
             let slot = v.record.details.granted_slot?;
             (slot.start.date() == today).then(|| BookedToday {
@@ -426,7 +427,7 @@ async fn finish_serving(state: &Shared, desk: &Desk, arrived: bool) -> CmdResult
         let still_accepted = desk
             .item(id)
             .await?
-            .is_some_and(|v| v.record.status == "accepted");
+            .is_some_and(|v| v.record.status == Status::Accepted);
         if still_accepted {
             desk.act(id, if arrived { Op::MarkArrived } else { Op::MarkNoShow })
                 .await?;

@@ -16,7 +16,9 @@ use crate::state::Shared;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shimin_client::{CacheEvent, Clocks, Desk, ItemView, LadderNotice, QueueQuery, QueueView};
+use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Recipient;
+use shimin_domain::role::Role;
 use shimin_protocol::{ItemRecord, Matter, UserInfo};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -100,7 +102,7 @@ pub fn due_alerts(
     now: DateTime<Utc>,
 ) -> Vec<AlertKind> {
     let rec = &v.record;
-    if rec.status != "received" || rec.handler_id.is_some_and(|h| h != me.id) {
+    if rec.status != Status::Received || rec.handler_id.is_some_and(|h| h != me.id) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -108,7 +110,7 @@ pub fn due_alerts(
         out.push(AlertKind::Arrival);
     }
     let concerned = matter.is_some_and(|m| m.a_clerk_id == Some(me.id) || m.b_clerk_id == Some(me.id))
-        || (me.role == "dept_leader" && me.unit_id == Some(rec.unit_id));
+        || (me.role == Role::DeptLeader && me.unit_id == Some(rec.unit_id));
     let steps = clocks.due_ladder_steps(v, now).unwrap_or_default();
     // The first step is the arrival, handled above with the acting A of now.
     for step in steps.iter().skip(1) {
@@ -218,18 +220,18 @@ async fn scan(desk: &Desk, me: &UserInfo) -> shimin_client::Result<Vec<OpenReser
 /// What an agent is told when one of the own delegated cases changed from `before` (the
 /// status the desk knew; `None`: first seen) to what `rec` says now.
 pub fn agent_news(
-    before: Option<&str>,
+    before: Option<Status>,
     rec: &ItemRecord,
     me: i64,
     matter: Option<&str>,
 ) -> Option<(String, Alert)> {
-    if rec.kind != "delegated_case" || rec.agent_id != Some(me) || before == Some(rec.status.as_str()) {
+    if rec.kind != ItemKind::DelegatedCase || rec.agent_id != Some(me) || before == Some(rec.status) {
         return None;
     }
     let what = matter.map(|m| format!("（{m}）")).unwrap_or_default();
     let number = &rec.number;
-    let (code, summary, text) = match rec.status.as_str() {
-        "supplement" => (
+    let (code, summary, text) = match rec.status {
+        Status::Supplement => (
             "case_supplement",
             "代办件需补正材料",
             format!(
@@ -237,7 +239,7 @@ pub fn agent_news(
                 rec.details.missing_materials.join("、")
             ),
         ),
-        "completed" => (
+        Status::Completed => (
             "case_result_ready",
             "代办件已办结，可领取结果",
             format!("代办件 {number}{what} 已办结，请到窗口领取结果并送达群众"),
@@ -258,7 +260,7 @@ pub fn agent_news(
 /// Watches an agent's own delegated cases and alerts [`agent_news`].
 pub async fn agent_loop(app: AppHandle, desk: Desk) {
     let Some(me) = desk.user() else { return };
-    if me.role != "agent" {
+    if me.role != Role::Agent {
         return;
     }
     let mut changes = desk.changes();
@@ -266,7 +268,7 @@ pub async fn agent_loop(app: AppHandle, desk: Desk) {
     q.include_closed = true;
     q.limit = u32::MAX;
     // What the desk knew at login: changes from here on are news.
-    let mut known: HashMap<Uuid, String> = match desk.queue(q).await {
+    let mut known: HashMap<Uuid, Status> = match desk.queue(q).await {
         Ok(cases) => cases
             .into_iter()
             .map(|v| (v.record.id, v.record.status))
@@ -297,12 +299,12 @@ pub async fn agent_loop(app: AppHandle, desk: Desk) {
                 .matter_id
                 .and_then(|m| matters.get(&m))
                 .map(|m| m.name.as_str());
-            let before = known.insert(id, v.record.status.clone());
+            let before = known.insert(id, v.record.status);
             // The first snapshot after a fresh login is the backlog, not news.
             if first_snapshot && before.is_none() {
                 continue;
             }
-            if let Some((summary, alert)) = agent_news(before.as_deref(), &v.record, me.id, matter) {
+            if let Some((summary, alert)) = agent_news(before, &v.record, me.id, matter) {
                 deliver(&app, &summary, alert);
             }
         }
@@ -369,7 +371,7 @@ mod tests {
             id,
             username: format!("u{id}"),
             display_name: format!("用户{id}"),
-            role: role.into(),
+            role: Role::from_code(role).unwrap(),
             unit_id: Some(UNIT),
         }
     }
@@ -378,9 +380,9 @@ mod tests {
         Colleague {
             id,
             display_name: format!("用户{id}"),
-            role: role.into(),
+            role: Role::from_code(role).unwrap(),
             unit_id: Some(UNIT),
-            presence: presence.into(),
+            presence: shimin_domain::ladder::Presence::from_code(presence).unwrap(),
         }
     }
 
@@ -421,8 +423,8 @@ mod tests {
             record: ItemRecord {
                 id: Uuid::from_u128(7),
                 number: "YY20261201-0001".into(),
-                kind: "reservation".into(),
-                status: "received".into(),
+                kind: ItemKind::Reservation,
+                status: Status::Received,
                 unit_id: UNIT,
                 matter_id: Some(1),
                 agent_id: None,
@@ -508,31 +510,34 @@ mod tests {
     fn an_agent_hears_of_a_supplement_notice_and_a_ready_result_of_own_cases_only() {
         const AGENT: i64 = 40;
         let mut case = reservation(None).record;
-        case.kind = "delegated_case".into();
+        case.kind = ItemKind::DelegatedCase;
         case.number = "DB20261201-0003".into();
         case.agent_id = Some(AGENT);
-        case.status = "supplement".into();
+        case.status = Status::Supplement;
         case.details.missing_materials = vec!["户口本".into(), "结婚证".into()];
-        let (summary, alert) = agent_news(Some("submitted"), &case, AGENT, Some("婚姻登记")).unwrap();
+        let (summary, alert) = agent_news(Some(Status::Submitted), &case, AGENT, Some("婚姻登记")).unwrap();
         assert_eq!(
             (summary.as_str(), alert.kind),
             ("代办件需补正材料", "case_supplement")
         );
         assert!(alert.text.contains("DB20261201-0003（婚姻登记）") && alert.text.contains("户口本、结婚证"));
         // Told once: the status the desk already knew is no news.
-        assert!(agent_news(Some("supplement"), &case, AGENT, None).is_none());
-        case.status = "completed".into();
+        assert!(agent_news(Some(Status::Supplement), &case, AGENT, None).is_none());
+        case.status = Status::Completed;
         assert_eq!(
-            agent_news(Some("deciding"), &case, AGENT, None).unwrap().1.kind,
+            agent_news(Some(Status::Deciding), &case, AGENT, None)
+                .unwrap()
+                .1
+                .kind,
             "case_result_ready"
         );
         // Not the agent's own case, or nothing the agent must act on.
-        assert!(agent_news(Some("deciding"), &case, AGENT + 1, None).is_none());
-        case.status = "accepted".into();
-        assert!(agent_news(Some("submitted"), &case, AGENT, None).is_none());
+        assert!(agent_news(Some(Status::Deciding), &case, AGENT + 1, None).is_none());
+        case.status = Status::Accepted;
+        assert!(agent_news(Some(Status::Submitted), &case, AGENT, None).is_none());
         // No personal data in the texts.
         case.applicant.name = "王秀英".into();
-        case.status = "completed".into();
+        case.status = Status::Completed;
         let (summary, alert) = agent_news(None, &case, AGENT, None).unwrap();
         assert!(!summary.contains("王秀英") && !alert.text.contains("王秀英"));
     }

@@ -168,7 +168,9 @@ impl AppState {
     pub async fn refresh_away(&self, desk: &Desk) {
         let Some(me) = desk.user() else { return };
         if let Ok(colleagues) = desk.colleagues().await {
-            let away = colleagues.iter().any(|c| c.id == me.id && c.presence == "away");
+            let away = colleagues
+                .iter()
+                .any(|c| c.id == me.id && c.presence == shimin_domain::ladder::Presence::Away);
             self.away.store(away, Ordering::Relaxed);
         }
     }

@@ -4,10 +4,11 @@
 //! under the target directory (`window-screenshots/`).
 
 use fantoccini::Locator;
+use shimin_domain::item::{ItemKind, Status};
+use shimin_domain::role::Role;
 use shimin_e2e::desktop::{by_testid, DesktopSession, WebDriver};
 use shimin_e2e::support::{citizen, eventually, Portal, TestServer, DEMO_PASSWORD};
 use shimin_protocol::Applicant;
-use sqlx::Row;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -29,14 +30,29 @@ fn screenshot_path(name: &str) -> PathBuf {
 
 /// A clerk who acts as A for a matter (on duty), with that matter.
 async fn a_clerk(ts: &TestServer) -> (String, i64, i64) {
-    let row = sqlx::query(
-        "SELECT u.username, u.id, m.id FROM matters m JOIN users u ON u.id = m.a_clerk_id
-         WHERE u.presence = 'on_duty' ORDER BY m.id LIMIT 1",
-    )
-    .fetch_one(ts.db())
-    .await
-    .unwrap();
-    (row.get(0), row.get(1), row.get(2))
+    let (matter, clerk) = ts.matter_with_a_clerk_on_duty(|_| true).await;
+    (clerk.username, clerk.id, matter.id)
+}
+
+/// The username of a clerk of `unit` (by id).
+async fn clerk_of(ts: &TestServer, unit: i64) -> String {
+    ts.users_where(|u| u.colleague.role == Role::Clerk && u.colleague.unit_id == Some(unit))
+        .await
+        .remove(0)
+        .username
+}
+
+/// The first delegated case (by number) in `status`, not yet taken when `untaken`.
+async fn demo_case(ts: &TestServer, status: Status, untaken: bool) -> shimin_server::store::StoredItem {
+    let mut cases: Vec<_> = ts
+        .items()
+        .await
+        .into_iter()
+        .filter(|i| i.kind == ItemKind::DelegatedCase && i.status == status)
+        .filter(|i| !untaken || i.handler_id.is_none())
+        .collect();
+    cases.sort_by(|a, b| a.number.cmp(&b.number));
+    cases.into_iter().next().expect("a demo delegated case")
 }
 
 /// What every window test starts from: the one-window lock, a demo-county server, an A clerk
@@ -198,12 +214,8 @@ impl Desk {
     }
 }
 
-async fn item_status(ts: &TestServer, number: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM items WHERE number = ?")
-        .bind(number)
-        .fetch_one(ts.db())
-        .await
-        .unwrap()
+async fn item_status(ts: &TestServer, number: &str) -> Status {
+    ts.item_by_number(number).await.status
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -221,17 +233,12 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
     let number = created.number.clone();
     eventually(UI, "the server records the acceptance", || {
         let (ts, number) = (&ts, number.clone());
-        async move { item_status(ts, &number).await == "accepted" }
+        async move { item_status(ts, &number).await == Status::Accepted }
     })
     .await;
     desk.wait_attr("detail", "data-status", "accepted").await;
-    let (handler, slot): (Option<i64>, Option<String>) = sqlx::query_as(
-        "SELECT handler_id, json_extract(details, '$.granted_slot.start') FROM items WHERE number = ?",
-    )
-    .bind(&created.number)
-    .fetch_one(ts.db())
-    .await
-    .unwrap();
+    let stored = ts.item_by_number(&created.number).await;
+    let (handler, slot) = (stored.handler_id, stored.details.granted_slot);
     assert_eq!(handler, Some(w.clerk_id));
     assert!(slot.is_some(), "the granted slot is recorded");
     let shot = screenshot_path("accepted");
@@ -320,11 +327,12 @@ async fn remember_me_keeps_the_token_in_the_keyring_and_nothing_secret_in_files(
     assert_eq!(key_item.secret.len(), 64);
     // The server knows the token (its hash): it is the live session's.
     let hash = shimin_server::auth::hash_token(&token);
-    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = ?")
-        .bind(&hash)
-        .fetch_one(ts.db())
+    let known = shimin_server::inspect::sessions(ts.store())
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .filter(|s| s.token_hash == hash)
+        .count();
     assert_eq!(known, 1);
     desk.wd.close().await;
 
@@ -403,7 +411,7 @@ async fn offline_the_desk_still_lists_and_handles_items_and_they_reach_the_serve
         "the offline acceptance reaches the server",
         || {
             let (ts, number) = (&ts, number.clone());
-            async move { item_status(ts, &number).await == "accepted" }
+            async move { item_status(ts, &number).await == Status::Accepted }
         },
     )
     .await;
@@ -466,18 +474,15 @@ fn valid_id_number(first17: &str) -> String {
 async fn an_agent_registers_a_case_photographs_a_material_and_the_server_receives_both() {
     let w = World::new().await;
     let ts = &w.ts;
-    let (agent, agent_id): (String, i64) =
-        sqlx::query_as("SELECT username, id FROM users WHERE role = 'agent' ORDER BY id LIMIT 1")
-            .fetch_one(ts.db())
-            .await
-            .unwrap();
-    let (matter_name, materials): (String, String) =
-        sqlx::query_as("SELECT name, materials FROM matters WHERE id = ?")
-            .bind(w.matter)
-            .fetch_one(ts.db())
-            .await
-            .unwrap();
-    let first_material = serde_json::from_str::<Vec<String>>(&materials).unwrap()[0].clone();
+    let agent_user = ts.user("agent", None).await;
+    let (agent, agent_id) = (agent_user.username, agent_user.id);
+    let matter = shimin_server::inspect::matters(ts.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == w.matter)
+        .expect("the matter");
+    let (matter_name, first_material) = (matter.name.clone(), matter.materials[0].clone());
     let desk = w.desk().await;
     desk.login(&agent, false).await;
 
@@ -516,27 +521,25 @@ async fn an_agent_registers_a_case_photographs_a_material_and_the_server_receive
 
     // Online, the sync loop takes case and photo to the server.
     eventually(UI, "the server holds the case with its photo", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM items i JOIN item_attachments a ON a.item_id = i.id
-             WHERE i.agent_id = ? AND i.kind = 'delegated_case' AND i.applicant_name = '王秀英'",
-        )
-        .bind(agent_id)
-        .fetch_one(ts.db())
-        .await
-        .unwrap();
-        n == 1
+        let attached = shimin_server::inspect::attachments(ts.store()).await.unwrap();
+        ts.items()
+            .await
+            .iter()
+            .filter(|i| i.agent_id == Some(agent_id) && i.applicant.name == "王秀英")
+            .filter(|i| attached.iter().any(|(item, _)| *item == i.id))
+            .count()
+            == 1
     })
     .await;
-    let (status, details): (String, String) =
-        sqlx::query_as("SELECT status, details FROM items WHERE agent_id = ? AND applicant_name = '王秀英'")
-            .bind(agent_id)
-            .fetch_one(ts.db())
-            .await
-            .unwrap();
-    assert_eq!(status, "registered");
-    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
-    assert_eq!(details["attachments"][0]["material"], first_material.as_str());
-    assert_eq!(details["attachments"][0]["mime"], "image/jpeg");
+    let case = ts
+        .items()
+        .await
+        .into_iter()
+        .find(|i| i.agent_id == Some(agent_id) && i.applicant.name == "王秀英")
+        .expect("the case");
+    assert_eq!(case.status, Status::Registered);
+    assert_eq!(case.details.attachments[0].material, first_material);
+    assert_eq!(case.details.attachments[0].mime, "image/jpeg");
     // The desk shows the server's number once synced.
     desk.wait_attr("status-online", "data-synced", "true").await;
     assert!(number.contains("DB"), "{number}");
@@ -548,16 +551,14 @@ async fn an_agent_is_notified_when_the_window_asks_for_a_supplement() {
     let w = World::new().await;
     let (ts, session) = (&w.ts, &w.session);
     // A delegated case of the demo county waiting at the window for pre-review.
-    let (agent, case_id, number, clerk): (String, String, String, String) = sqlx::query_as(
-        "SELECT a.username, i.id, i.number, c.username FROM items i
-         JOIN users a ON a.id = i.agent_id
-         JOIN users c ON c.unit_id = i.unit_id AND c.role = 'clerk'
-         WHERE i.kind = 'delegated_case' AND i.status = 'submitted' AND i.handler_id IS NULL
-         ORDER BY i.number LIMIT 1",
-    )
-    .fetch_one(ts.db())
-    .await
-    .unwrap();
+    let case = demo_case(ts, Status::Submitted, true).await;
+    let agent = ts
+        .users_where(|u| Some(u.colleague.id) == case.agent_id)
+        .await
+        .remove(0)
+        .username;
+    let clerk = clerk_of(ts, case.unit_id).await;
+    let (case_id, number) = (case.id.to_string(), case.number.clone());
     let desk = w.desk().await;
     desk.login(&agent, false).await;
     desk.wait_attr("status-online", "data-live", "true").await;
@@ -598,13 +599,9 @@ async fn an_agent_is_notified_when_the_window_asks_for_a_supplement() {
 async fn the_window_sees_a_delivered_cases_custody_chain_and_its_signature_image() {
     let w = World::new().await;
     let ts = &w.ts;
-    let (clerk, number): (String, String) = sqlx::query_as(
-        "SELECT c.username, i.number FROM items i JOIN users c ON c.unit_id = i.unit_id AND c.role = 'clerk'
-         WHERE i.kind = 'delegated_case' AND i.status = 'delivered' ORDER BY i.number LIMIT 1",
-    )
-    .fetch_one(ts.db())
-    .await
-    .unwrap();
+    let case = demo_case(ts, Status::Delivered, false).await;
+    let clerk = clerk_of(ts, case.unit_id).await;
+    let number = case.number.clone();
     let desk = w.desk().await;
     desk.login(&clerk, false).await;
     desk.click("queue-tab-delegated_case").await;

@@ -1,11 +1,14 @@
 //! Shared set-up for end-to-end tests (this crate's and the desk app's): a demo-county server
-//! in a fresh data directory, desks, the citizen portal, and reads of the server's database for
-//! assertions.
+//! in a fresh data directory, desks, the citizen portal, and reads of the server's data for
+//! assertions (through `shimin_server::inspect`, the storage layer's seam: no SQL here).
+//!
+//! The server's backend: the data directory's SQLite file, or, when `SHIMIN_TEST_DATABASE`
+//! names a PostgreSQL cluster (`scripts/test.sh` starts one), a fresh database on it.
 
 use shimin_client::{CacheKey, ClientConfig, Desk, Endpoint};
 use shimin_protocol::{paths, Applicant, Created, LoginRequest, LoginResponse, NewReservation, Slot};
-use shimin_server::{Config, DemoOptions, HashParams, RunningServer};
-use sqlx::Row;
+use shimin_server::store::StoredItem;
+use shimin_server::{inspect, Config, DemoOptions, HashParams, RunningServer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,12 +23,20 @@ pub struct TestServer {
     pub server: Option<RunningServer>,
     pub data: TempDir,
     pub listen: Vec<SocketAddr>,
+    /// The PostgreSQL database of this server, if the tests run on PostgreSQL.
+    pub database: Option<String>,
+}
+
+/// A fresh database for one server on the test cluster; `None` without one (SQLite).
+pub async fn fresh_database() -> Option<String> {
+    shimin_server::store::postgres::scratch_database_for_tests("e2e").await
 }
 
 /// The server configuration of a test: demo county, fast (insecure) password hashing.
-pub fn config(data_dir: &Path, listen: Vec<SocketAddr>) -> Config {
+pub fn config(data_dir: &Path, database: Option<String>, listen: Vec<SocketAddr>) -> Config {
     Config {
         data_dir: data_dir.to_path_buf(),
+        database,
         listen,
         demo: Some(DemoOptions::default()),
         hash_params: HashParams::insecure_fast(),
@@ -42,7 +53,8 @@ impl TestServer {
     /// A demo server on the given addresses (port 0: ephemeral).
     pub async fn demo_on(listen: Vec<SocketAddr>) -> TestServer {
         let data = tempfile::tempdir().unwrap();
-        let server = shimin_server::start(config(data.path(), listen))
+        let database = fresh_database().await;
+        let server = shimin_server::start(config(data.path(), database.clone(), listen))
             .await
             .expect("server starts");
         let listen = server.addrs.clone();
@@ -50,6 +62,7 @@ impl TestServer {
             server: Some(server),
             data,
             listen,
+            database,
         }
     }
 
@@ -63,9 +76,41 @@ impl TestServer {
         format!("http://{}", self.listen[0])
     }
 
-    /// The server's database, for assertions.
-    pub fn db(&self) -> &sqlx::SqlitePool {
-        self.running().db()
+    /// The server's storage layer, for assertions (see `shimin_server::inspect`).
+    pub fn store(&self) -> &shimin_server::store::Store {
+        self.running().store()
+    }
+
+    /// Every item the server holds.
+    pub async fn items(&self) -> Vec<StoredItem> {
+        inspect::items(self.store()).await.unwrap()
+    }
+
+    /// One item as the server holds it.
+    pub async fn item(&self, id: uuid::Uuid) -> StoredItem {
+        inspect::item(self.store(), id)
+            .await
+            .unwrap()
+            .expect("item stored")
+    }
+
+    /// An item by its number.
+    pub async fn item_by_number(&self, number: &str) -> StoredItem {
+        self.items()
+            .await
+            .into_iter()
+            .find(|i| i.number == number)
+            .expect("item with that number")
+    }
+
+    /// One item's history on the server.
+    pub async fn history(&self, id: uuid::Uuid) -> Vec<shimin_protocol::ItemEvent> {
+        inspect::history(self.store(), id).await.unwrap()
+    }
+
+    /// Every account.
+    pub async fn accounts(&self) -> Vec<shimin_server::store::dump::UserDump> {
+        inspect::users(self.store()).await.unwrap()
     }
 
     /// The server goes down (the process would be gone: nothing answers on its addresses).
@@ -78,76 +123,122 @@ impl TestServer {
     /// The server comes back on the same addresses and data.
     pub async fn restart(&mut self) {
         assert!(self.server.is_none());
-        let server = shimin_server::start(config(self.data.path(), self.listen.clone()))
-            .await
-            .expect("restart");
+        let server = shimin_server::start(config(
+            self.data.path(),
+            self.database.clone(),
+            self.listen.clone(),
+        ))
+        .await
+        .expect("restart");
         self.server = Some(server);
     }
 
     /// A demo user of `role` (first by id), optionally of a given unit: (username, id, unit).
     pub async fn user(&self, role: &str, unit: Option<i64>) -> DemoUser {
-        let row = sqlx::query(
-            "SELECT username, id, unit_id FROM users WHERE role = ? AND (? IS NULL OR unit_id = ?) ORDER BY id LIMIT 1",
-        )
-        .bind(role)
-        .bind(unit)
-        .bind(unit)
-        .fetch_one(self.db())
+        self.users_where(|u| {
+            u.colleague.role.code() == role && (unit.is_none() || u.colleague.unit_id == unit)
+        })
         .await
-        .unwrap_or_else(|e| panic!("no demo user with role {role}: {e}"));
-        DemoUser {
-            username: row.get(0),
-            id: row.get(1),
-            unit_id: row.get(2),
-        }
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no demo user with role {role}"))
+    }
+
+    /// Demo users matching `keep`, by id.
+    pub async fn users_where(
+        &self,
+        keep: impl Fn(&shimin_server::store::dump::UserDump) -> bool,
+    ) -> Vec<DemoUser> {
+        self.accounts()
+            .await
+            .into_iter()
+            .filter(|u| keep(u))
+            .map(|u| DemoUser {
+                username: u.colleague.username,
+                id: u.colleague.id,
+                unit_id: u.colleague.unit_id,
+            })
+            .collect()
     }
 
     /// Two clerks of the same unit (an A/B pair).
     pub async fn clerk_pair(&self) -> (DemoUser, DemoUser) {
         let a = self.user("clerk", None).await;
-        let row = sqlx::query("SELECT username, id, unit_id FROM users WHERE role = 'clerk' AND unit_id = ? AND id <> ? ORDER BY id LIMIT 1")
-            .bind(a.unit_id)
-            .bind(a.id)
-            .fetch_one(self.db())
+        let b = self
+            .users_where(|u| {
+                u.colleague.role.code() == "clerk"
+                    && u.colleague.unit_id == a.unit_id
+                    && u.colleague.id != a.id
+            })
             .await
+            .into_iter()
+            .next()
             .expect("a second clerk in the unit");
-        (
-            a,
-            DemoUser {
-                username: row.get(0),
-                id: row.get(1),
-                unit_id: row.get(2),
-            },
-        )
-    }
-
-    /// The single integer that `sql` (one `?` bound to `bind`) returns.
-    pub async fn count(&self, sql: &str, bind: i64) -> i64 {
-        sqlx::query_scalar(sql)
-            .bind(bind)
-            .fetch_one(self.db())
-            .await
-            .unwrap()
+        (a, b)
     }
 
     /// Item ids of a unit, as the server has them.
     pub async fn unit_item_ids(&self, unit: i64) -> Vec<String> {
-        let mut ids: Vec<String> = sqlx::query_scalar("SELECT id FROM items WHERE unit_id = ?")
-            .bind(unit)
-            .fetch_all(self.db())
+        let mut ids: Vec<String> = self
+            .items()
             .await
-            .unwrap();
+            .into_iter()
+            .filter(|i| i.unit_id == unit)
+            .map(|i| i.id.to_string())
+            .collect();
         ids.sort();
         ids
     }
 
     /// A matter handled by `unit`.
     pub async fn matter_of(&self, unit: i64) -> i64 {
-        sqlx::query_scalar("SELECT id FROM matters WHERE unit_id = ? ORDER BY id LIMIT 1")
-            .bind(unit)
-            .fetch_one(self.db())
+        inspect::matters(self.store())
             .await
             .unwrap()
+            .into_iter()
+            .filter(|m| m.unit_id == unit)
+            .map(|m| m.id)
+            .min()
+            .expect("a matter of the unit")
+    }
+
+    /// The first matter (by id) whose A clerk is on duty, with that clerk: (matter, clerk).
+    pub async fn matter_with_a_clerk_on_duty(
+        &self,
+        keep: impl Fn(&shimin_server::store::MatterRow) -> bool,
+    ) -> (shimin_server::store::MatterRow, DemoUser) {
+        let accounts = self.accounts().await;
+        let mut matters = inspect::matters(self.store()).await.unwrap();
+        matters.sort_by_key(|m| m.id);
+        matters
+            .into_iter()
+            .filter(|m| keep(m))
+            .find_map(|m| {
+                let a = accounts.iter().find(|u| Some(u.colleague.id) == m.a_clerk_id)?;
+                let on_duty = a.colleague.presence == shimin_domain::ladder::Presence::OnDuty
+                    && a.colleague.role == shimin_domain::role::Role::Clerk;
+                on_duty.then(|| {
+                    let clerk = DemoUser {
+                        username: a.colleague.username.clone(),
+                        id: a.colleague.id,
+                        unit_id: a.colleague.unit_id,
+                    };
+                    (m, clerk)
+                })
+            })
+            .expect("a matter with its A clerk on duty")
+    }
+
+    /// The name of the site of a user's unit.
+    pub async fn site_of(&self, user_id: i64) -> String {
+        self.store()
+            .reader()
+            .await
+            .unwrap()
+            .site_of_user(user_id)
+            .await
+            .unwrap()
+            .expect("user with a unit")
     }
 }
 
@@ -193,6 +284,10 @@ pub struct Portal {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// The client id the session logged in with: pushes must come from it.
+    client_id: uuid::Uuid,
+    /// The next push sequence number of this client.
+    next_seq: std::sync::atomic::AtomicI64,
 }
 
 /// A demo user's own HTTP session with the API, spelled out request by request (what a desk
@@ -210,6 +305,7 @@ impl Portal {
     pub async fn login_as(server: &TestServer, username: &str) -> Portal {
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let base = server.url();
+        let client_id = uuid::Uuid::new_v4();
         let res: LoginResponse = http
             .post(format!("{base}{}", paths::LOGIN))
             .header(
@@ -219,7 +315,7 @@ impl Portal {
             .json(&LoginRequest {
                 username: username.to_owned(),
                 password: DEMO_PASSWORD.into(),
-                client_id: uuid::Uuid::new_v4(),
+                client_id,
                 device: "e2e".into(),
             })
             .send()
@@ -234,6 +330,8 @@ impl Portal {
             http,
             base,
             token: res.token,
+            client_id,
+            next_seq: std::sync::atomic::AtomicI64::new(1),
         }
     }
 
@@ -248,17 +346,19 @@ impl Portal {
             .bearer_auth(&self.token)
     }
 
-    /// Pushes one mutation of `op` on `item` from a fresh client id; the server's answer.
+    /// Pushes one mutation of `op` on `item` (the session's client, its next sequence number);
+    /// the server's answer.
     pub async fn push_one(
         &self,
         item: uuid::Uuid,
         op: shimin_protocol::Op,
     ) -> shimin_protocol::MutationOutcome {
+        let seq = self.next_seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let req = shimin_protocol::PushRequest {
-            client_id: uuid::Uuid::new_v4(),
+            client_id: self.client_id,
             mutations: vec![shimin_protocol::Mutation {
                 id: uuid::Uuid::now_v7(),
-                seq: 1,
+                seq,
                 item_id: item,
                 acted_at: chrono::Utc::now(),
                 op,

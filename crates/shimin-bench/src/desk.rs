@@ -56,12 +56,7 @@ fn rss_with_env(marker: &str) -> (u64, u64, usize) {
 }
 
 async fn a_clerk(ts: &TestServer) -> Result<String> {
-    Ok(sqlx::query_scalar(
-        "SELECT u.username FROM matters m JOIN users u ON u.id = m.a_clerk_id
-         WHERE u.presence = 'on_duty' ORDER BY m.id LIMIT 1",
-    )
-    .fetch_one(ts.db())
-    .await?)
+    Ok(ts.matter_with_a_clerk_on_duty(|_| true).await.1.username)
 }
 
 /// `rounds` cold starts of the app, each in a fresh desktop session and data directory.

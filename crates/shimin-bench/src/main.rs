@@ -34,7 +34,8 @@ mod wire;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use report::{Figure, FigureStatus, Machine, Report};
-use shimin_server::{Config, DemoOptions, HashParams, RunningServer};
+use shimin_domain::role::{Role, UnitKind};
+use shimin_server::{inspect, Config, DemoOptions, HashParams, RunningServer};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -430,17 +431,22 @@ async fn start_local_server(dir: &Path) -> Result<RunningServer> {
 
 /// A department clerk: (unit id, user id, username).
 async fn department_clerks(server: &RunningServer) -> Result<Vec<(i64, i64, String)>> {
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT u.id, (SELECT id FROM users WHERE role = 'clerk' AND unit_id = u.id ORDER BY id LIMIT 1),
-                (SELECT username FROM users WHERE role = 'clerk' AND unit_id = u.id ORDER BY id LIMIT 1)
-         FROM units u WHERE u.kind = 'department'
-           AND EXISTS (SELECT 1 FROM users WHERE role = 'clerk' AND unit_id = u.id)
-           AND EXISTS (SELECT 1 FROM matters WHERE unit_id = u.id)
-         ORDER BY u.id",
-    )
-    .fetch_all(server.db())
-    .await?;
-    Ok(rows)
+    let store = server.store();
+    let mut units = inspect::units(store).await?;
+    units.sort_by_key(|u| u.id);
+    let mut users = inspect::users(store).await?;
+    users.sort_by_key(|u| u.colleague.id);
+    let matters = inspect::matters(store).await?;
+    Ok(units
+        .into_iter()
+        .filter(|u| u.kind == UnitKind::Department && matters.iter().any(|m| m.unit_id == u.id))
+        .filter_map(|u| {
+            let clerk = users
+                .iter()
+                .find(|c| c.colleague.role == Role::Clerk && c.colleague.unit_id == Some(u.id))?;
+            Some((u.id, clerk.colleague.id, clerk.colleague.username.clone()))
+        })
+        .collect())
 }
 
 async fn client_parts(
@@ -500,15 +506,21 @@ async fn client_parts(
     // Part 2, a department with only the demo's items.
     eprintln!("shimin-bench: part 2, live latency…");
     let (unit, _, clerk) = clerks.last().context("no department")?.clone();
-    let portal: String =
-        sqlx::query_scalar("SELECT username FROM users WHERE role = 'portal' ORDER BY id LIMIT 1")
-            .fetch_one(server.db())
-            .await
-            .context("no portal account")?;
-    let matter_id: i64 = sqlx::query_scalar("SELECT id FROM matters WHERE unit_id = ? ORDER BY id LIMIT 1")
-        .bind(unit)
-        .fetch_one(server.db())
-        .await?;
+    let portal = inspect::users(server.store())
+        .await?
+        .into_iter()
+        .filter(|u| u.colleague.role == Role::Portal)
+        .min_by_key(|u| u.colleague.id)
+        .context("no portal account")?
+        .colleague
+        .username;
+    let matter_id = inspect::matters(server.store())
+        .await?
+        .into_iter()
+        .filter(|m| m.unit_id == unit)
+        .map(|m| m.id)
+        .min()
+        .context("no matter of the unit")?;
     let setup = latency::Setup {
         server_url: url.clone(),
         clerk,
@@ -658,7 +670,7 @@ async fn seeded_cache(
 ) -> Result<(PathBuf, String, seed::Seeded, bootstrap::ChildOut)> {
     let (unit, clerk_id, username) = clerk;
     let seeded = seed::seed_items(
-        server.writer(),
+        server.store(),
         &seed::SeedSpec {
             unit_id: *unit,
             items: n,

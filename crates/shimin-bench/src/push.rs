@@ -150,7 +150,7 @@ pub async fn run(server: &LoadServer, plan: &Plan) -> Result<Vec<Figure>> {
             let page = api.pull(&token, cursor, shimin_protocol::MAX_PULL_LIMIT).await?;
             items.extend(page.changes.iter().filter_map(|c| match c {
                 // A note on a received complaint would claim it (and race the others): skip.
-                Change::Item(r) if r.kind != "complaint" => Some(r.id),
+                Change::Item(r) if r.kind != shimin_domain::item::ItemKind::Complaint => Some(r.id),
                 _ => None,
             }));
             let more = page.has_more && page.cursor > cursor;

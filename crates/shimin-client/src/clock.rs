@@ -14,8 +14,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::{SiteCalendar, WorkCalendar};
 use shimin_domain::clock::{remaining, Deadline, DeadlineState, WorkingDuration};
-use shimin_domain::item::{ItemKind, Status};
+use shimin_domain::item::ItemKind;
 use shimin_domain::ladder::{self, LadderConfig, Presence, Recipient, StepLevel};
+use shimin_domain::role::Role;
 use shimin_domain::statutory::{item_clock, rule, warning_points, ClockKind, ItemClock, Transition};
 use shimin_protocol::{CalendarWire, Colleague, ItemRecord, Matter};
 use uuid::Uuid;
@@ -100,11 +101,14 @@ pub struct Clocks {
     ladder: LadderConfig,
 }
 
-/// The status changes of an item's history (unknown status codes are skipped).
+/// The status changes of an item's history.
 pub fn transitions(rec: &ItemRecord) -> Vec<Transition> {
     rec.events
         .iter()
-        .filter_map(|e| Status::from_code(&e.status).map(|status| Transition { at: e.at, status }))
+        .map(|e| Transition {
+            at: e.at,
+            status: e.status,
+        })
         .collect()
 }
 
@@ -118,15 +122,6 @@ pub fn build_calendar(wire: Option<&CalendarWire>) -> WorkCalendar {
             WorkCalendar::builtin()
         }
         None => WorkCalendar::builtin(),
-    }
-}
-
-fn presence(code: &str) -> Presence {
-    match code {
-        "on_duty" => Presence::OnDuty,
-        "away" => Presence::Away,
-        "on_leave" => Presence::OnLeave,
-        _ => Presence::OffShift,
     }
 }
 
@@ -161,8 +156,7 @@ impl Clocks {
 
     /// The statutory clock the item runs (None: no clock, e.g. evaluations).
     pub fn clock(&self, rec: &ItemRecord) -> Option<ItemClock> {
-        let kind = ItemKind::from_code(&rec.kind)?;
-        item_clock(kind, rec.received_at, &transitions(rec))
+        item_clock(rec.kind, rec.received_at, &transitions(rec))
     }
 
     /// The item's deadline computed on this desk, the way the server computes `due_at`.
@@ -224,13 +218,13 @@ impl Clocks {
 
     fn colleague_presence(&self, id: Option<i64>) -> Presence {
         id.and_then(|id| self.colleagues.iter().find(|c| c.id == id))
-            .map_or(Presence::OffShift, |c| presence(&c.presence))
+            .map_or(Presence::OffShift, |c| c.presence)
     }
 
     fn leader_of(&self, unit_id: i64) -> Option<i64> {
         self.colleagues
             .iter()
-            .filter(|c| c.role == "dept_leader" && c.unit_id == Some(unit_id))
+            .filter(|c| c.role == Role::DeptLeader && c.unit_id == Some(unit_id))
             .map(|c| c.id)
             .min()
     }
@@ -255,7 +249,7 @@ impl Clocks {
     /// hour, the leader near the deadline, the supervision record at the deadline.
     pub fn ladder_steps(&self, view: &ItemView) -> Result<Vec<LadderNotice>> {
         let rec = &view.record;
-        if rec.kind != ItemKind::Reservation.code() || !self.clock(rec).is_some_and(|c| c.is_running()) {
+        if rec.kind != ItemKind::Reservation || !self.clock(rec).is_some_and(|c| c.is_running()) {
             return Ok(Vec::new());
         }
         let steps = ladder::reservation_ladder(&self.calendar, rec.received_at, &self.ladder)?;

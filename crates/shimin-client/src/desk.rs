@@ -9,6 +9,7 @@ use crate::{driver, Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::to_local;
+use shimin_domain::ladder::Presence;
 use shimin_protocol::{
     paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
     PushRequest, PushResponse, SetPresence, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
@@ -362,7 +363,7 @@ impl Desk {
     pub async fn set_away(&self, away: bool) -> Result<()> {
         let token = self.session().ok_or(Error::NotLoggedIn)?;
         let body = SetPresence {
-            presence: if away { "away" } else { "on_duty" }.to_owned(),
+            presence: if away { Presence::Away } else { Presence::OnDuty },
         };
         self.on_any_endpoint(|i| {
             let token = token.clone();
@@ -697,7 +698,7 @@ impl Desk {
         }
         Ok(OpActor {
             user_id: session.user.id,
-            role: session.user.role.clone(),
+            role: session.user.role,
             unit_id: session.user.unit_id,
             name: session.user.display_name.clone(),
         })
@@ -707,7 +708,7 @@ impl Desk {
     /// under a local number, and reaches the server with the next sync.
     pub async fn register_case(&self, case: NewCase) -> Result<ItemView> {
         let who = self.op_actor()?;
-        shimin_domain::item::may_register_case(&who.actor()?)?;
+        shimin_domain::item::may_register_case(&who.actor())?;
         let matter = self
             .inner
             .store
@@ -766,8 +767,8 @@ impl Desk {
         let who = self.op_actor()?;
         let item = self.item(item_id).await?.ok_or(Error::ItemNotFound(item_id))?;
         shimin_domain::item::decide(
-            &crate::view::facts(&item.record)?,
-            &who.actor()?,
+            &crate::view::facts(&item.record),
+            &who.actor(),
             shimin_domain::item::Command::AddAttachment,
         )?;
         let attachment = self.store_file(file_name, material, bytes).await?;

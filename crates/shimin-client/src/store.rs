@@ -13,6 +13,7 @@ use crate::view::{self, OpActor, PendingOp};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shimin_domain::role::Role;
 use shimin_protocol::{
     Change, Colleague, ItemRecord, Matter, Mutation, MutationOutcome, MutationResult, Op, PullResponse, Site,
     Unit, UserInfo,
@@ -540,7 +541,7 @@ async fn append_outbox(
         .bind(serde_json::to_string(op)?)
         .bind(acted_at.to_rfc3339())
         .bind(who.user_id)
-        .bind(&who.role)
+        .bind(who.role.code())
         .bind(who.unit_id)
         .bind(&who.name)
         .bind(Utc::now().to_rfc3339())
@@ -1135,7 +1136,7 @@ async fn pending_ops(tx: &mut Transaction<'_, Sqlite>, id: Uuid) -> Result<Vec<P
                 acted_at: parse_time(&r.acted_at)?,
                 actor: OpActor {
                     user_id: r.actor_id,
-                    role: r.actor_role,
+                    role: Role::from_code(&r.actor_role).ok_or(Error::UnknownRole(r.actor_role))?,
                     unit_id: r.actor_unit,
                     name: r.actor_name,
                 },
@@ -1218,8 +1219,8 @@ async fn flush_items(
 struct ItemRow {
     id: String,
     number: String,
-    kind: String,
-    status: String,
+    kind: &'static str,
+    status: &'static str,
     closed: bool,
     unit_id: i64,
     matter_id: Option<i64>,
@@ -1249,8 +1250,8 @@ impl ItemRow {
         ItemRow {
             id: v.id.to_string(),
             number: v.number.clone(),
-            kind: v.kind.clone(),
-            status: v.status.clone(),
+            kind: v.kind.code(),
+            status: v.status.code(),
             closed: view::is_closed(v),
             unit_id: v.unit_id,
             matter_id: v.matter_id,

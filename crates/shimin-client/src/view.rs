@@ -7,7 +7,7 @@
 
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
-use shimin_domain::item::{decide, ItemFacts, ItemKind, Refusal, Status};
+use shimin_domain::item::{decide, ItemFacts, ItemKind};
 use shimin_domain::role::{Actor, Role};
 use shimin_protocol::{ItemEvent, ItemRecord, Op};
 
@@ -15,42 +15,38 @@ use shimin_protocol::{ItemEvent, ItemRecord, Op};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpActor {
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub unit_id: Option<i64>,
     pub name: String,
 }
 
 impl OpActor {
-    pub fn actor(&self) -> Result<Actor> {
-        let role = Role::from_code(&self.role).ok_or_else(|| Error::UnknownRole(self.role.clone()))?;
-        Ok(Actor {
+    pub fn actor(&self) -> Actor {
+        Actor {
             user_id: self.user_id,
-            role,
+            role: self.role,
             unit_id: self.unit_id,
-        })
+        }
     }
 }
 
 /// The rule-level facts of a record.
-pub fn facts(rec: &ItemRecord) -> Result<ItemFacts, Refusal> {
-    let kind = ItemKind::from_code(&rec.kind).ok_or(Refusal::WrongKind)?;
-    let status = Status::from_code(&rec.status).ok_or(Refusal::InvalidState)?;
-    Ok(ItemFacts {
-        kind,
-        status,
+pub fn facts(rec: &ItemRecord) -> ItemFacts {
+    ItemFacts {
+        kind: rec.kind,
+        status: rec.status,
         unit_id: rec.unit_id,
         agent_id: rec.agent_id,
         handler_id: rec.handler_id,
-    })
+    }
 }
 
 /// Applies `op` by `who` at `at` to `rec`, as the server would; `Err` when the payload is
 /// invalid or the rules refuse (then `rec` is unchanged).
 pub fn apply_op(rec: &mut ItemRecord, op: &Op, who: &OpActor, at: DateTime<Utc>) -> Result<()> {
     let command = op.validate()?;
-    let actor = who.actor()?;
-    let out = decide(&facts(rec)?, &actor, command)?;
-    rec.status = out.status.code().to_owned();
+    let out = decide(&facts(rec), &who.actor(), command)?;
+    rec.status = out.status;
     rec.handler_id = out.handler_id;
     rec.unit_id = out.unit_id;
     op.apply_details(&mut rec.details);
@@ -59,7 +55,7 @@ pub fn apply_op(rec: &mut ItemRecord, op: &Op, who: &OpActor, at: DateTime<Utc>)
         actor_id: Some(who.user_id),
         actor_name: who.name.clone(),
         action: command.code().to_owned(),
-        status: rec.status.clone(),
+        status: rec.status,
         note: op.history_note(),
         place: op.place(),
     });
@@ -92,8 +88,8 @@ pub fn registered_case(
     Ok(ItemRecord {
         id,
         number: format!("{LOCAL_NUMBER_PREFIX}{}", &id.simple().to_string()[24..]),
-        kind: ItemKind::DelegatedCase.code().to_owned(),
-        status: status.code().to_owned(),
+        kind: ItemKind::DelegatedCase,
+        status,
         unit_id: matter.unit_id,
         matter_id: Some(matter.id),
         agent_id: Some(who.user_id),
@@ -113,7 +109,7 @@ pub fn registered_case(
             actor_id: Some(who.user_id),
             actor_name: who.name.clone(),
             action: shimin_domain::item::REGISTER_CASE.to_owned(),
-            status: status.code().to_owned(),
+            status,
             note: None,
             place: Some(place.clone()),
         }],
@@ -144,9 +140,9 @@ pub fn rebase(server: &ItemRecord, ops: &[PendingOp]) -> ItemRecord {
     view
 }
 
-/// Whether the record's status is a closed one (unknown status codes count as open).
+/// Whether the record's status is a closed one.
 pub fn is_closed(rec: &ItemRecord) -> bool {
-    Status::from_code(&rec.status).is_some_and(Status::is_closed)
+    rec.status.is_closed()
 }
 
 /// The `type` tag of an op on the wire (`claim`, `add_note`, …).

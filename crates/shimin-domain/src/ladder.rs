@@ -43,6 +43,35 @@ pub enum Presence {
     OffShift,
 }
 
+impl Presence {
+    pub const ALL: [Presence; 4] = [
+        Presence::OnDuty,
+        Presence::Away,
+        Presence::OnLeave,
+        Presence::OffShift,
+    ];
+
+    /// Stable code (stored and sent on the wire).
+    pub fn code(self) -> &'static str {
+        match self {
+            Presence::OnDuty => "on_duty",
+            Presence::Away => "away",
+            Presence::OnLeave => "on_leave",
+            Presence::OffShift => "off_shift",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Presence> {
+        Presence::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    /// Whether a clerk may set this presence from the own desk (暂离 and back); leave and
+    /// shifts are set by the office.
+    pub fn settable_from_desk(self) -> bool {
+        matches!(self, Presence::OnDuty | Presence::Away)
+    }
+}
+
 /// Who a ladder step goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Recipient {

@@ -153,3 +153,35 @@ impl Actor {
         }
     }
 }
+
+/// The kind of a unit (单位).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnitKind {
+    /// 部门: a county department.
+    Department,
+    /// 乡镇: a township.
+    Township,
+}
+
+impl UnitKind {
+    pub const ALL: [UnitKind; 2] = [UnitKind::Department, UnitKind::Township];
+
+    /// Stable code (stored and sent on the wire).
+    pub fn code(self) -> &'static str {
+        match self {
+            UnitKind::Department => "department",
+            UnitKind::Township => "township",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<UnitKind> {
+        UnitKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            UnitKind::Department => "部门",
+            UnitKind::Township => "乡镇",
+        }
+    }
+}

@@ -83,16 +83,11 @@ impl std::fmt::Debug for ChangePasswordRequest {
 }
 
 /// A clerk marks themself away (暂离) or back on duty (在岗). Leave (请假) and shifts are set by
-/// the office, not from the desk.
+/// the office, not from the desk (`Presence::settable_from_desk`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetPresence {
-    /// `on_duty` or `away`.
-    pub presence: String,
-}
-
-impl SetPresence {
-    /// The presence codes a desk may set.
-    pub const ALLOWED: [&'static str; 2] = ["on_duty", "away"];
+    #[serde(with = "crate::coded")]
+    pub presence: shimin_domain::ladder::Presence,
 }
 
 /// The logged-in user.
@@ -101,8 +96,9 @@ pub struct UserInfo {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    /// Role code, see `shimin_domain::role::Role::code`.
-    pub role: String,
+    /// On the wire as `shimin_domain::role::Role::code`.
+    #[serde(with = "crate::coded")]
+    pub role: shimin_domain::role::Role,
     pub unit_id: Option<i64>,
 }
 
@@ -149,8 +145,10 @@ pub struct BlobUploadState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CitizenProgress {
     pub number: String,
-    pub kind: String,
-    pub status: String,
+    #[serde(with = "crate::coded")]
+    pub kind: shimin_domain::item::ItemKind,
+    #[serde(with = "crate::coded")]
+    pub status: shimin_domain::item::Status,
     /// What the citizen reads, e.g. 代办员已递交窗口，等待预审.
     pub progress: String,
     /// The steps so far, oldest first: (when, what), without names of staff.

@@ -9,8 +9,8 @@ use shimin_domain::calendar::{CalendarData, YearSchedule};
 pub struct Unit {
     pub id: i64,
     pub name: String,
-    /// `department` or `township`.
-    pub kind: String,
+    #[serde(with = "crate::coded")]
+    pub kind: shimin_domain::role::UnitKind,
     pub site_id: i64,
 }
 
@@ -26,10 +26,12 @@ pub struct Site {
 pub struct Colleague {
     pub id: i64,
     pub display_name: String,
-    pub role: String,
+    #[serde(with = "crate::coded")]
+    pub role: shimin_domain::role::Role,
     pub unit_id: Option<i64>,
-    /// `on_duty`, `away`, `on_leave`, `off_shift` (R-AB).
-    pub presence: String,
+    /// R-AB: who acts as A follows from it.
+    #[serde(with = "crate::coded")]
+    pub presence: shimin_domain::ladder::Presence,
 }
 
 /// A matter (事项) of the catalogue (事项数据库, §9).

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shimin_domain::item::{Command, Status};
+use shimin_domain::item::{Command, ItemKind, Status};
 use uuid::Uuid;
 
 /// A citizen's personal data (R-SEC). `Debug` never prints it, so it cannot leak into logs
@@ -44,10 +44,12 @@ pub struct ItemRecord {
     pub id: Uuid,
     /// Human item number (办件编号), e.g. `YY20261129-0007`.
     pub number: String,
-    /// Kind code (`shimin_domain::item::ItemKind::code`).
-    pub kind: String,
-    /// Status code (`shimin_domain::item::Status::code`).
-    pub status: String,
+    /// On the wire as `shimin_domain::item::ItemKind::code`.
+    #[serde(with = "crate::coded")]
+    pub kind: ItemKind,
+    /// On the wire as `shimin_domain::item::Status::code`.
+    #[serde(with = "crate::coded")]
+    pub status: Status,
     /// Handling unit (受理单位).
     pub unit_id: i64,
     pub matter_id: Option<i64>,
@@ -156,7 +158,8 @@ pub struct ItemEvent {
     /// `created` or a `shimin_domain::item::Command::code`.
     pub action: String,
     /// Status after the event.
-    pub status: String,
+    #[serde(with = "crate::coded")]
+    pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// Where it happened (a village, a window's site), for the custody chain of delegated cases.

@@ -14,9 +14,12 @@
 //!   `deliver_to_citizen`, `hand_over.place`, status `collected`, `ItemEvent.place`,
 //!   `ItemDetails.attachments` / `delivery`, blob upload endpoints, the progress query;
 //!   `Poke.spread_ms` (pull background changes at a random moment within it).
+//!   Wave 2 (2026-12): kinds, statuses, roles, presences and unit kinds are enums in the
+//!   types ([`coded`]), the same codes on the wire; `PullResponse.epoch` (additive).
 
 pub mod api;
 pub mod catalog;
+pub mod coded;
 pub mod codes;
 pub mod items;
 pub mod sync;

@@ -47,6 +47,12 @@ pub struct PullResponse {
     /// More pages follow; `false` = end of snapshot.
     pub has_more: bool,
     pub server_time: DateTime<Utc>,
+    /// The server database's timeline. It changes only when a backup is restored: cursors and
+    /// push sequences of another epoch mean nothing here, so a desk seeing a new epoch drops
+    /// its confirmed copy and bootstraps again, keeping (and renumbering) its pending
+    /// mutations. `None` from servers before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// One action pushed by a desk.

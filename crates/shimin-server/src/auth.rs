@@ -16,9 +16,9 @@ use shimin_domain::password::check_password;
 use shimin_domain::role::{Actor, Role};
 use shimin_protocol::{ChangePasswordRequest, LoginRequest, LoginResponse, SetPresence, UserInfo};
 
-use crate::audit::{self, Entry};
-use crate::db::{parse_ts, ts};
+use crate::audit::Entry;
 use crate::http::Json;
+use crate::store::{LoginUser, NewSession};
 use crate::{Error, HashParams, Result, SharedState};
 
 fn argon2(params: HashParams) -> Result<Argon2<'static>> {
@@ -63,28 +63,13 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    username: String,
-    display_name: String,
-    role: String,
-    unit_id: Option<i64>,
-    password_hash: String,
-    must_change_password: bool,
-    locked_until: Option<String>,
-    disabled: bool,
-}
-
-impl UserRow {
-    fn info(&self) -> UserInfo {
-        UserInfo {
-            id: self.id,
-            username: self.username.clone(),
-            display_name: self.display_name.clone(),
-            role: self.role.clone(),
-            unit_id: self.unit_id,
-        }
+fn user_info(u: &LoginUser) -> UserInfo {
+    UserInfo {
+        id: u.id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+        unit_id: u.unit_id,
     }
 }
 
@@ -141,20 +126,6 @@ impl std::ops::Deref for AuthUser {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct SessionRow {
-    client_id: String,
-    last_seen: String,
-    revoked: bool,
-    id: i64,
-    username: String,
-    display_name: String,
-    role: String,
-    unit_id: Option<i64>,
-    must_change_password: bool,
-    disabled: bool,
-}
-
 impl FromRequestParts<SharedState> for SessionUser {
     type Rejection = Error;
 
@@ -173,14 +144,7 @@ impl FromRequestParts<SharedState> for SessionUser {
             return Err(Error::Unauthenticated);
         }
         let token_hash = hash_token(token);
-        let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.client_id, s.last_seen, s.revoked, u.id, u.username, u.display_name, u.role, u.unit_id,
-                    u.must_change_password, u.disabled
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-        )
-        .bind(&token_hash)
-        .fetch_optional(&state.pool)
-        .await?;
+        let row = state.store.reader().await?.session(&token_hash).await?;
         let row = row.ok_or(Error::Unauthenticated)?;
         if row.revoked {
             return Err(Error::Unauthenticated);
@@ -189,8 +153,10 @@ impl FromRequestParts<SharedState> for SessionUser {
             return Err(Error::AccountDisabled);
         }
         let now = Utc::now();
-        let last_seen = parse_ts(&row.last_seen)?;
-        let idle = now.signed_duration_since(last_seen).to_std().unwrap_or_default();
+        let idle = now
+            .signed_duration_since(row.last_seen)
+            .to_std()
+            .unwrap_or_default();
         let timeout = state.config.idle_timeout;
         if idle > timeout {
             return Err(Error::SessionExpired);
@@ -198,19 +164,15 @@ impl FromRequestParts<SharedState> for SessionUser {
         // Throttled: at most one write per minute (or per tenth of a short test timeout).
         let throttle = std::cmp::min(std::time::Duration::from_secs(60), timeout / 10);
         if idle >= throttle {
-            sqlx::query("UPDATE sessions SET last_seen = ? WHERE token_hash = ?")
-                .bind(ts(now))
-                .bind(&token_hash)
-                .execute(&state.writer)
-                .await?;
+            let mut tx = state.store.write().await?;
+            tx.touch_session(&token_hash, now).await?;
+            tx.commit().await?;
         }
-        let role = Role::from_code(&row.role)
-            .ok_or_else(|| Error::internal(format!("unknown role {}", row.role)))?;
         Ok(SessionUser {
-            id: row.id,
+            id: row.user_id,
             username: row.username,
             display_name: row.display_name,
-            role,
+            role: row.role,
             unit_id: row.unit_id,
             must_change_password: row.must_change_password,
             client_id: row.client_id,
@@ -236,6 +198,13 @@ fn retry_after(locked_until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     secs.div_ceil(1000).max(1)
 }
 
+/// Records a refused login attempt (its own transaction).
+async fn audit_login(state: &SharedState, entry: Entry<'_>) -> Result<()> {
+    let mut tx = state.store.write().await?;
+    tx.audit(entry);
+    tx.commit().await
+}
+
 /// `POST LOGIN`.
 pub async fn login(
     State(state): State<SharedState>,
@@ -244,81 +213,43 @@ pub async fn login(
     let username = req.username.trim().to_owned();
     let client_id = req.client_id.to_string();
     let now = Utc::now();
-    let user: Option<UserRow> = sqlx::query_as(
-        "SELECT id, username, display_name, role, unit_id, password_hash, must_change_password, locked_until, disabled
-         FROM users WHERE username = ?",
-    )
-    .bind(&username)
-    .fetch_optional(&state.pool)
-    .await?;
-    let audit_fail = |user_id: Option<i64>, outcome: &'static str| {
-        let state = state.clone();
-        let username = username.clone();
-        let client_id = client_id.clone();
-        async move {
-            let mut conn = state.writer.acquire().await?;
-            audit::record(
-                &mut conn,
-                Entry {
-                    user_id,
-                    username: Some(&username),
-                    action: "login",
-                    target: None,
-                    client_id: Some(&client_id),
-                    outcome,
-                },
-            )
-            .await
-        }
+    let user = state.store.reader().await?.login_user(&username).await?;
+    let entry = |user_id: Option<i64>, outcome| Entry {
+        user_id,
+        username: Some(&username),
+        action: "login",
+        target: None,
+        client_id: Some(&client_id),
+        outcome,
     };
     let Some(user) = user else {
         // Same work as for a real user, so timing does not tell which user names exist.
         let _ = verify_password(state.dummy_hash.clone(), req.password.clone()).await?;
-        audit_fail(None, "bad_credentials").await?;
+        audit_login(&state, entry(None, "bad_credentials")).await?;
         return Err(Error::BadCredentials);
     };
-    if let Some(until) = user.locked_until.as_deref().map(parse_ts).transpose()? {
-        if until > now {
-            audit_fail(Some(user.id), "account_locked").await?;
-            return Err(Error::AccountLocked {
-                retry_after_secs: retry_after(until, now),
-            });
-        }
+    if let Some(until) = user.locked_until.filter(|u| *u > now) {
+        audit_login(&state, entry(Some(user.id), "account_locked")).await?;
+        return Err(Error::AccountLocked {
+            retry_after_secs: retry_after(until, now),
+        });
     }
     if !verify_password(user.password_hash.clone(), req.password.clone()).await? {
         let lock_for = chrono::Duration::from_std(state.config.lockout_for).map_err(Error::internal)?;
-        let mut tx = state.writer.begin().await?;
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
-        )
-        .bind(user.id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let mut tx = state.store.write().await?;
+        let failures = tx.note_failed_login(user.id).await?;
         let locked = failures >= i64::from(state.config.lockout_after);
         if locked {
-            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?")
-                .bind(ts(now + lock_for))
-                .bind(user.id)
-                .execute(&mut *tx)
-                .await?;
+            tx.lock_user(user.id, now + lock_for).await?;
         }
-        let outcome = if locked {
-            "bad_credentials; account_locked"
-        } else {
-            "bad_credentials"
-        };
-        audit::record(
-            &mut tx,
-            Entry {
-                user_id: Some(user.id),
-                username: Some(&username),
-                action: "login",
-                target: None,
-                client_id: Some(&client_id),
-                outcome,
+        tx.audit(entry(
+            Some(user.id),
+            if locked {
+                "bad_credentials; account_locked"
+            } else {
+                "bad_credentials"
             },
-        )
-        .await?;
+        ));
         tx.commit().await?;
         tracing::info!(user = %username, failures, locked, "failed login");
         return Err(if locked {
@@ -330,60 +261,34 @@ pub async fn login(
         });
     }
     if user.disabled {
-        audit_fail(Some(user.id), "account_disabled").await?;
+        audit_login(&state, entry(Some(user.id), "account_disabled")).await?;
         return Err(Error::AccountDisabled);
     }
 
     let token = new_token();
-    let mut tx = state.writer.begin().await?;
-    sqlx::query(
-        "INSERT OR IGNORE INTO clients (client_id, user_id, last_seq, created_at) VALUES (?, ?, 0, ?)",
-    )
-    .bind(&client_id)
-    .bind(user.id)
-    .bind(ts(now))
-    .execute(&mut *tx)
-    .await?;
-    let owner: i64 = sqlx::query_scalar("SELECT user_id FROM clients WHERE client_id = ?")
-        .bind(&client_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    // The audit record of this login attempt, whatever its outcome.
-    let login_entry = |outcome| Entry {
-        user_id: Some(user.id),
-        username: Some(&username),
-        action: "login",
-        target: None,
-        client_id: Some(&client_id),
-        outcome,
-    };
+    let mut tx = state.store.write().await?;
+    let owner = tx.register_client(&client_id, user.id, now).await?;
     if owner != user.id {
-        audit::record(&mut tx, login_entry("client_mismatch")).await?;
+        tx.audit(entry(Some(user.id), "client_mismatch"));
         tx.commit().await?;
         return Err(Error::ClientMismatch);
     }
-    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, client_id, device, created_at, last_seen, revoked)
-         VALUES (?, ?, ?, ?, ?, ?, 0)",
-    )
-    .bind(hash_token(&token))
-    .bind(user.id)
-    .bind(&client_id)
-    .bind(req.device.chars().take(200).collect::<String>())
-    .bind(ts(now))
-    .bind(ts(now))
-    .execute(&mut *tx)
+    tx.clear_failed_logins(user.id).await?;
+    let device: String = req.device.chars().take(200).collect();
+    tx.create_session(&NewSession {
+        token_hash: &hash_token(&token),
+        user_id: user.id,
+        client_id: &client_id,
+        device: &device,
+        at: now,
+    })
     .await?;
-    audit::record(&mut tx, login_entry("ok")).await?;
+    tx.audit(entry(Some(user.id), "ok"));
     tx.commit().await?;
     tracing::info!(user = %username, "login");
     Ok(Json(LoginResponse {
         token,
-        user: user.info(),
+        user: user_info(&user),
         must_change_password: user.must_change_password,
         idle_timeout_secs: state.config.idle_timeout.as_secs(),
         server_time: Utc::now(),
@@ -392,12 +297,9 @@ pub async fn login(
 
 /// `POST LOGOUT`: revokes the session. 204.
 pub async fn logout(State(state): State<SharedState>, user: SessionUser) -> Result<StatusCode> {
-    let mut tx = state.writer.begin().await?;
-    sqlx::query("UPDATE sessions SET revoked = 1 WHERE token_hash = ?")
-        .bind(&user.token_hash)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, user.audit_entry("logout", None, "ok")).await?;
+    let mut tx = state.store.write().await?;
+    tx.revoke_session(&user.token_hash).await?;
+    tx.audit(user.audit_entry("logout", None, "ok"));
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -409,52 +311,37 @@ pub async fn change_password(
     user: SessionUser,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
-        .bind(user.id)
-        .fetch_one(&state.pool)
-        .await?;
-    let audit_outcome = |outcome: &'static str| {
+    let hash = state
+        .store
+        .reader()
+        .await?
+        .password_hash(user.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let refuse = |outcome: &'static str| {
         let state = state.clone();
         let user = user.clone();
         async move {
-            let mut conn = state.writer.acquire().await?;
-            audit::record(
-                &mut conn,
-                Entry {
-                    user_id: Some(user.id),
-                    username: Some(&user.username),
-                    action: "change_password",
-                    target: None,
-                    client_id: Some(&user.client_id),
-                    outcome,
-                },
-            )
-            .await
+            let mut tx = state.store.write().await?;
+            tx.audit(user.audit_entry("change_password", None, outcome));
+            tx.commit().await
         }
     };
     if !verify_password(hash, req.old_password.clone()).await? {
-        audit_outcome("bad_credentials").await?;
+        refuse("bad_credentials").await?;
         return Err(Error::BadCredentials);
     }
     let problems = check_password(&req.new_password).err().unwrap_or_default();
     let reused = req.new_password == req.old_password;
     if !problems.is_empty() || reused {
-        audit_outcome("weak_password").await?;
+        refuse("weak_password").await?;
         return Err(Error::WeakPassword { problems, reused });
     }
     let new_hash = hash_password_blocking(state.config.hash_params, req.new_password.clone()).await?;
-    let mut tx = state.writer.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?")
-        .bind(new_hash)
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE sessions SET revoked = 1 WHERE user_id = ? AND token_hash <> ?")
-        .bind(user.id)
-        .bind(&user.token_hash)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, user.audit_entry("change_password", None, "ok")).await?;
+    let mut tx = state.store.write().await?;
+    tx.set_password(user.id, &new_hash, false).await?;
+    tx.revoke_other_sessions(user.id, &user.token_hash).await?;
+    tx.audit(user.audit_entry("change_password", None, "ok"));
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -467,29 +354,24 @@ pub async fn set_presence(
     user: SessionUser,
     Json(req): Json<SetPresence>,
 ) -> Result<StatusCode> {
-    if !SetPresence::ALLOWED.contains(&req.presence.as_str()) {
+    if !req.presence.settable_from_desk() {
         return Err(Error::InvalidField {
             field: "presence".to_owned(),
             message: "只能设为在岗（on_duty）或暂离（away）".to_owned(),
         });
     }
-    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let seq = crate::db::next_seq(&mut tx).await?;
-    sqlx::query("UPDATE users SET presence = ?, version = ? WHERE id = ?")
-        .bind(&req.presence)
-        .bind(seq)
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    let action = format!("presence.{}", req.presence);
-    audit::record(&mut tx, user.audit_entry(&action, None, "ok")).await?;
-    tx.commit().await?;
-    state.notify([crate::Committed {
+    let mut tx = state.store.write().await?;
+    let seq = tx.next_seq().await?;
+    tx.set_presence(user.id, req.presence, seq).await?;
+    let action = format!("presence.{}", req.presence.code());
+    tx.audit(user.audit_entry(&action, None, "ok"));
+    tx.announce(crate::Committed {
         seq,
         unit_id: user.unit_id,
         old_unit_id: None,
         agent_id: None,
         background: false,
-    }]);
+    });
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,10 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::auth::AuthUser;
+use crate::http::Json;
+use crate::store::Reads;
+use crate::{Error, Result, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -21,13 +25,6 @@ use sha2::{Digest, Sha256};
 use shimin_domain::attachment::{self, AttachmentProblem, FileType, MAX_ATTACHMENT_BYTES};
 use shimin_domain::role::{read_scope, Scope};
 use shimin_protocol::{is_hash, BlobUploadStart, BlobUploadState, BLOB_CHUNK_BYTES, CHUNK_SHA256_HEADER};
-use sqlx::SqliteConnection;
-
-use crate::audit;
-use crate::auth::AuthUser;
-use crate::db::ts;
-use crate::http::Json;
-use crate::{Error, Result, SharedState};
 
 /// Where blobs' bytes live. The embedded default is [`FsBlobStore`]; an object store can be
 /// added behind the same trait. Methods block (file or network IO): call them from
@@ -161,35 +158,19 @@ fn require_office(user: &AuthUser) -> Result<()> {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct UploadRow {
-    size: i64,
-    mime: String,
-    complete: bool,
-}
-
-async fn upload_row(conn: &mut SqliteConnection, user_id: i64, hash: &str) -> Result<Option<UploadRow>> {
-    Ok(
-        sqlx::query_as("SELECT size, mime, complete FROM blob_uploads WHERE user_id = ? AND hash = ?")
-            .bind(user_id)
-            .bind(hash)
-            .fetch_optional(conn)
-            .await?,
-    )
-}
-
 /// Whether `user_id` holds a complete, verified upload of `hash` with this size and type: the
 /// condition for referring to it in a mutation.
 pub async fn uploaded_by(
-    conn: &mut SqliteConnection,
+    reads: &mut dyn Reads,
     user_id: i64,
     hash: &str,
     size: u64,
     mime: &str,
 ) -> Result<bool> {
-    Ok(upload_row(conn, user_id, hash)
+    Ok(reads
+        .upload(user_id, hash)
         .await?
-        .is_some_and(|r| r.complete && r.size as u64 == size && r.mime == mime))
+        .is_some_and(|r| r.complete && r.size == size && r.mime == mime))
 }
 
 /// `POST BLOBS`: start or resume an upload; answers where it stands.
@@ -213,18 +194,17 @@ pub async fn start(
     }
     let _one = state.blob_lock.lock().await;
     let key = upload_key(user.id, &req.hash);
-    let mut conn = state.writer.acquire().await?;
-    let row = upload_row(&mut conn, user.id, &req.hash).await?;
+    let row = state.store.reader().await?.upload(user.id, &req.hash).await?;
     match row {
         Some(r) if r.complete => {
             return Ok(Json(BlobUploadState {
                 hash: req.hash,
-                size: r.size as u64,
-                received: r.size as u64,
+                size: r.size,
+                received: r.size,
                 complete: true,
             }))
         }
-        Some(r) if r.size as u64 == req.size && r.mime == req.mime => {}
+        Some(r) if r.size == req.size && r.mime == req.mime => {}
         _ => {
             // New, or restarted with other facts: begin from nothing.
             let store = state.blobs.clone();
@@ -232,19 +212,10 @@ pub async fn start(
             blocking(move || store.discard(&k))
                 .await?
                 .map_err(Error::internal)?;
-            sqlx::query(
-                "INSERT INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at)
-                 VALUES (?, ?, ?, ?, 0, 0, ?)
-                 ON CONFLICT (user_id, hash) DO UPDATE SET size = excluded.size, mime = excluded.mime,
-                 received = 0, started_at = excluded.started_at",
-            )
-            .bind(user.id)
-            .bind(&req.hash)
-            .bind(req.size as i64)
-            .bind(&req.mime)
-            .bind(ts(Utc::now()))
-            .execute(&mut *conn)
-            .await?;
+            let mut tx = state.store.write().await?;
+            tx.start_upload(user.id, &req.hash, req.size, &req.mime, Utc::now())
+                .await?;
+            tx.commit().await?;
         }
     }
     // The store is the truth of what arrived (a crash may fall between append and bookkeeping).
@@ -282,11 +253,11 @@ pub async fn put_chunk(
     let _one = state.blob_lock.lock().await;
     // Read with a reader; the single writer is taken only after the chunk is on disk, so an
     // upload's file IO never holds up the desks' pushes. `blob_lock` orders the uploads.
-    let row = upload_row(&mut *state.pool.acquire().await?, user.id, &hash).await?;
+    let row = state.store.reader().await?.upload(user.id, &hash).await?;
     let Some(row) = row else {
         return Err(Error::invalid("hash", "请先开始上传（POST /api/v1/blobs）"));
     };
-    let size = row.size as u64;
+    let size = row.size;
     if row.complete {
         return Ok(Json(BlobUploadState {
             hash,
@@ -325,14 +296,10 @@ pub async fn put_chunk(
         }
         Err(e) => return Err(Error::internal(e)),
     }
-    let mut conn = state.writer.acquire().await?;
-    sqlx::query("UPDATE blob_uploads SET received = ? WHERE user_id = ? AND hash = ?")
-        .bind(received as i64)
-        .bind(user.id)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
     if received < size {
+        let mut tx = state.store.write().await?;
+        tx.set_upload_received(user.id, &hash, received).await?;
+        tx.commit().await?;
         return Ok(Json(BlobUploadState {
             hash,
             size,
@@ -340,7 +307,7 @@ pub async fn put_chunk(
             complete: false,
         }));
     }
-    finish(&state, &mut conn, &user, &hash, size, &row.mime, key).await?;
+    finish(&state, &user, &hash, size, &row.mime, key).await?;
     Ok(Json(BlobUploadState {
         hash,
         size,
@@ -352,7 +319,6 @@ pub async fn put_chunk(
 /// Verifies a complete upload (hash = address, type by content) and stores the blob.
 async fn finish(
     state: &SharedState,
-    conn: &mut SqliteConnection,
     user: &AuthUser,
     hash: &str,
     size: u64,
@@ -376,37 +342,21 @@ async fn finish(
         blocking(move || store.discard(&k))
             .await?
             .map_err(Error::internal)?;
-        sqlx::query("UPDATE blob_uploads SET received = 0 WHERE user_id = ? AND hash = ?")
-            .bind(user.id)
-            .bind(hash)
-            .execute(&mut *conn)
-            .await?;
+        let mut tx = state.store.write().await?;
+        tx.set_upload_received(user.id, hash, 0).await?;
         let outcome = format!("refused {}", e.to_api().1.code);
-        audit::record(conn, user.audit_entry("blob.upload", Some(hash), &outcome)).await?;
+        tx.audit(user.audit_entry("blob.upload", Some(hash), &outcome));
+        tx.commit().await?;
         return Err(e);
     }
     let (store, k, h) = (state.blobs.clone(), key, hash.to_owned());
     blocking(move || store.commit(&k, &h))
         .await?
         .map_err(Error::internal)?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let now = ts(Utc::now());
-    sqlx::query("INSERT OR IGNORE INTO blobs (hash, size, mime, created_at) VALUES (?, ?, ?, ?)")
-        .bind(hash)
-        .bind(size as i64)
-        .bind(mime)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE blob_uploads SET complete = 1, received = size, completed_at = ? WHERE user_id = ? AND hash = ?")
-        .bind(&now)
-        .bind(user.id)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, user.audit_entry("blob.upload", Some(hash), "ok")).await?;
-    tx.commit().await?;
-    Ok(())
+    let mut tx = state.store.write().await?;
+    tx.complete_upload(user.id, hash, size, mime, Utc::now()).await?;
+    tx.audit(user.audit_entry("blob.upload", Some(hash), "ok"));
+    tx.commit().await
 }
 
 /// `GET BLOB`: the bytes, to whoever uploaded them or may read an item referring to them;
@@ -420,37 +370,12 @@ pub async fn get(
     if !is_hash(&hash) {
         return Err(Error::NotFound);
     }
-    let mut conn = state.pool.acquire().await?;
-    let own = upload_row(&mut conn, user.id, &hash)
-        .await?
-        .is_some_and(|r| r.complete);
-    let via_item: Option<i64> = match read_scope(&user.actor()) {
-        Scope::Unit(u) => {
-            sqlx::query_scalar(
-                "SELECT 1 FROM item_attachments a JOIN items i ON i.id = a.item_id WHERE a.hash = ? AND i.unit_id = ? LIMIT 1",
-            )
-            .bind(&hash)
-            .bind(u)
-            .fetch_optional(&mut *conn)
-            .await?
-        }
-        Scope::Agent(me) => {
-            sqlx::query_scalar(
-                "SELECT 1 FROM item_attachments a JOIN items i ON i.id = a.item_id WHERE a.hash = ? AND i.agent_id = ? LIMIT 1",
-            )
-            .bind(&hash)
-            .bind(me)
-            .fetch_optional(&mut *conn)
-            .await?
-        }
-        Scope::AllMasked | Scope::Nothing => None,
-    };
-    let mime: Option<String> = sqlx::query_scalar("SELECT mime FROM blobs WHERE hash = ?")
-        .bind(&hash)
-        .fetch_optional(&mut *conn)
-        .await?;
-    drop(conn);
-    let (true, Some(mime)) = (own || via_item.is_some(), mime) else {
+    let mut reader = state.store.reader().await?;
+    let own = reader.upload(user.id, &hash).await?.is_some_and(|r| r.complete);
+    let via_item = !own && reader.blob_in_scope(&hash, read_scope(&user.actor())).await?;
+    let mime = reader.blob_mime(&hash).await?;
+    drop(reader);
+    let (true, Some(mime)) = (own || via_item, mime) else {
         return Err(Error::NotFound);
     };
     let store = state.blobs.clone();

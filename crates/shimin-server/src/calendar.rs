@@ -17,16 +17,13 @@
 use axum::extract::State;
 use chrono::Utc;
 use shimin_domain::calendar::{SiteCalendar, WorkCalendar};
-use shimin_domain::item::Status;
 use shimin_domain::role::Role;
 use shimin_protocol::{CalendarAccepted, CalendarWire, ItemEvent};
-use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::AuthUser;
-use crate::db::next_seq;
 use crate::http::Json;
-use crate::items::{append_event, ItemRow, ITEM_READ_COLUMNS};
+use crate::store::{Store, Writes};
 use crate::{deadline, Committed, Error, Result, SharedState};
 
 /// Name recorded as the actor of history entries written by the server itself.
@@ -39,55 +36,28 @@ pub fn build(wire: &CalendarWire) -> Result<WorkCalendar, shimin_domain::calenda
 
 /// Stores the built-in national calendar if the database has none or an older version; the row
 /// takes a change sequence number so desks pull it incrementally.
-pub async fn ensure(writer: &SqlitePool) -> Result<()> {
+pub async fn ensure(store: &Store) -> Result<()> {
     let data = shimin_domain::calendar::builtin_calendar_data();
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let stored = stored_version(&mut tx).await?;
+    let mut tx = store.write().await?;
+    let stored = tx.calendar().await?.map(|c| c.data_version);
     if stored.is_none_or(|v| v < data.version) {
-        let seq = next_seq(&mut tx).await?;
-        store(&mut tx, &CalendarWire::from_data(&data), seq).await?;
+        let seq = tx.next_seq().await?;
+        tx.store_calendar(&CalendarWire::from_data(&data), seq).await?;
+        tx.announce(Committed {
+            seq,
+            background: true,
+            ..Committed::everyone()
+        });
     }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The stored calendar (wire form).
-pub async fn load_wire(conn: &mut SqliteConnection) -> Result<Option<CalendarWire>> {
-    let data: Option<String> = sqlx::query_scalar("SELECT data FROM calendar WHERE id = 1")
-        .fetch_optional(conn)
-        .await?;
-    data.map(|d| serde_json::from_str(&d).map_err(Error::internal))
-        .transpose()
+    tx.commit().await
 }
 
 /// The stored calendar, built; the built-in one if none is stored.
-pub async fn load(conn: &mut SqliteConnection) -> Result<WorkCalendar> {
-    match load_wire(conn).await? {
-        Some(wire) => build(&wire).map_err(|e| Error::internal(format!("stored calendar is invalid: {e}"))),
+pub async fn load(store: &Store) -> Result<WorkCalendar> {
+    match store.reader().await?.calendar().await? {
+        Some(c) => build(&c.wire).map_err(|e| Error::internal(format!("stored calendar is invalid: {e}"))),
         None => Ok(WorkCalendar::builtin()),
     }
-}
-
-async fn stored_version(conn: &mut SqliteConnection) -> Result<Option<u32>> {
-    let v: Option<i64> = sqlx::query_scalar("SELECT data_version FROM calendar WHERE id = 1")
-        .fetch_optional(conn)
-        .await?;
-    Ok(v.and_then(|v| u32::try_from(v).ok()))
-}
-
-async fn store(conn: &mut SqliteConnection, wire: &CalendarWire, seq: i64) -> Result<()> {
-    let json = serde_json::to_string(wire).map_err(Error::internal)?;
-    sqlx::query(
-        "INSERT INTO calendar (id, data_version, data, version) VALUES (1, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET data_version = excluded.data_version, data = excluded.data,
-         version = excluded.version",
-    )
-    .bind(i64::from(wire.version))
-    .bind(json)
-    .bind(seq)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Who updates the calendar (audit trail); `None` = the command line.
@@ -103,66 +73,78 @@ pub struct Updater<'a> {
 pub struct Updated {
     pub accepted: CalendarAccepted,
     pub calendar: WorkCalendar,
-    /// Changes to announce to the desks (the calendar itself and rescheduled items).
-    pub committed: Vec<Committed>,
+}
+
+/// Records a refused update (its own transaction).
+async fn refuse(
+    store: &Store,
+    by: Option<Updater<'_>>,
+    outcome: &str,
+    target: &str,
+    e: Error,
+) -> Result<Updated> {
+    let mut tx = store.write().await?;
+    tx.audit(update_entry(by, outcome, target));
+    tx.commit().await?;
+    Err(e)
 }
 
 /// Validates and stores a new calendar version, reschedules open items, audits; in one write
 /// transaction. Invalid data → `invalid_field`; a version not above the stored one →
-/// `calendar_stale`. The caller swaps the calendar in force and pokes the desks.
-pub async fn update(writer: &SqlitePool, wire: &CalendarWire, by: Option<Updater<'_>>) -> Result<Updated> {
+/// `calendar_stale`. The caller swaps the calendar in force.
+pub async fn update(store: &Store, wire: &CalendarWire, by: Option<Updater<'_>>) -> Result<Updated> {
     let target = format!("calendar v{}", wire.version);
     let calendar = match build(wire) {
         Ok(c) => c,
         Err(e) => {
-            let mut conn = writer.acquire().await?;
-            audit_update(&mut conn, by, "invalid_field", &target).await?;
-            return Err(Error::invalid("calendar", e.to_string()));
+            let err = Error::invalid("calendar", e.to_string());
+            return refuse(store, by, "invalid_field", &target, err).await;
         }
     };
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    if let Some(stored) = stored_version(&mut tx).await?.filter(|s| *s >= wire.version) {
-        tx.rollback().await?;
-        let mut conn = writer.acquire().await?;
-        audit_update(&mut conn, by, "calendar_stale", &target).await?;
-        return Err(Error::CalendarStale { stored });
+    let mut tx = store.write().await?;
+    let stored = tx.calendar().await?;
+    if let Some(stored) = stored.as_ref().filter(|s| s.data_version >= wire.version) {
+        let err = Error::CalendarStale {
+            stored: stored.data_version,
+        };
+        drop(tx);
+        return refuse(store, by, "calendar_stale", &target, err).await;
     }
     // A version replaces the whole data set: it must not lose an official year in force (an
     // import of next year's schedule alone would turn this year provisional).
-    if let Some(stored) = load_wire(&mut tx).await? {
+    if let Some(stored) = stored {
         let lost = stored
+            .wire
             .years
             .iter()
             .filter(|y| y.official)
             .find(|old| !wire.years.iter().any(|y| y.year == old.year && y.official));
         if let Some(lost) = lost {
-            tx.rollback().await?;
-            let mut conn = writer.acquire().await?;
-            audit_update(&mut conn, by, "invalid_field", &target).await?;
-            return Err(Error::invalid(
+            let err = Error::invalid(
                 "calendar",
                 format!("新版本缺少{}年的正式日程（每个版本须包含全部年份）", lost.year),
-            ));
+            );
+            drop(tx);
+            return refuse(store, by, "invalid_field", &target, err).await;
         }
     }
-    let seq = next_seq(&mut tx).await?;
-    store(&mut tx, wire, seq).await?;
-    let mut committed = vec![Committed {
+    // Items first, then the change number (the lock order of store/mod.rs).
+    let open = tx.open_items().await?;
+    let ids: Vec<uuid::Uuid> = open.iter().map(|i| i.id).collect();
+    tx.lock_items(&ids).await?;
+    let seq = tx.next_seq().await?;
+    tx.store_calendar(wire, seq).await?;
+    tx.announce(Committed {
         seq,
-        unit_id: None,
-        old_unit_id: None,
-        agent_id: None,
         background: true,
-    }];
-    committed.extend(reschedule(&mut tx, &calendar, wire.version).await?);
-    let rescheduled = committed.len() as u64 - 1;
-    audit_update(
-        &mut tx,
+        ..Committed::everyone()
+    });
+    let rescheduled = reschedule(&mut *tx, &calendar, open, wire.version).await?;
+    tx.audit(update_entry(
         by,
         &format!("ok, {rescheduled} items rescheduled"),
         &target,
-    )
-    .await?;
+    ));
     tx.commit().await?;
     tracing::info!(version = wire.version, rescheduled, "calendar updated");
     Ok(Updated {
@@ -172,56 +154,37 @@ pub async fn update(writer: &SqlitePool, wire: &CalendarWire, by: Option<Updater
             items_rescheduled: rescheduled,
         },
         calendar,
-        committed,
     })
 }
 
-async fn audit_update(
-    conn: &mut SqliteConnection,
-    by: Option<Updater<'_>>,
-    outcome: &str,
-    target: &str,
-) -> Result<()> {
-    audit::record(
-        conn,
-        Entry {
-            user_id: by.map(|b| b.user_id),
-            username: by.map(|b| b.username),
-            action: "calendar.update",
-            target: Some(target),
-            client_id: by.map(|b| b.client_id),
-            outcome,
-        },
-    )
-    .await
+fn update_entry<'a>(by: Option<Updater<'a>>, outcome: &'a str, target: &'a str) -> Entry<'a> {
+    Entry {
+        user_id: by.map(|b| b.user_id),
+        username: by.map(|b| b.username),
+        action: "calendar.update",
+        target: Some(target),
+        client_id: by.map(|b| b.client_id),
+        outcome,
+    }
 }
 
 /// Recomputes the deadlines of open items with `cal`; items whose deadline moves get a new
-/// version and a `deadline_changed` history entry.
-async fn reschedule(conn: &mut SqliteConnection, cal: &WorkCalendar, version: u32) -> Result<Vec<Committed>> {
-    let closed: Vec<&str> = Status::ALL
-        .into_iter()
-        .filter(|s| s.is_closed())
-        .map(|s| s.code())
-        .collect();
-    let rows: Vec<ItemRow> = sqlx::query_as(&format!(
-        "SELECT {ITEM_READ_COLUMNS} FROM items WHERE status NOT IN (SELECT value FROM json_each(?))"
-    ))
-    .bind(serde_json::to_string(&closed).map_err(Error::internal)?)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let r = deadline::refresh(conn, cal, &row, true).await?;
+/// version and a `deadline_changed` history entry. Returns how many moved.
+async fn reschedule(
+    tx: &mut dyn Writes,
+    cal: &WorkCalendar,
+    open: Vec<crate::store::StoredItem>,
+    version: u32,
+) -> Result<u64> {
+    let mut moved = 0;
+    for item in open {
+        let r = deadline::refresh(tx, cal, &item, true).await?;
         if !r.changed {
             continue;
         }
-        let seq = next_seq(conn).await?;
-        sqlx::query("UPDATE items SET version = ? WHERE id = ?")
-            .bind(seq)
-            .bind(&row.id)
-            .execute(&mut *conn)
-            .await?;
+        moved += 1;
+        let seq = tx.next_seq().await?;
+        tx.set_item_version(item.id, seq).await?;
         let fmt = |t: Option<chrono::DateTime<Utc>>| {
             t.map(|t| {
                 shimin_domain::calendar::to_local(t)
@@ -235,7 +198,7 @@ async fn reschedule(conn: &mut SqliteConnection, cal: &WorkCalendar, version: u3
             actor_id: None,
             actor_name: SYSTEM_ACTOR_NAME.to_owned(),
             action: "deadline_changed".to_owned(),
-            status: row.status.clone(),
+            status: item.status,
             note: Some(format!(
                 "工作日历更新为第{version}版，办理期限由{}调整为{}",
                 fmt(r.old_due_at),
@@ -243,16 +206,16 @@ async fn reschedule(conn: &mut SqliteConnection, cal: &WorkCalendar, version: u3
             )),
             place: None,
         };
-        append_event(conn, &row.id, &event, seq).await?;
-        out.push(Committed {
+        tx.append_event(item.id, &event, seq).await?;
+        tx.announce(Committed {
             seq,
-            unit_id: Some(row.unit_id),
+            unit_id: Some(item.unit_id),
             old_unit_id: None,
-            agent_id: row.agent_id,
+            agent_id: item.agent_id,
             background: true,
         });
     }
-    Ok(out)
+    Ok(moved)
 }
 
 /// `PUT ADMIN_CALENDAR` (sysadmin only).
@@ -262,8 +225,9 @@ pub async fn put(
     Json(wire): Json<CalendarWire>,
 ) -> Result<Json<CalendarAccepted>> {
     if user.role != Role::Sysadmin {
-        let mut conn = state.writer.acquire().await?;
-        audit::record(&mut conn, user.audit_entry("calendar.update", None, "forbidden")).await?;
+        let mut tx = state.store.write().await?;
+        tx.audit(user.audit_entry("calendar.update", None, "forbidden"));
+        tx.commit().await?;
         return Err(Error::Forbidden);
     }
     let by = Updater {
@@ -271,33 +235,30 @@ pub async fn put(
         username: &user.username,
         client_id: &user.client_id,
     };
-    let updated = update(&state.writer, &wire, Some(by)).await?;
+    let updated = update(&state.store, &wire, Some(by)).await?;
     state.set_calendar(updated.calendar);
-    state.notify(updated.committed);
     Ok(Json(updated.accepted))
 }
 
-/// Reloads the calendar in force if the stored one is newer (an import from the command line
-/// while the server runs); pokes every desk then. Returns whether it changed.
+/// Reloads the calendar in force if the stored one is newer (an import from the command line,
+/// or another instance's update); pokes this instance's desks then. Returns whether it changed.
 pub async fn reload_if_changed(state: &SharedState) -> Result<bool> {
-    let mut conn = state.pool.acquire().await?;
-    let Some(stored) = stored_version(&mut conn).await? else {
+    let Some(stored) = state.store.reader().await?.calendar().await? else {
         return Ok(false);
     };
-    if stored == state.calendar().data_version() {
+    if stored.data_version == state.calendar().data_version() {
         return Ok(false);
     }
-    let cal = load(&mut conn).await?;
-    let seq = crate::db::current_seq(&mut conn).await?;
-    drop(conn);
-    tracing::info!(version = stored, "calendar reloaded from the database");
+    let cal = build(&stored.wire).map_err(|e| Error::internal(format!("stored calendar is invalid: {e}")))?;
+    tracing::info!(
+        version = stored.data_version,
+        "calendar reloaded from the database"
+    );
     state.set_calendar(cal);
-    state.notify([Committed {
-        seq,
-        unit_id: None,
-        old_unit_id: None,
-        agent_id: None,
+    state.poke_local(Committed {
+        seq: stored.version,
         background: true,
-    }]);
+        ..Committed::everyone()
+    });
     Ok(true)
 }

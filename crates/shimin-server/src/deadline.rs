@@ -13,20 +13,21 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use shimin_domain::calendar::WorkCalendar;
 use shimin_domain::clock::DeadlineState;
-use shimin_domain::item::{ItemKind, Status};
+use shimin_domain::item::ItemKind;
 use shimin_domain::statutory::{item_clock, rule, warning_points, ItemClock, Transition};
 use shimin_protocol::ItemEvent;
-use sqlx::SqliteConnection;
 
-use crate::db::{parse_ts, ts};
-use crate::items::{load_events, ItemRow};
+use crate::store::{Reads, Schedule, StoredItem, Writes};
 use crate::Result;
 
 /// The status changes of a history, for [`item_clock`] (unknown status codes are skipped).
 pub fn transitions(events: &[ItemEvent]) -> Vec<Transition> {
     events
         .iter()
-        .filter_map(|e| Status::from_code(&e.status).map(|status| Transition { at: e.at, status }))
+        .map(|e| Transition {
+            at: e.at,
+            status: e.status,
+        })
         .collect()
 }
 
@@ -73,7 +74,11 @@ impl Plan {
 
 /// Identity of a clock: `<clock kind>@<clock start>`.
 pub fn clock_key(c: &ItemClock) -> String {
-    format!("{}@{}", c.kind.code(), ts(c.start))
+    format!(
+        "{}@{}",
+        c.kind.code(),
+        c.start.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    )
 }
 
 /// The clock, deadline and alert points of an item of `kind` received at `received` with
@@ -130,42 +135,21 @@ pub fn plan(
 }
 
 /// The matter's promised limit (承诺时限) in working days, if any.
-pub async fn promised_days(conn: &mut SqliteConnection, matter_id: Option<i64>) -> Result<Option<u32>> {
+pub async fn promised_days(reads: &mut dyn Reads, matter_id: Option<i64>) -> Result<Option<u32>> {
     let Some(id) = matter_id else { return Ok(None) };
-    let days: Option<i64> = sqlx::query_scalar("SELECT promised_days FROM matters WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(days.and_then(|d| u32::try_from(d).ok()).filter(|d| *d > 0))
-}
-
-/// The alert points already recorded for a clock.
-pub async fn recorded_alerts(
-    conn: &mut SqliteConnection,
-    item_id: &str,
-    key: &str,
-) -> Result<HashSet<String>> {
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT point FROM clock_alerts WHERE item_id = ? AND clock_key = ?")
-            .bind(item_id)
-            .bind(key)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().collect())
+    Ok(reads
+        .matter(id)
+        .await?
+        .map(|m| m.promised_days)
+        .filter(|d| *d > 0))
 }
 
 /// The plan of a stored item, from its stored history.
-pub async fn plan_row(conn: &mut SqliteConnection, cal: &WorkCalendar, row: &ItemRow) -> Result<Plan> {
-    let mut events = load_events(conn, std::slice::from_ref(&row.id)).await?;
-    let history = transitions(&events.remove(&row.id).unwrap_or_default());
-    let promised = promised_days(conn, row.matter_id).await?;
-    Ok(plan(
-        cal,
-        row.kind()?,
-        parse_ts(&row.received_at)?,
-        &history,
-        promised,
-    ))
+pub async fn plan_item(reads: &mut dyn Reads, cal: &WorkCalendar, item: &StoredItem) -> Result<Plan> {
+    let mut events = reads.events(std::slice::from_ref(&item.id)).await?;
+    let history = transitions(&events.remove(&item.id).unwrap_or_default());
+    let promised = promised_days(reads, item.matter_id).await?;
+    Ok(plan(cal, item.kind, item.received_at, &history, promised))
 }
 
 /// What [`refresh`] did to an item's deadline.
@@ -183,33 +167,43 @@ pub struct Refreshed {
 /// With `keep_met`, an item whose clock has met its duty keeps its recorded deadline (a
 /// calendar update does not rewrite history). Runs inside the caller's write transaction.
 pub async fn refresh(
-    conn: &mut SqliteConnection,
+    tx: &mut dyn Writes,
     cal: &WorkCalendar,
-    row: &ItemRow,
+    item: &StoredItem,
     keep_met: bool,
 ) -> Result<Refreshed> {
-    let plan = plan_row(conn, cal, row).await?;
-    let old_due_at = row.due_at.as_deref().map(parse_ts).transpose()?;
+    let plan = plan_item(tx, cal, item).await?;
+    let old_due_at = item.due_at;
     let met = plan.clock.as_ref().is_some_and(|c| !c.is_running());
     let (due_at, provisional) = if keep_met && met {
-        (old_due_at, row.due_provisional)
+        (old_due_at, item.due_provisional)
     } else {
         (plan.due_at, plan.provisional)
     };
     let done = match plan.clock_key() {
-        Some(key) => recorded_alerts(conn, &row.id, &key).await?,
+        Some(key) => tx.recorded_alerts(item.id, &key).await?,
         None => HashSet::new(),
     };
-    sqlx::query("UPDATE items SET due_at = ?, due_provisional = ?, next_alert_at = ? WHERE id = ?")
-        .bind(due_at.map(ts))
-        .bind(provisional)
-        .bind(plan.next_alert(&done).map(ts))
-        .bind(&row.id)
-        .execute(&mut *conn)
-        .await?;
+    tx.set_schedule(
+        item.id,
+        Schedule {
+            due_at,
+            due_provisional: provisional,
+            next_alert_at: plan.next_alert(&done),
+        },
+    )
+    .await?;
     Ok(Refreshed {
-        changed: due_at != old_due_at || provisional != row.due_provisional,
+        changed: due_at != old_due_at || provisional != item.due_provisional,
         old_due_at,
         plan,
     })
+}
+
+/// [`refresh`] of the item as stored now (after the caller changed it in this transaction).
+pub async fn refresh_stored(tx: &mut dyn Writes, cal: &WorkCalendar, id: uuid::Uuid) -> Result<()> {
+    if let Some(item) = tx.item(id).await? {
+        refresh(tx, cal, &item, false).await?;
+    }
+    Ok(())
 }

@@ -7,21 +7,23 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shimin_domain::calendar::{to_local, WorkCalendar};
 use shimin_domain::item::{ItemKind, Status};
-use shimin_domain::role::Role;
-use shimin_protocol::{Applicant, ItemDetails, ItemEvent, NewReservation, Slot};
-use sqlx::SqliteConnection;
+use shimin_domain::ladder::Presence;
+use shimin_domain::role::{Actor, Role, UnitKind};
+use shimin_protocol::{
+    Applicant, AttachmentRef, Mutation, MutationOutcome, NewApplication, NewComplaint, NewConsultation,
+    NewEvaluation, NewReservation, Op, Slot,
+};
 use uuid::Uuid;
 
-use crate::db::{next_seq, ts};
 use crate::intake::{self, Intake, PORTAL_ACTOR_NAME};
-use crate::items::{insert_item, load_item, NewItem};
-use crate::users::{add_user, NewUser};
-use crate::{auth, deadline, Error, Result, SharedState};
+use crate::store::{NewMatter, NewUser, Writes};
+use crate::users::add_user;
+use crate::{auth, Error, Result, SharedState};
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "Demo#2026";
@@ -519,24 +521,21 @@ impl DemoCounty {
     }
 }
 
-/// Stores the demo county unless already there.
+/// Stores the demo county unless already there: directory and catalogue rows through the
+/// store, items through the intake path and every later step through the same `apply` a push
+/// runs (so `decide` judged every transition of the demo's history), in one transaction.
 pub async fn seed(state: &SharedState) -> Result<()> {
     let county = DemoCounty::new();
     // One hash for all demo accounts (same password); hashing dozens would slow every start.
     let hash = auth::hash_password_blocking(state.config.hash_params, DEMO_PASSWORD.to_owned()).await?;
-    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'demo_seeded'")
-        .fetch_optional(&mut *tx)
-        .await?;
-    if done.is_some() {
+    let mut tx = state.store.write().await?;
+    if tx.meta(SEEDED_KEY).await?.is_some() {
         return Ok(());
     }
-    store_demo_images(state, &mut tx, &county).await?;
-    seed_in(&mut tx, &county, &hash, &state.calendar()).await?;
-    sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_seeded', ?)")
-        .bind(ts(Utc::now()))
-        .execute(&mut *tx)
-        .await?;
+    store_demo_images(state).await?;
+    let directory = seed_directory(&mut *tx, &county, &hash).await?;
+    seed_items(&mut *tx, &directory, &state.calendar()).await?;
+    tx.set_meta(SEEDED_KEY, &Utc::now().to_rfc3339()).await?;
     tx.commit().await?;
     tracing::info!(
         users = county.users.len(),
@@ -545,6 +544,9 @@ pub async fn seed(state: &SharedState) -> Result<()> {
     );
     Ok(())
 }
+
+/// The `meta` key set once the demo is seeded.
+const SEEDED_KEY: &str = "demo_seeded";
 
 /// The demo's delivery proof: a signature (签收) drawn as a PNG, the same for every delivered
 /// demo case.
@@ -592,8 +594,8 @@ fn png(img: image::GrayImage) -> Vec<u8> {
     out
 }
 
-fn demo_ref(bytes: &[u8], file_name: &str, material: &str) -> shimin_protocol::AttachmentRef {
-    shimin_protocol::AttachmentRef {
+fn demo_ref(bytes: &[u8], file_name: &str, material: &str) -> AttachmentRef {
+    AttachmentRef {
         hash: crate::blobs::sha256_hex(bytes),
         size: bytes.len() as u64,
         mime: "image/png".into(),
@@ -602,23 +604,19 @@ fn demo_ref(bytes: &[u8], file_name: &str, material: &str) -> shimin_protocol::A
     }
 }
 
-fn signature_ref() -> shimin_protocol::AttachmentRef {
+fn signature_ref() -> AttachmentRef {
     demo_ref(&signature_png(), "签收.png", "送达凭证")
 }
 
-fn document_ref(material: &str) -> shimin_protocol::AttachmentRef {
+fn document_ref(material: &str) -> AttachmentRef {
     demo_ref(&document_png(material), &format!("{material}.png"), material)
 }
 
 /// Puts the demo's images (the signature, a photo per material) into the blob store.
-async fn store_demo_images(
-    state: &SharedState,
-    conn: &mut SqliteConnection,
-    county: &DemoCounty,
-) -> Result<()> {
+async fn store_demo_images(state: &SharedState) -> Result<()> {
     let mut images = vec![signature_png()];
     let mut seen = std::collections::HashSet::new();
-    for m in &county.matters {
+    for m in MATTERS.iter() {
         for material in m.materials {
             if seen.insert(*material) {
                 images.push(document_png(material));
@@ -627,59 +625,30 @@ async fn store_demo_images(
     }
     for bytes in images {
         let hash = crate::blobs::sha256_hex(&bytes);
-        let size = bytes.len() as i64;
         let store = state.blobs.clone();
         let key = format!("demo-{hash}");
-        let h = hash.clone();
         tokio::task::spawn_blocking(move || {
             store.discard(&key)?;
             store.append(&key, 0, &bytes)?;
-            store.commit(&key, &h)
+            store.commit(&key, &hash)
         })
         .await
         .map_err(Error::internal)?
         .map_err(Error::internal)?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO blobs (hash, size, mime, created_at) VALUES (?, ?, 'image/png', ?)",
-        )
-        .bind(&hash)
-        .bind(size)
-        .bind(ts(Utc::now()))
-        .execute(&mut *conn)
-        .await?;
     }
     Ok(())
 }
 
-/// Records that the demo agent uploaded `a` (as the desk would have) and that `item` refers to it.
-async fn demo_attach(
-    conn: &mut SqliteConnection,
-    agent_id: i64,
-    a: &shimin_protocol::AttachmentRef,
-    at: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT OR IGNORE INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at, completed_at)
-         VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-    )
-    .bind(agent_id)
-    .bind(&a.hash)
-    .bind(a.size as i64)
-    .bind(&a.mime)
-    .bind(a.size as i64)
-    .bind(at)
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// Records that the demo agent uploaded `a`, as the desk would have before referring to it.
+async fn demo_upload(tx: &mut dyn Writes, agent_id: i64, a: &AttachmentRef, at: DateTime<Utc>) -> Result<()> {
+    tx.complete_upload(agent_id, &a.hash, a.size, &a.mime, at).await
 }
 
-async fn id_of(conn: &mut SqliteConnection, sql: &str, key: &str) -> Result<i64> {
-    sqlx::query_scalar(sql)
-        .bind(key)
-        .fetch_one(conn)
-        .await
-        .map_err(Error::from)
+/// A demo user as the rules see them, with the name histories show.
+#[derive(Debug, Clone, Copy)]
+struct Person {
+    actor: Actor,
+    name: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -688,111 +657,106 @@ struct MatterInfo {
     unit_id: i64,
     name: &'static str,
     materials: &'static [&'static str],
-    a_clerk: (i64, &'static str),
-    net_admin: (i64, &'static str),
+    a_clerk: Person,
+    net_admin: Person,
 }
 
-async fn seed_in(
-    conn: &mut SqliteConnection,
-    county: &DemoCounty,
-    hash: &str,
-    cal: &WorkCalendar,
-) -> Result<()> {
+/// What items are generated for.
+#[derive(Debug, Clone)]
+struct Directory {
+    matters: Vec<MatterInfo>,
+    agents: Vec<Person>,
+}
+
+async fn seed_directory(tx: &mut dyn Writes, county: &DemoCounty, hash: &str) -> Result<Directory> {
+    let mut sites = std::collections::HashMap::new();
     for site in &county.sites {
-        let seq = next_seq(conn).await?;
-        sqlx::query("INSERT INTO sites (name, version) VALUES (?, ?)")
-            .bind(site)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
+        let seq = tx.next_seq().await?;
+        sites.insert(*site, tx.add_site(site, seq).await?);
     }
+    let mut units = Vec::new();
     for u in &county.units {
-        let site_id = id_of(conn, "SELECT id FROM sites WHERE name = ?", u.site).await?;
-        let seq = next_seq(conn).await?;
-        sqlx::query("INSERT INTO units (name, kind, site_id, version) VALUES (?, ?, ?, ?)")
-            .bind(u.name)
-            .bind(u.kind)
-            .bind(site_id)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
+        let seq = tx.next_seq().await?;
+        let kind = UnitKind::from_code(u.kind).ok_or_else(|| Error::internal("demo unit kind"))?;
+        units.push((tx.add_unit(u.name, kind, sites[u.site], seq).await?, u.name));
     }
+    let unit_id = |name: &str| units.iter().find(|u| u.1 == name).map(|u| u.0);
+    let mut people: Vec<(&DemoUser, Person)> = Vec::new();
     for u in &county.users {
-        let unit_id = match u.unit {
-            Some(name) => Some(id_of(conn, "SELECT id FROM units WHERE name = ?", name).await?),
-            None => None,
-        };
-        add_user(
-            conn,
+        let unit = u.unit.and_then(unit_id);
+        let id = add_user(
+            tx,
             &NewUser {
                 username: &u.username,
                 display_name: u.display_name,
                 role: u.role,
-                unit_id,
+                unit_id: unit,
                 password_hash: hash,
                 must_change_password: false,
             },
         )
         .await?;
+        let actor = Actor {
+            user_id: id,
+            role: u.role,
+            unit_id: unit,
+        };
+        people.push((
+            u,
+            Person {
+                actor,
+                name: u.display_name,
+            },
+        ));
     }
     // A/B in action: one A clerk is on leave, so B receives that department's items (R-AB).
     if let Some(a) = county.ab_clerk("县民政局", 'A') {
-        sqlx::query("UPDATE users SET presence = 'on_leave' WHERE username = ?")
-            .bind(&a.username)
-            .execute(&mut *conn)
-            .await?;
+        if let Some((_, p)) = people.iter().find(|(u, _)| u.username == a.username) {
+            let seq = tx.next_seq().await?;
+            tx.set_presence(p.actor.user_id, Presence::OnLeave, seq).await?;
+        }
     }
+    let find = |unit: &str, role: Role, ab: Option<char>| {
+        people
+            .iter()
+            .find(|(u, _)| u.unit == Some(unit) && u.role == role && (ab.is_none() || u.ab == ab))
+            .map(|(_, p)| *p)
+            .ok_or_else(|| Error::internal(format!("demo {role:?} {ab:?} of {unit}")))
+    };
     let mut matters = Vec::new();
     for m in &county.matters {
-        let unit_id = id_of(conn, "SELECT id FROM units WHERE name = ?", m.unit).await?;
-        let user_id = |role: Role, ab: Option<char>| {
-            county
-                .users
-                .iter()
-                .find(|u| u.unit == Some(m.unit) && u.role == role && (ab.is_none() || u.ab == ab))
-                .map(|u| (u.username.clone(), u.display_name))
+        let (a, b, n) = (
+            find(m.unit, Role::Clerk, Some('A'))?,
+            find(m.unit, Role::Clerk, Some('B'))?,
+            find(m.unit, Role::NetAdmin, None)?,
+        );
+        let unit = unit_id(m.unit).ok_or_else(|| Error::internal("demo matter unit"))?;
+        let seq = tx.next_seq().await?;
+        let new = NewMatter {
+            code: m.code.to_owned(),
+            name: m.name.to_owned(),
+            unit_id: unit,
+            promised_days: m.promised_days,
+            materials: m.materials.iter().map(|s| (*s).to_owned()).collect(),
+            fee_fen: m.fee_fen,
+            a_clerk_id: Some(a.actor.user_id),
+            b_clerk_id: Some(b.actor.user_id),
         };
-        let (a_name, a_display) =
-            user_id(Role::Clerk, Some('A')).ok_or_else(|| Error::internal("demo A clerk"))?;
-        let (b_name, _) = user_id(Role::Clerk, Some('B')).ok_or_else(|| Error::internal("demo B clerk"))?;
-        let (n_name, n_display) =
-            user_id(Role::NetAdmin, None).ok_or_else(|| Error::internal("demo net admin"))?;
-        let a = id_of(conn, "SELECT id FROM users WHERE username = ?", &a_name).await?;
-        let b = id_of(conn, "SELECT id FROM users WHERE username = ?", &b_name).await?;
-        let n = id_of(conn, "SELECT id FROM users WHERE username = ?", &n_name).await?;
-        let seq = next_seq(conn).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO matters (code, name, unit_id, promised_days, materials, fee_fen, a_clerk_id, b_clerk_id, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(m.code)
-        .bind(m.name)
-        .bind(unit_id)
-        .bind(i64::from(m.promised_days))
-        .bind(serde_json::to_string(m.materials).map_err(Error::internal)?)
-        .bind(m.fee_fen)
-        .bind(a)
-        .bind(b)
-        .bind(seq)
-        .fetch_one(&mut *conn)
-        .await?;
         matters.push(MatterInfo {
-            id,
-            unit_id,
+            id: tx.add_matter(&new, seq).await?,
+            unit_id: unit,
             name: m.name,
             materials: m.materials,
-            a_clerk: (a, a_display),
-            net_admin: (n, n_display),
+            a_clerk: a,
+            net_admin: n,
         });
     }
-    let mut agents = Vec::new();
-    for u in county.users_with_role(Role::Agent) {
-        agents.push((
-            id_of(conn, "SELECT id FROM users WHERE username = ?", &u.username).await?,
-            u.display_name,
-        ));
-    }
-    seed_items(conn, &matters, &agents, cal).await
+    let agents = people
+        .iter()
+        .filter(|(u, _)| u.role == Role::Agent)
+        .map(|(_, p)| *p)
+        .collect();
+    Ok(Directory { matters, agents })
 }
 
 const SURNAMES: [&str; 30] = [
@@ -874,53 +838,152 @@ const COMPLAINTS: [(&str, &str); 4] = [
     ),
 ];
 
-/// Steps (command code, status after, actor) from the initial status to `target`.
-fn path(kind: ItemKind, target: Status) -> Vec<(&'static str, Status)> {
+/// Who takes a step of an item's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// The unit's clerk (the matter's A clerk; the net admin for complaints).
+    Handler,
+    /// The agent carrying a delegated case.
+    Agent,
+}
+
+/// Canned texts of the demo's steps.
+const REPLY_COMPLAINT: &str = "经调查核实，已对相关窗口人员进行批评教育，并增设引导岗。感谢您的监督。";
+const NOT_OURS: &str = "所申请事项不属于本单位受理范围，请向户籍所在地乡镇便民服务中心咨询。";
+
+/// The actions that take an item of `kind` from its initial status to `target`, and who takes
+/// each. `decide` judges every one of them when they are applied.
+fn steps(
+    kind: ItemKind,
+    target: Status,
+    m: &MatterInfo,
+    slot: Option<Slot>,
+    recipient: &str,
+) -> Vec<(By, Op)> {
     use Status as S;
     let app_tail = |to: S| {
         let last = S::APPLICATION_STAGES.iter().position(|x| *x == to).unwrap_or(0);
-        let mut v = vec![("pass_pre_review", S::Accepted)];
-        v.extend(S::APPLICATION_STAGES[1..=last].iter().map(|s| ("advance", *s)));
+        let mut v = vec![(By::Handler, Op::PassPreReview)];
+        v.extend(S::APPLICATION_STAGES[1..=last].iter().map(|s| {
+            (
+                By::Handler,
+                Op::Advance {
+                    to: s.code().to_owned(),
+                },
+            )
+        }));
         v
+    };
+    let accept = || {
+        (
+            By::Handler,
+            Op::AcceptReservation {
+                slot: slot.expect("a reservation has a requested slot"),
+            },
+        )
     };
     match (kind, target) {
         (_, s) if s == kind.initial_status() => vec![],
-        (ItemKind::Reservation, S::Accepted) => vec![("accept_reservation", S::Accepted)],
-        (ItemKind::Reservation, S::Rejected) => vec![("reject_reservation", S::Rejected)],
+        (ItemKind::Reservation, S::Accepted) => vec![accept()],
+        (ItemKind::Reservation, S::Rejected) => vec![(
+            By::Handler,
+            Op::RejectReservation {
+                reason: NOT_OURS.into(),
+            },
+        )],
         (ItemKind::Reservation, s) => vec![
-            ("accept_reservation", S::Accepted),
+            accept(),
             (
+                By::Handler,
                 if s == S::Arrived {
-                    "mark_arrived"
+                    Op::MarkArrived
                 } else {
-                    "mark_no_show"
+                    Op::MarkNoShow
                 },
-                s,
             ),
         ],
-        (ItemKind::Consultation, s) => vec![("reply_consultation", s)],
-        (ItemKind::Complaint, S::Investigating) => vec![("add_note", S::Investigating)],
-        (ItemKind::Complaint, s) => vec![("add_note", S::Investigating), ("reply_complaint", s)],
-        (ItemKind::Evaluation, s) => vec![("mark_read", s)],
-        (ItemKind::DelegatedCase, s) => {
-            let mut v = vec![("hand_over", S::Submitted)];
-            match s {
-                S::Submitted => {}
-                S::Collected | S::Delivered => {
-                    v.extend(path(ItemKind::Application, S::Completed));
-                    v.push(("collect_result", S::Collected));
-                    if s == S::Delivered {
-                        v.push(("deliver_to_citizen", S::Delivered));
-                    }
-                }
-                s => v.extend(path(ItemKind::Application, s)),
+        (ItemKind::Consultation, _) => vec![(
+            By::Handler,
+            Op::ReplyConsultation {
+                reply: format!("您好，办理{}需携带：{}。", m.name, m.materials.join("、")),
+            },
+        )],
+        (ItemKind::Complaint, s) => {
+            let mut v = vec![(
+                By::Handler,
+                Op::AddNote {
+                    text: "已联系投诉人了解情况，正在调查。".into(),
+                },
+            )];
+            if s == S::Answered {
+                v.push((
+                    By::Handler,
+                    Op::ReplyComplaint {
+                        reply: REPLY_COMPLAINT.into(),
+                    },
+                ));
             }
             v
         }
-        (ItemKind::Application, S::Supplement) => vec![("request_supplement", S::Supplement)],
-        (ItemKind::Application, S::Refused) => vec![("refuse_application", S::Refused)],
+        (ItemKind::Evaluation, _) => vec![(By::Handler, Op::MarkRead)],
+        (ItemKind::DelegatedCase, s) => {
+            let mut v: Vec<(By, Op)> = m
+                .materials
+                .iter()
+                .filter(|material| !(s == S::Supplement && supplement_materials(m).contains(material)))
+                .map(|material| {
+                    (
+                        By::Agent,
+                        Op::AddAttachment {
+                            attachment: document_ref(material),
+                        },
+                    )
+                })
+                .collect();
+            if s == S::Registered {
+                return v;
+            }
+            v.push((By::Agent, Op::HandOver { place: None }));
+            match s {
+                S::Submitted => {}
+                S::Collected | S::Delivered => {
+                    v.extend(steps(ItemKind::Application, S::Completed, m, slot, recipient));
+                    v.push((By::Agent, Op::CollectResult { place: None }));
+                    if s == S::Delivered {
+                        v.push((
+                            By::Agent,
+                            Op::DeliverToCitizen {
+                                recipient: recipient.to_owned(),
+                                place: VILLAGES[recipient.len() % VILLAGES.len()].to_owned(),
+                                proof: signature_ref(),
+                            },
+                        ));
+                    }
+                }
+                s => v.extend(steps(ItemKind::Application, s, m, slot, recipient)),
+            }
+            v
+        }
+        (ItemKind::Application, S::Supplement) => vec![(
+            By::Handler,
+            Op::RequestSupplement {
+                missing: supplement_materials(m).iter().map(|s| (*s).to_owned()).collect(),
+                note: String::new(),
+            },
+        )],
+        (ItemKind::Application, S::Refused) => vec![(
+            By::Handler,
+            Op::RefuseApplication {
+                reason: NOT_OURS.into(),
+            },
+        )],
         (ItemKind::Application, s) => app_tail(s),
     }
+}
+
+/// What a demo one-time notice asks for: the matter's first two materials.
+fn supplement_materials(m: &MatterInfo) -> &'static [&'static str] {
+    &m.materials[..m.materials.len().min(2)]
 }
 
 fn statuses(kind: ItemKind) -> Vec<Status> {
@@ -930,277 +993,200 @@ fn statuses(kind: ItemKind) -> Vec<Status> {
 /// Villages where the demo's agents take cases (custody chain places).
 const VILLAGES: [&str; 6] = ["东关村", "南街村", "柳林村", "河西村", "北王庄村", "李家寨村"];
 
-/// A finished demo item, to be evaluated.
-struct Finished(Uuid, String, i64, Option<i64>, Applicant, (i64, &'static str));
-
-async fn seed_items(
-    conn: &mut SqliteConnection,
-    matters: &[MatterInfo],
-    agents: &[(i64, &'static str)],
+/// Applies one step of a demo item's history through the push path.
+async fn step(
+    tx: &mut dyn Writes,
     cal: &WorkCalendar,
+    by: Person,
+    item_id: Uuid,
+    at: DateTime<Utc>,
+    op: Op,
 ) -> Result<()> {
-    let mut rng = StdRng::seed_from_u64(DEMO_SEED);
-    let now = Utc::now();
-    let mut closed: Vec<Finished> = Vec::new();
+    let m = Mutation {
+        id: Uuid::new_v4(),
+        seq: 0,
+        item_id,
+        acted_at: at,
+        op,
+    };
+    match crate::sync::apply(tx, cal, &by.actor, by.name, &m).await? {
+        MutationOutcome::Applied { .. } => Ok(()),
+        MutationOutcome::Rejected { code, message } => Err(Error::internal(format!(
+            "demo step {:?} refused: {code} {message}",
+            m.op
+        ))),
+    }
+}
+
+/// Which kind and target status the `i`-th demo item gets: every state of every kind first,
+/// then a weighted random mix.
+fn pick(i: usize, rng: &mut StdRng) -> (ItemKind, Status) {
     let kinds = [
-        (ItemKind::Reservation, 30),
+        (ItemKind::Reservation, 30u32),
         (ItemKind::Consultation, 16),
         (ItemKind::Application, 26),
         (ItemKind::Complaint, 10),
         (ItemKind::DelegatedCase, 18),
     ];
-    let total: u32 = kinds.iter().map(|k| k.1).sum();
-    // Every state of every kind first, then a random mix.
     let every_state: Vec<(ItemKind, Status)> = kinds
         .iter()
         .flat_map(|(k, _)| statuses(*k).into_iter().map(move |s| (*k, s)))
         .collect();
-    for i in 0..DEMO_ITEMS {
-        let (kind, status) = match every_state.get(i) {
-            Some(pair) => *pair,
-            None => {
-                let mut pick = rng.gen_range(0..total);
-                let kind = kinds
-                    .iter()
-                    .find(|(_, w)| {
-                        if pick < *w {
-                            true
-                        } else {
-                            pick -= w;
-                            false
-                        }
-                    })
-                    .map_or(ItemKind::Reservation, |k| k.0);
-                let options = statuses(kind);
-                (kind, options[rng.gen_range(0..options.len())])
+    if let Some(pair) = every_state.get(i) {
+        return *pair;
+    }
+    let total: u32 = kinds.iter().map(|k| k.1).sum();
+    let mut at = rng.gen_range(0..total);
+    let kind = kinds
+        .iter()
+        .find(|(_, w)| {
+            if at < *w {
+                true
+            } else {
+                at -= w;
+                false
             }
-        };
-        let m = &matters[rng.gen_range(0..matters.len())];
-        let applicant = applicant(&mut rng);
-        let open_item = !status.is_closed();
-        let age_minutes = if open_item {
-            rng.gen_range(5..3 * 24 * 60)
-        } else {
-            rng.gen_range(24 * 60..20 * 24 * 60)
-        };
-        let received = now - chrono::Duration::minutes(age_minutes);
-        let mut details = ItemDetails::default();
-        let (title, content) = match kind {
-            ItemKind::Reservation => {
-                let day = to_local(received).date() + chrono::Duration::days(rng.gen_range(1..4));
-                let hour = [9, 10, 15, 16][rng.gen_range(0..4)];
-                let start = day.and_hms_opt(hour, 0, 0).expect("time");
-                details.requested_slot = Some(Slot {
+        })
+        .map_or(ItemKind::Reservation, |k| k.0);
+    let options = statuses(kind);
+    (kind, options[rng.gen_range(0..options.len())])
+}
+
+/// The intake of a demo item of `kind` (not delegated cases: agents register those).
+fn intake_of(
+    kind: ItemKind,
+    m: &MatterInfo,
+    applicant: Applicant,
+    received: DateTime<Utc>,
+    rng: &mut StdRng,
+) -> Intake {
+    match kind {
+        ItemKind::Reservation => {
+            let day = to_local(received).date() + chrono::Duration::days(rng.gen_range(1..4));
+            let hour = [9, 10, 15, 16][rng.gen_range(0..4)];
+            let start = day.and_hms_opt(hour, 0, 0).expect("time");
+            Intake::Reservation(NewReservation {
+                matter_id: m.id,
+                applicant,
+                requested_slot: Slot {
                     start,
                     end: start + chrono::Duration::minutes(30),
-                });
-                (
-                    format!("预约办理：{}", m.name),
-                    "网上预约，请按时到窗口办理。".to_owned(),
-                )
-            }
-            ItemKind::Consultation => {
-                let (t, c) = CONSULTATIONS[rng.gen_range(0..CONSULTATIONS.len())];
-                (format!("{}：{}", m.name, t), c.to_owned())
-            }
-            ItemKind::Complaint => {
-                let (t, c) = COMPLAINTS[rng.gen_range(0..COMPLAINTS.len())];
-                (t.to_owned(), c.to_owned())
-            }
-            _ => (
-                m.name.to_owned(),
-                format!("已提交材料：{}", m.materials.join("；")),
-            ),
+                },
+                content: "网上预约，请按时到窗口办理。".into(),
+            })
+        }
+        ItemKind::Consultation => {
+            let (t, c) = CONSULTATIONS[rng.gen_range(0..CONSULTATIONS.len())];
+            Intake::Consultation(NewConsultation {
+                matter_id: Some(m.id),
+                unit_id: None,
+                applicant,
+                title: format!("{}：{}", m.name, t),
+                content: c.to_owned(),
+            })
+        }
+        ItemKind::Complaint => {
+            let (t, c) = COMPLAINTS[rng.gen_range(0..COMPLAINTS.len())];
+            Intake::Complaint(NewComplaint {
+                unit_id: m.unit_id,
+                applicant,
+                title: t.to_owned(),
+                content: c.to_owned(),
+            })
+        }
+        _ => Intake::Application(NewApplication {
+            matter_id: m.id,
+            applicant,
+            content: String::new(),
+            materials_provided: m.materials.iter().map(|s| (*s).to_owned()).collect(),
+        }),
+    }
+}
+
+/// A finished demo item, to be evaluated.
+struct Finished {
+    id: Uuid,
+    handler: Person,
+    at: DateTime<Utc>,
+}
+
+async fn seed_items(tx: &mut dyn Writes, dir: &Directory, cal: &WorkCalendar) -> Result<()> {
+    let mut rng = StdRng::seed_from_u64(DEMO_SEED);
+    let now = Utc::now();
+    let mut finished: Vec<Finished> = Vec::new();
+    for i in 0..DEMO_ITEMS {
+        let (kind, status) = pick(i, &mut rng);
+        let m = &dir.matters[rng.gen_range(0..dir.matters.len())];
+        let applicant = applicant(&mut rng);
+        let age_minutes = if status.is_closed() {
+            rng.gen_range(24 * 60..20 * 24 * 60)
+        } else {
+            rng.gen_range(5..3 * 24 * 60)
         };
-        let agent = (kind == ItemKind::DelegatedCase).then(|| agents[rng.gen_range(0..agents.len())]);
+        let received = now - chrono::Duration::minutes(age_minutes);
+        let agent = dir.agents[rng.gen_range(0..dir.agents.len())];
         let handler = if kind == ItemKind::Complaint {
             m.net_admin
         } else {
             m.a_clerk
         };
-        let steps = path(kind, status);
-        let mut history = vec![ItemEvent {
-            at: received,
-            actor_id: agent.map(|a| a.0),
-            actor_name: agent.map(|a| a.1).unwrap_or(PORTAL_ACTOR_NAME).to_owned(),
-            action: if agent.is_some() {
-                shimin_domain::item::REGISTER_CASE
-            } else {
-                "created"
-            }
-            .into(),
-            status: kind.initial_status().code().into(),
-            note: None,
-            place: agent.map(|_| VILLAGES[i % VILLAGES.len()].to_owned()),
-        }];
-        let mut at = received;
-        let mut handler_id = None;
-        for (action, s) in &steps {
-            at = (at + chrono::Duration::minutes(rng.gen_range(10..600))).min(now);
-            let by_agent = matches!(*action, "hand_over" | "collect_result" | "deliver_to_citizen");
-            let (actor_id, actor_name) = if by_agent { agent.expect("agent") } else { handler };
-            if !by_agent && !matches!(*action, "mark_arrived" | "mark_no_show" | "advance" | "mark_read") {
-                handler_id = Some(handler.0);
-            }
-            let note = match *action {
-                "reply_consultation" => {
-                    let r = format!("您好，办理{}需携带：{}。", m.name, m.materials.join("、"));
-                    details.reply = Some(r.clone());
-                    Some(r)
-                }
-                "reply_complaint" => {
-                    let r =
-                        "经调查核实，已对相关窗口人员进行批评教育，并增设引导岗。感谢您的监督。".to_owned();
-                    details.reply = Some(r.clone());
-                    Some(r)
-                }
-                "reject_reservation" | "refuse_application" => {
-                    let r = "所申请事项不属于本单位受理范围，请向户籍所在地乡镇便民服务中心咨询。".to_owned();
-                    details.reply = Some(r.clone());
-                    Some(r)
-                }
-                "request_supplement" => {
-                    let missing: Vec<String> = m.materials.iter().take(2).map(|s| (*s).to_owned()).collect();
-                    let note = missing.join("；");
-                    details.missing_materials = missing;
-                    Some(note)
-                }
-                "add_note" => Some("已联系投诉人了解情况，正在调查。".to_owned()),
-                "accept_reservation" => {
-                    details.granted_slot = details.requested_slot;
-                    None
-                }
-                "deliver_to_citizen" => {
-                    let (agent_id, _) = agent.expect("agent");
-                    let proof = signature_ref();
-                    demo_attach(conn, agent_id, &proof, &ts(at)).await?;
-                    details.delivery = Some(shimin_protocol::Delivery {
-                        recipient: applicant.name.clone(),
-                        proof,
-                    });
-                    Some(format!("签收人：{}", applicant.name))
-                }
-                "pass_pre_review" => {
-                    details.receipt_no = Some(format!("SL{}{:04}", to_local(at).format("%Y%m%d"), i));
-                    None
-                }
+        let (item_id, slot) = if kind == ItemKind::DelegatedCase {
+            let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
+            let register = Op::RegisterCase {
+                matter_id: m.id,
+                applicant: applicant.clone(),
+                content: format!("代办{}，材料已收齐。", m.name),
+                place: VILLAGES[i % VILLAGES.len()].to_owned(),
+            };
+            step(tx, cal, agent, id, received, register).await?;
+            (id, None)
+        } else {
+            let intake = intake_of(kind, m, applicant.clone(), received, &mut rng);
+            let slot = match &intake {
+                Intake::Reservation(r) => Some(r.requested_slot),
                 _ => None,
             };
-            history.push(ItemEvent {
-                at,
-                actor_id: Some(actor_id),
-                actor_name: actor_name.to_owned(),
-                action: (*action).into(),
-                status: s.code().into(),
-                note,
-                place: None,
-            });
-        }
-        // The agent photographed the matter's materials (all but those a notice asks for).
-        if let Some((agent_id, _)) = agent {
-            for material in m.materials {
-                if !details.missing_materials.iter().any(|x| x == material) {
-                    let a = document_ref(material);
-                    demo_attach(conn, agent_id, &a, &ts(received)).await?;
-                    details.attachments.push(a);
-                }
-            }
-        }
-        let id = uuid::Builder::from_random_bytes(rng.gen()).into_uuid();
-        let item = NewItem {
-            id,
-            kind,
-            status,
-            unit_id: m.unit_id,
-            matter_id: Some(m.id),
-            agent_id: agent.map(|a| a.0),
-            handler_id,
-            applicant: applicant.clone(),
-            title,
-            content,
-            received_at: received,
-            due_at: None,
-            due_provisional: false,
-            details,
+            (intake::record(tx, cal, None, intake, received).await?.id, slot)
         };
-        let (number, _) = insert_item(conn, &item, &history).await?;
-        let files = item
-            .details
-            .attachments
-            .iter()
-            .chain(item.details.delivery.as_ref().map(|d| &d.proof));
-        for a in files {
-            sqlx::query("INSERT OR IGNORE INTO item_attachments (item_id, hash) VALUES (?, ?)")
-                .bind(id.to_string())
-                .bind(&a.hash)
-                .execute(&mut *conn)
-                .await?;
-        }
-        // Deadline from the stored history, as for every item (deadline::refresh).
-        if let Some(row) = load_item(conn, id).await? {
-            deadline::refresh(conn, cal, &row, false).await?;
+        let mut at = received;
+        for (who, op) in steps(kind, status, m, slot, &applicant.name) {
+            at = (at + chrono::Duration::minutes(rng.gen_range(10..600))).min(now);
+            let by = match who {
+                By::Agent => agent,
+                By::Handler => handler,
+            };
+            for a in op.attachments() {
+                demo_upload(tx, by.actor.user_id, a, at).await?;
+            }
+            step(tx, cal, by, item_id, at, op).await?;
         }
         if matches!(status, Status::Delivered | Status::Answered | Status::Arrived) {
-            closed.push(Finished(id, number, m.unit_id, Some(m.id), applicant, m.a_clerk));
+            finished.push(Finished {
+                id: item_id,
+                handler,
+                at,
+            });
         }
     }
     // Evaluations of finished items, some read, some with bad ratings to follow up (回访).
-    for (n, Finished(rated, number, unit_id, matter_id, applicant, clerk)) in
-        closed.into_iter().enumerate().take(40)
-    {
+    for (n, f) in finished.into_iter().enumerate().take(40) {
         let rating: u8 = [5, 5, 4, 5, 3, 1, 5, 4, 2, 5][n % 10];
-        let received = now - chrono::Duration::minutes(rng.gen_range(30..5 * 24 * 60));
-        let status = if n % 3 == 0 {
-            Status::Read
-        } else {
-            Status::Received
-        };
-        let mut history = vec![ItemEvent {
-            at: received,
-            actor_id: None,
-            actor_name: PORTAL_ACTOR_NAME.into(),
-            action: "created".into(),
-            status: "received".into(),
-            note: None,
-            place: None,
-        }];
-        if status == Status::Read {
-            history.push(ItemEvent {
-                at: (received + chrono::Duration::minutes(90)).min(now),
-                actor_id: Some(clerk.0),
-                actor_name: clerk.1.into(),
-                action: "mark_read".into(),
-                status: "read".into(),
-                note: None,
-                place: None,
-            });
+        let received = (f.at + chrono::Duration::minutes(rng.gen_range(30..5 * 24 * 60))).min(now);
+        let evaluation = Intake::Evaluation(NewEvaluation {
+            item_id: f.id,
+            rating,
+            content: if rating >= 4 {
+                "窗口服务热情，一次就办好了。"
+            } else {
+                "等待时间太长，希望改进。"
+            }
+            .into(),
+        });
+        let created = intake::record(tx, cal, None, evaluation, received).await?;
+        if n % 3 == 0 {
+            let read_at = (received + chrono::Duration::minutes(90)).min(now);
+            step(tx, cal, f.handler, created.id, read_at, Op::MarkRead).await?;
         }
-        let content = if rating >= 4 {
-            "窗口服务热情，一次就办好了。"
-        } else {
-            "等待时间太长，希望改进。"
-        };
-        let item = NewItem {
-            id: uuid::Builder::from_random_bytes(rng.gen()).into_uuid(),
-            kind: ItemKind::Evaluation,
-            status,
-            unit_id,
-            matter_id,
-            agent_id: None,
-            handler_id: None,
-            applicant,
-            title: format!("评议：{number}（{rating}星）"),
-            content: content.into(),
-            received_at: received,
-            due_at: None,
-            due_provisional: false,
-            details: ItemDetails {
-                rating: Some(rating),
-                rates_item: Some(rated),
-                ..Default::default()
-            },
-        };
-        insert_item(conn, &item, &history).await?;
     }
     Ok(())
 }
@@ -1214,10 +1200,7 @@ pub async fn trickle(state: SharedState, every: Duration) {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        let matters: Vec<i64> = match sqlx::query_scalar("SELECT id FROM matters ORDER BY id")
-            .fetch_all(&state.pool)
-            .await
-        {
+        let matters: Vec<i64> = match trickle_matters(&state).await {
             Ok(m) if !m.is_empty() => m,
             Ok(_) => continue,
             Err(e) => {
@@ -1243,4 +1226,16 @@ pub async fn trickle(state: SharedState, every: Duration) {
             Err(e) => tracing::warn!(error = %e, "trickle failed"),
         }
     }
+}
+
+async fn trickle_matters(state: &SharedState) -> Result<Vec<i64>> {
+    Ok(state
+        .store
+        .reader()
+        .await?
+        .matters()
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect())
 }

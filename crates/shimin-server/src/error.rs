@@ -65,6 +65,10 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("internal: {0}")]
     Internal(String),
+    /// The server cannot start or an admin command cannot run: bad configuration, database
+    /// unreachable or refused, a destination that exists. The message (zh-CN) names the cause.
+    #[error("{0}")]
+    Config(String),
 }
 
 impl Error {
@@ -77,6 +81,17 @@ impl Error {
 
     pub fn internal(cause: impl std::fmt::Display) -> Error {
         Error::Internal(cause.to_string())
+    }
+
+    /// A PostgreSQL deadlock (40P01) or serialization failure (40001): the transaction was
+    /// rolled back and may simply run again ([`crate::store::with_retry`]).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Db(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("40P01") | Some("40001"))
+            }
+            _ => false,
+        }
     }
 
     /// HTTP status and wire body.
@@ -206,7 +221,7 @@ impl Error {
                 body.details = Some(serde_json::json!({ "expected": expected }));
                 (StatusCode::CONFLICT, body)
             }
-            Error::Db(_) | Error::Migrate(_) | Error::Internal(_) => (
+            Error::Db(_) | Error::Migrate(_) | Error::Internal(_) | Error::Config(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e(codes::INTERNAL, "服务器内部错误，请稍后再试".into()),
             ),

@@ -12,7 +12,6 @@ use shimin_protocol::{events as names, Poke};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::AuthUser;
-use crate::db::current_seq;
 use crate::{Committed, Error, Result, SharedState};
 
 /// Interval of keep-alive comments (proxies and NATs drop silent connections).
@@ -54,10 +53,7 @@ pub async fn events(
     }
     // Subscribe before reading the sequence: nothing committed in between is missed.
     let rx = state.changes.subscribe();
-    let seq = {
-        let mut conn = state.pool.acquire().await?;
-        current_seq(&mut conn).await?
-    };
+    let seq = state.store.reader().await?.current_seq().await?;
     let hello = stream::once(async move { Ok::<_, Infallible>(event(names::HELLO, seq, false)) });
     let pokes = stream::unfold((rx, false), move |(mut rx, mut lagged)| async move {
         loop {

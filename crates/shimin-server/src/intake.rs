@@ -4,20 +4,19 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use shimin_domain::calendar::to_local;
+use shimin_domain::calendar::{to_local, WorkCalendar};
 use shimin_domain::item::{citizen_progress_zh, CustodyStep, ItemKind, Status};
 use shimin_domain::role::Role;
 use shimin_protocol::{
     Applicant, CitizenProgress, Created, ItemDetails, ItemEvent, NewApplication, NewComplaint,
     NewConsultation, NewEvaluation, NewReservation, ProgressStep, MAX_TEXT_CHARS,
 };
-use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::auth::AuthUser;
 use crate::http::Json;
-use crate::items::{insert_item, load_item, NewItem};
+use crate::store::{NewItem, Reads, Writes};
 use crate::{deadline, Committed, Error, Result, SharedState};
 
 /// Name recorded as the actor of items the portal creates.
@@ -121,41 +120,32 @@ pub async fn progress(
     axum::extract::Path(number): axum::extract::Path<String>,
 ) -> Result<Json<CitizenProgress>> {
     require_portal(&user)?;
-    let mut conn = state.pool.acquire().await?;
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT id, kind, status FROM items WHERE number = ?")
-            .bind(&number)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (id, kind_code, status_code) = row.ok_or(Error::NotFound)?;
-    let kind = ItemKind::from_code(&kind_code).ok_or_else(|| Error::internal("unknown kind"))?;
-    let status = Status::from_code(&status_code).ok_or_else(|| Error::internal("unknown status"))?;
-    let events: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT at, action, status FROM item_events WHERE item_id = ? ORDER BY id")
-            .bind(&id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let mut reader = state.store.reader().await?;
+    let item = reader.item_by_number(&number).await?.ok_or(Error::NotFound)?;
+    let events = reader
+        .events(&[item.id])
+        .await?
+        .remove(&item.id)
+        .unwrap_or_default();
+    let (kind, status) = (item.kind, item.status);
     let mut steps: Vec<ProgressStep> = Vec::new();
-    for (at, action, after) in events {
-        let Some(after) = Status::from_code(&after) else {
-            continue;
-        };
-        let step = match CustodyStep::of_event(&action, after) {
+    for e in events {
+        let step = match CustodyStep::of_event(&e.action, e.status) {
             Some(c) if kind == ItemKind::DelegatedCase => c.name_zh(),
-            _ => citizen_progress_zh(kind, after),
+            _ => citizen_progress_zh(kind, e.status),
         };
         if steps.last().is_some_and(|s| s.step == step) {
             continue;
         }
         steps.push(ProgressStep {
-            at: crate::db::parse_ts(&at)?,
+            at: e.at,
             step: step.to_owned(),
         });
     }
     Ok(Json(CitizenProgress {
         number,
-        kind: kind_code,
-        status: status_code,
+        kind,
+        status,
         progress: citizen_progress_zh(kind, status).to_owned(),
         steps,
     }))
@@ -175,72 +165,75 @@ pub async fn create_at(
     intake: Intake,
     received_at: DateTime<Utc>,
 ) -> Result<Created> {
-    let kind = intake.kind();
-    let action = format!("intake.{}", kind.code());
-    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let audit_entry = |target: Option<&'static str>| Entry {
+    let action = format!("intake.{}", intake.kind().code());
+    let mut tx = state.store.write().await?;
+    match record(&mut *tx, &state.calendar(), by, intake, received_at).await {
+        Ok(created) => {
+            tx.commit().await?;
+            Ok(created)
+        }
+        Err(e) => {
+            drop(tx);
+            if matches!(e, Error::InvalidField { .. }) {
+                let mut tx = state.store.write().await?;
+                tx.audit(Entry {
+                    action: &action,
+                    outcome: "invalid_field",
+                    ..submitter_entry(by)
+                });
+                tx.commit().await?;
+            }
+            Err(e)
+        }
+    }
+}
+
+fn submitter_entry<'a>(by: Option<Submitter<'a>>) -> Entry<'a> {
+    Entry {
         user_id: by.map(|b| b.user_id),
         username: by.map(|b| b.username),
-        action: "",
-        target,
         client_id: by.map(|b| b.client_id),
-        outcome: "",
-    };
-    let new = match prepare(&mut tx, intake, received_at).await {
-        Ok(new) => new,
-        Err(e) => {
-            let outcome = match &e {
-                Error::InvalidField { .. } => "invalid_field",
-                _ => "error",
-            };
-            tx.rollback().await?;
-            if matches!(e, Error::InvalidField { .. }) {
-                let mut conn = state.writer.acquire().await?;
-                audit::record(
-                    &mut conn,
-                    Entry {
-                        action: &action,
-                        outcome,
-                        ..audit_entry(None)
-                    },
-                )
-                .await?;
-            }
-            return Err(e);
-        }
-    };
+        ..Entry::default()
+    }
+}
+
+/// Validates and stores an intake inside the caller's write transaction: the item with its
+/// `created` event and deadline, the audit entry, the poke after commit.
+pub async fn record(
+    tx: &mut dyn Writes,
+    cal: &WorkCalendar,
+    by: Option<Submitter<'_>>,
+    intake: Intake,
+    received_at: DateTime<Utc>,
+) -> Result<Created> {
+    let kind = intake.kind();
+    let action = format!("intake.{}", kind.code());
+    let new = prepare(tx, intake, received_at).await?;
     let created = ItemEvent {
         at: new.received_at,
         actor_id: None,
         actor_name: PORTAL_ACTOR_NAME.to_owned(),
         action: "created".to_owned(),
-        status: new.status.code().to_owned(),
+        status: new.status,
         note: None,
         place: None,
     };
-    let (number, seq) = insert_item(&mut tx, &new, &[created]).await?;
+    let (number, seq) = tx.insert_item(&new, &[created]).await?;
     // The deadline from the stored item, the way every later change recomputes it.
-    if let Some(row) = load_item(&mut tx, new.id).await? {
-        deadline::refresh(&mut tx, &state.calendar(), &row, false).await?;
-    }
-    audit::record(
-        &mut tx,
-        Entry {
-            action: &action,
-            target: Some(&number),
-            outcome: "ok",
-            ..audit_entry(None)
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    state.notify([Committed {
+    deadline::refresh_stored(tx, cal, new.id).await?;
+    tx.audit(Entry {
+        action: &action,
+        target: Some(&number),
+        outcome: "ok",
+        ..submitter_entry(by)
+    });
+    tx.announce(Committed {
         seq,
         unit_id: Some(new.unit_id),
         old_unit_id: None,
         agent_id: new.agent_id,
         background: false,
-    }]);
+    });
     tracing::info!(kind = kind.code(), %number, unit = new.unit_id, "intake");
     Ok(Created {
         id: new.id,
@@ -263,38 +256,31 @@ fn check_applicant(a: &Applicant) -> Result<()> {
     a.validate().map_err(|e| Error::invalid(e.field, e.message))
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct MatterFacts {
-    name: String,
-    unit_id: i64,
-}
-
-async fn matter(conn: &mut SqliteConnection, id: i64) -> Result<MatterFacts> {
-    sqlx::query_as("SELECT name, unit_id FROM matters WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
+/// The matter's name and unit.
+async fn matter(reads: &mut dyn Reads, id: i64) -> Result<(String, i64)> {
+    reads
+        .matter(id)
         .await?
+        .map(|m| (m.name, m.unit_id))
         .ok_or_else(|| Error::invalid("matter_id", "事项不存在"))
 }
 
-async fn unit_exists(conn: &mut SqliteConnection, id: i64) -> Result<()> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| Error::invalid("unit_id", "单位不存在"))
+async fn unit_exists(reads: &mut dyn Reads, id: i64) -> Result<()> {
+    if reads.unit_exists(id).await? {
+        Ok(())
+    } else {
+        Err(Error::invalid("unit_id", "单位不存在"))
+    }
 }
 
-async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>) -> Result<NewItem> {
+async fn prepare(conn: &mut dyn Reads, intake: Intake, now: DateTime<Utc>) -> Result<NewItem> {
     let kind = intake.kind();
     let mut details = ItemDetails::default();
     let (unit_id, matter_id, applicant, title, content) = match intake {
         Intake::Reservation(r) => {
             check_applicant(&r.applicant)?;
             text("content", &r.content, MAX_TEXT_CHARS, false)?;
-            let m = matter(conn, r.matter_id).await?;
+            let (name, unit_id) = matter(conn, r.matter_id).await?;
             let slot = r.requested_slot;
             let today = to_local(now).date();
             if slot.end <= slot.start {
@@ -310,10 +296,10 @@ async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>
             }
             details.requested_slot = Some(slot);
             (
-                m.unit_id,
+                unit_id,
                 Some(r.matter_id),
                 r.applicant,
-                format!("预约办理：{}", m.name),
+                format!("预约办理：{name}"),
                 r.content,
             )
         }
@@ -322,7 +308,7 @@ async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>
             text("title", &c.title, MAX_TITLE_CHARS, true)?;
             text("content", &c.content, MAX_TEXT_CHARS, true)?;
             let unit = match (c.matter_id, c.unit_id) {
-                (Some(m), _) => matter(conn, m).await?.unit_id,
+                (Some(m), _) => matter(conn, m).await?.1,
                 (None, Some(u)) => {
                     unit_exists(conn, u).await?;
                     u
@@ -340,7 +326,7 @@ async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>
             for m in &a.materials_provided {
                 text("materials_provided", m, MAX_TITLE_CHARS, true)?;
             }
-            let m = matter(conn, a.matter_id).await?;
+            let (name, unit_id) = matter(conn, a.matter_id).await?;
             let mut content = a.content;
             if !a.materials_provided.is_empty() {
                 if !content.is_empty() {
@@ -349,7 +335,7 @@ async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>
                 content.push_str("已提交材料：");
                 content.push_str(&a.materials_provided.join("；"));
             }
-            (m.unit_id, Some(a.matter_id), a.applicant, m.name, content)
+            (unit_id, Some(a.matter_id), a.applicant, name, content)
         }
         Intake::Complaint(c) => {
             check_applicant(&c.applicant)?;
@@ -363,22 +349,19 @@ async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>
                 return Err(Error::invalid("rating", "评分须为1至5"));
             }
             text("content", &e.content, MAX_TEXT_CHARS, false)?;
-            let rated = load_item(conn, e.item_id)
+            let rated = conn
+                .item(e.item_id)
                 .await?
                 .ok_or_else(|| Error::invalid("item_id", "被评议的办件不存在"))?;
-            if !rated.status()?.is_closed() && rated.status()? != Status::Completed {
+            if !rated.status.is_closed() && rated.status != Status::Completed {
                 return Err(Error::invalid("item_id", "办件尚未办结，不能评议"));
             }
-            if rated.kind()? == ItemKind::Evaluation {
+            if rated.kind == ItemKind::Evaluation {
                 return Err(Error::invalid("item_id", "不能评议评议件"));
             }
             details.rating = Some(e.rating);
             details.rates_item = Some(e.item_id);
-            let applicant = Applicant {
-                name: rated.applicant_name.clone(),
-                id_number: rated.applicant_id_number.clone(),
-                phone: rated.applicant_phone.clone(),
-            };
+            let applicant = rated.applicant.clone();
             let title = format!("评议：{}（{}星）", rated.number, e.rating);
             (rated.unit_id, rated.matter_id, applicant, title, e.content)
         }
@@ -396,8 +379,6 @@ async fn prepare(conn: &mut SqliteConnection, intake: Intake, now: DateTime<Utc>
         title,
         content,
         received_at: now,
-        due_at: None,
-        due_provisional: false,
         details,
     })
 }

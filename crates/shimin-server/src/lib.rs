@@ -6,7 +6,8 @@
 //! - [`intake`]: the citizen portal's API creating work items.
 //! - [`sync`]: pull (scoped by `shimin_domain::role::read_scope`), push (idempotent per client
 //!   sequence, decided by `shimin_domain::item::decide`), and [`events`]: the SSE poke stream.
-//! - [`db`]: SQLite storage, the global change sequence, the append-only audit log.
+//! - [`store`]: the storage layer, the only place with SQL: SQLite (embedded default) and
+//!   PostgreSQL (several instances), the change sequence, the hash-chained audit trail.
 //! - [`calendar`]: the working-time calendar in force, versioned, updated by the sysadmin;
 //!   [`deadline`]: items' statutory deadlines (`shimin_domain::statutory`);
 //!   [`supervision`]: the background task recording warnings (预警) and supervision cases (督办).
@@ -19,14 +20,16 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod calendar;
-pub mod db;
 pub mod deadline;
 pub mod demo;
+pub mod epoch;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod inspect;
 pub mod intake;
 pub mod items;
+pub mod store;
 pub mod supervision;
 pub mod sync;
 pub mod users;
@@ -85,8 +88,13 @@ pub struct DemoOptions {
 /// Server configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where `shimin.db` lives; created if missing.
+    /// Where `shimin.db` (SQLite) and, by default, the blobs live; created if missing.
     pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the data directory's SQLite file.
+    pub database: Option<String>,
+    /// Where attachments' bytes live (default `<data-dir>/blobs`). Several instances on one
+    /// PostgreSQL share one directory (a shared mount).
+    pub blob_dir: Option<PathBuf>,
     /// Every address to serve on (e.g. intranet and internet); the same server answers on each.
     pub listen: Vec<SocketAddr>,
     /// A session ends after this long without a request.
@@ -108,6 +116,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("./shimin-data"),
+            database: None,
+            blob_dir: None,
             // Loopback only by default: exposing the server is an explicit decision.
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 8201))],
             idle_timeout: Duration::from_secs(8 * 3600),
@@ -120,9 +130,23 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// The database this configuration names.
+    pub fn database(&self) -> Result<store::Database> {
+        store::Database::parse(self.database.as_deref(), &self.data_dir)
+    }
+
+    /// The blob directory.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.blob_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+}
+
 /// A committed change, broadcast to the SSE streams (sent only after the commit, so a pull
 /// triggered by it sees the change).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Committed {
     pub seq: i64,
     /// Unit now handling the item (None for directory changes, which concern everyone).
@@ -136,15 +160,30 @@ pub struct Committed {
     pub background: bool,
 }
 
+impl Committed {
+    /// A change every desk pulls (directory, calendar; or "something may have been missed").
+    pub fn everyone() -> Committed {
+        Committed {
+            seq: 0,
+            unit_id: None,
+            old_unit_id: None,
+            agent_id: None,
+            background: false,
+        }
+    }
+}
+
 /// Shared state of the running server.
 #[derive(Debug)]
 pub struct AppState {
     pub config: Config,
-    /// Readers (pulls, auth look-ups).
-    pub pool: sqlx::SqlitePool,
-    /// The single writer connection: SQLite allows one writer anyway, queuing here instead of
-    /// in busy-wait keeps commit order == change-sequence order and latency fair.
-    pub writer: sqlx::SqlitePool,
+    /// The storage layer (every read and write of the database).
+    pub store: store::Store,
+    /// This instance's id (PostgreSQL notifications name it).
+    pub instance: uuid::Uuid,
+    /// The database timeline (see `PullResponse.epoch`).
+    pub epoch: String,
+    /// Committed changes of this instance and (PostgreSQL) of the others, for the SSE streams.
     pub changes: broadcast::Sender<Committed>,
     pub shutdown: watch::Receiver<bool>,
     /// A precomputed hash verified against for unknown users (similar timing).
@@ -174,12 +213,11 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(cal);
     }
 
-    /// Tells the SSE streams about committed changes.
-    pub fn notify(&self, committed: impl IntoIterator<Item = Committed>) {
-        for c in committed {
-            // No receivers is fine.
-            let _ = self.changes.send(c);
-        }
+    /// Pokes this instance's SSE streams without a commit (a calendar reloaded from the
+    /// database). Committed changes are announced by the store.
+    pub fn poke_local(&self, c: Committed) {
+        // No receivers is fine.
+        let _ = self.changes.send(c);
     }
 }
 
@@ -196,14 +234,9 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// The reader pool (tests, admin tools).
-    pub fn db(&self) -> &sqlx::SqlitePool {
-        &self.state.pool
-    }
-
-    /// The writer pool.
-    pub fn writer(&self) -> &sqlx::SqlitePool {
-        &self.state.writer
+    /// The storage layer (tests, admin tools).
+    pub fn store(&self) -> &store::Store {
+        &self.state.store
     }
 
     pub fn state(&self) -> &SharedState {
@@ -228,8 +261,7 @@ impl RunningServer {
             for t in tasks {
                 let _ = t.await;
             }
-            state.pool.close().await;
-            state.writer.close().await;
+            state.store.close().await;
         }
     }
 }
@@ -237,21 +269,38 @@ impl RunningServer {
 /// Opens the database (migrating it), seeds the demo if asked, binds every listen address and
 /// serves until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> Result<RunningServer> {
-    let (pool, writer) = db::open(&config.data_dir).await?;
-    calendar::ensure(&writer).await?;
-    let cal = calendar::load(&mut *writer.acquire().await?).await?;
+    let (changes, _) = broadcast::channel(1024);
+    let instance = uuid::Uuid::new_v4();
+    let store = store::Store::open(
+        &store::OpenOptions {
+            database: config.database()?,
+            instance,
+            migrate: true,
+        },
+        store::Announcer {
+            local: changes.clone(),
+        },
+    )
+    .await?;
+    let epoch = epoch::ensure(&store).await?;
+    calendar::ensure(&store).await?;
+    let cal = calendar::load(&store).await?;
     let dummy_hash =
         auth::hash_password_blocking(config.hash_params, "dummy-password-for-timing!1".into()).await?;
-    let (changes, _) = broadcast::channel(1024);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let blob_dir = config.blob_dir();
     let state = Arc::new(AppState {
         config: config.clone(),
-        pool,
-        writer,
+        store,
+        instance,
+        epoch,
         changes,
         shutdown: shutdown_rx,
         dummy_hash,
-        blobs: Arc::new(blobs::FsBlobStore::new(&config.data_dir.join("blobs")).map_err(Error::internal)?),
+        blobs: Arc::new(
+            blobs::FsBlobStore::new(&blob_dir)
+                .map_err(|e| Error::Config(format!("无法使用附件目录 {}：{e}", blob_dir.display())))?,
+        ),
         blob_lock: tokio::sync::Mutex::new(()),
         calendar: RwLock::new(Arc::new(cal)),
     });
@@ -283,6 +332,9 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             }
         }));
         tracing::info!(%addr, "listening");
+    }
+    if let Some(listener) = state.store.spawn_listener(state.shutdown.clone()) {
+        tasks.push(listener);
     }
     if let Some(every) = config.supervision_every {
         tasks.push(tokio::spawn(supervision::run(state.clone(), every)));

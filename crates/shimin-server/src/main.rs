@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use shimin_domain::role::Role;
-use shimin_server::{auth, db, users, Config, DemoOptions};
+use shimin_server::store::{Announcer, Database, NewUser, OpenOptions, Store};
+use shimin_server::{auth, users, Config, DemoOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +25,13 @@ struct Cli {
     /// Directory of the database (created if missing).
     #[arg(long, env = "SHIMIN_DATA_DIR", default_value = "./shimin-data", global = true)]
     data_dir: PathBuf,
+    /// `postgres://user:password@host/db` to keep the data in PostgreSQL (several instances
+    /// may share it) instead of the data directory's SQLite file.
+    #[arg(long, env = "SHIMIN_DATABASE", global = true)]
+    database: Option<String>,
+    /// Directory of attachments' bytes (default `<data-dir>/blobs`); shared by all instances.
+    #[arg(long, env = "SHIMIN_BLOB_DIR", global = true)]
+    blob_dir: Option<PathBuf>,
     /// Address to serve on; repeat for several (intranet and internet). Default 127.0.0.1:8201.
     #[arg(long)]
     listen: Vec<SocketAddr>,
@@ -86,6 +94,23 @@ enum UserCommand {
     },
 }
 
+/// Opens the configured store for an admin command (migrated, no server running in this
+/// process).
+async fn open_store(cli: &Cli) -> anyhow::Result<Store> {
+    let database = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+    Ok(Store::open(
+        &OpenOptions {
+            database,
+            instance: uuid::Uuid::new_v4(),
+            migrate: true,
+        },
+        Announcer {
+            local: tokio::sync::broadcast::channel(1).0,
+        },
+    )
+    .await?)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -96,17 +121,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {
+    match &cli.command {
         Some(Command::Calendar {
             command: CalendarCommand::Import { file },
         }) => {
-            let text = std::fs::read_to_string(&file)
+            let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let wire: shimin_protocol::CalendarWire = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{} is not a calendar: {e}", file.display()))?;
-            let pool = db::open_admin(&cli.data_dir).await?;
-            let result = shimin_server::calendar::update(&pool, &wire, None).await;
-            pool.close().await;
+            let store = open_store(&cli).await?;
+            let result = shimin_server::calendar::update(&store, &wire, None).await;
+            store.close().await;
             let updated = result?;
             tracing::info!(
                 version = updated.accepted.version,
@@ -125,33 +150,33 @@ async fn main() -> anyhow::Result<()> {
                     display_name,
                 },
         }) => {
-            let role = Role::from_code(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
-            if let Err(problems) = shimin_domain::password::check_password(&password) {
+            let role = Role::from_code(role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
+            if let Err(problems) = shimin_domain::password::check_password(password) {
                 let list: Vec<&str> = problems.iter().map(|p| p.message_zh()).collect();
                 anyhow::bail!("password breaks R-PWD: {}", list.join("；"));
             }
-            let pool = db::open_admin(&cli.data_dir).await?;
-            let unit_id = match &unit {
-                Some(u) => {
-                    let mut conn = pool.acquire().await?;
-                    Some(
-                        users::find_unit(&mut conn, u)
-                            .await?
-                            .ok_or_else(|| anyhow::anyhow!("unknown unit {u:?}"))?,
-                    )
-                }
+            let store = open_store(&cli).await?;
+            let unit_id = match unit {
+                Some(u) => Some(
+                    store
+                        .reader()
+                        .await?
+                        .find_unit(u)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("unknown unit {u:?}"))?,
+                ),
                 None if role.is_unit_office() || role == Role::Agent => {
                     anyhow::bail!("role {} needs --unit", role.code())
                 }
                 None => None,
             };
-            let hash = auth::hash_password_blocking(Default::default(), password).await?;
-            let display = display_name.unwrap_or_else(|| username.clone());
-            let mut tx = pool.begin().await?;
+            let hash = auth::hash_password_blocking(Default::default(), password.clone()).await?;
+            let display = display_name.clone().unwrap_or_else(|| username.clone());
+            let mut tx = store.write().await?;
             let id = users::add_user(
-                &mut tx,
-                &users::NewUser {
-                    username: &username,
+                &mut *tx,
+                &NewUser {
+                    username,
                     display_name: &display,
                     role,
                     unit_id,
@@ -160,18 +185,26 @@ async fn main() -> anyhow::Result<()> {
                 },
             )
             .await?;
+            tx.audit(shimin_server::audit::Entry {
+                action: "user.add",
+                target: Some(username),
+                outcome: "ok (console)",
+                ..Default::default()
+            });
             tx.commit().await?;
-            pool.close().await;
+            store.close().await;
             tracing::info!(id, %username, role = role.code(), "user added; password must be changed at first login");
             Ok(())
         }
         None => {
             let mut config = Config {
-                data_dir: cli.data_dir,
+                data_dir: cli.data_dir.clone(),
+                database: cli.database.clone(),
+                blob_dir: cli.blob_dir.clone(),
                 ..Config::default()
             };
             if !cli.listen.is_empty() {
-                config.listen = cli.listen;
+                config.listen = cli.listen.clone();
             }
             if let Some(s) = cli.idle_timeout_secs {
                 config.idle_timeout = Duration::from_secs(s);

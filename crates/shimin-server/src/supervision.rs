@@ -16,14 +16,12 @@ use chrono::{DateTime, Utc};
 use shimin_domain::calendar::{to_local, WorkCalendar};
 use shimin_domain::statutory::rule;
 use shimin_protocol::ItemEvent;
-use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::audit::{self, Entry};
+use crate::audit::Entry;
 use crate::calendar::SYSTEM_ACTOR_NAME;
-use crate::db::{next_seq, ts};
-use crate::deadline::{self, OVERDUE_POINT};
-use crate::items::{append_event, load_item};
+use crate::deadline::{self, Alert, OVERDUE_POINT};
+use crate::store::{NewSupervisionCase, StoredItem, Writes};
 use crate::{Committed, Result, SharedState};
 
 /// Items looked at per batch of a tick.
@@ -67,31 +65,26 @@ pub async fn run(state: SharedState, every: Duration) {
     }
 }
 
-/// Records every warning and overdue point reached by `now` and not recorded yet.
+/// Records every warning and overdue point reached by `now` and not recorded yet. With
+/// several instances on one database, only the one holding the sweep lease works a tick (the
+/// others find nothing to do); a point is recorded once whoever records it.
 pub async fn tick(state: &SharedState, now: DateTime<Utc>) -> Result<TickReport> {
     let mut report = TickReport::default();
+    let Some(_lease) = state.store.try_sweep_lease().await? else {
+        return Ok(report);
+    };
     for _ in 0..MAX_BATCHES {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM items WHERE next_alert_at IS NOT NULL AND next_alert_at <= ?
-             ORDER BY next_alert_at LIMIT ?",
-        )
-        .bind(ts(now))
-        .bind(BATCH)
-        .fetch_all(&state.pool)
-        .await?;
+        let ids = state
+            .store
+            .reader()
+            .await?
+            .items_due_for_alerts(now, BATCH)
+            .await?;
         let cal = state.calendar();
         for group in ids.chunks(GROUP) {
-            let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-            let mut committed = Vec::new();
-            for id in group {
-                let Ok(uuid) = Uuid::parse_str(id) else { continue };
-                let (r, c) = process(&mut tx, &cal, uuid, now).await?;
-                report.warnings += r.warnings;
-                report.overdue += r.overdue;
-                committed.extend(c);
-            }
-            tx.commit().await?;
-            state.notify(committed);
+            let r = crate::store::with_retry(|| record_group(state, &cal, group, now)).await?;
+            report.warnings += r.warnings;
+            report.overdue += r.overdue;
         }
         if (ids.len() as i64) < BATCH {
             break;
@@ -100,122 +93,127 @@ pub async fn tick(state: &SharedState, now: DateTime<Utc>) -> Result<TickReport>
     Ok(report)
 }
 
+/// One group of items in one write transaction (items locked first, in id order).
+async fn record_group(
+    state: &SharedState,
+    cal: &WorkCalendar,
+    group: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<TickReport> {
+    let mut report = TickReport::default();
+    let mut tx = state.store.write().await?;
+    tx.lock_items(group).await?;
+    for id in group {
+        let r = process(&mut *tx, cal, *id, now).await?;
+        report.warnings += r.warnings;
+        report.overdue += r.overdue;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
 /// One item, inside the caller's write transaction.
 async fn process(
-    tx: &mut SqliteConnection,
+    tx: &mut dyn Writes,
     cal: &WorkCalendar,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(TickReport, Option<Committed>)> {
+) -> Result<TickReport> {
     let mut report = TickReport::default();
-    let Some(row) = load_item(&mut *tx, id).await? else {
-        return Ok((report, None));
+    let Some(item) = tx.item(id).await? else {
+        return Ok(report);
     };
-    let plan = deadline::plan_row(&mut *tx, cal, &row).await?;
+    let plan = deadline::plan_item(tx, cal, &item).await?;
     let (Some(key), Some(clock), Some(due)) = (plan.clock_key(), plan.clock.as_ref(), plan.due_at) else {
         // No deadline (paused, none): nothing to look at until a change.
-        sqlx::query("UPDATE items SET next_alert_at = NULL WHERE id = ?")
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
-        return Ok((report, None));
+        tx.set_next_alert(item.id, None).await?;
+        return Ok(report);
     };
-    let mut done = deadline::recorded_alerts(&mut *tx, &row.id, &key).await?;
-    let reached: Vec<_> = plan
+    let mut done = tx.recorded_alerts(item.id, &key).await?;
+    let reached: Vec<Alert> = plan
         .alerts
         .iter()
         .filter(|a| a.at <= now && !done.contains(&a.point))
         .cloned()
         .collect();
-    let mut committed = None;
     if !reached.is_empty() {
-        let seq = next_seq(&mut *tx).await?;
-        let r = rule(clock.kind);
-        let due_local = to_local(due).format("%Y-%m-%d %H:%M").to_string();
+        let seq = tx.next_seq().await?;
         let mut overdue = false;
         for a in &reached {
-            sqlx::query(
-                "INSERT OR IGNORE INTO clock_alerts (item_id, clock_key, point, recorded_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(&row.id)
-            .bind(&key)
-            .bind(&a.point)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
+            tx.record_alert(item.id, &key, &a.point, now).await?;
             done.insert(a.point.clone());
-            let (action, note) = if a.point == OVERDUE_POINT {
+            if a.point == OVERDUE_POINT {
                 overdue = true;
                 report.overdue += 1;
-                sqlx::query(
-                    "INSERT OR IGNORE INTO supervision_cases
-                     (item_id, unit_id, clock, clock_start, due_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&row.id)
-                .bind(row.unit_id)
-                .bind(clock.kind.code())
-                .bind(ts(clock.start))
-                .bind(ts(due))
-                .bind(ts(now))
-                .execute(&mut *tx)
+                tx.open_supervision_case(&NewSupervisionCase {
+                    item_id: item.id,
+                    unit_id: item.unit_id,
+                    clock: clock.kind.code(),
+                    clock_start: clock.start,
+                    due_at: due,
+                    recorded_at: now,
+                })
                 .await?;
-                (
-                    "overdue",
-                    format!("超期：{}期限{due_local}已过，已记录督办", r.name_zh),
-                )
             } else {
                 report.warnings += 1;
-                let pct = (a.share.unwrap_or(0.0) * 100.0).round();
-                (
-                    "warning",
-                    format!("预警：{}时限已用{pct}%，期限{due_local}", r.name_zh),
-                )
-            };
-            let event = ItemEvent {
-                // When the point was reached (the overdue point: the deadline itself).
-                at: if a.point == OVERDUE_POINT { due } else { a.at }.min(now),
-                actor_id: None,
-                actor_name: SYSTEM_ACTOR_NAME.to_owned(),
-                action: action.to_owned(),
-                status: row.status.clone(),
-                note: Some(note),
-                place: None,
-            };
-            append_event(&mut *tx, &row.id, &event, seq).await?;
+            }
+            tx.append_event(item.id, &alert_event(&item, clock.kind, a, due, now), seq)
+                .await?;
         }
-        sqlx::query(
-            "UPDATE items SET version = ?, overdue = MAX(overdue, ?), supervision = MAX(supervision, ?) WHERE id = ?",
-        )
-        .bind(seq)
-        .bind(overdue)
-        .bind(overdue)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
+        tx.set_item_version(item.id, seq).await?;
         if overdue {
-            audit::record(
-                &mut *tx,
-                Entry {
-                    action: "supervision.overdue",
-                    target: Some(&row.number),
-                    outcome: "recorded",
-                    ..Default::default()
-                },
-            )
-            .await?;
+            tx.mark_overdue(item.id).await?;
+            tx.audit(Entry {
+                action: "supervision.overdue",
+                target: Some(&item.number),
+                outcome: "recorded",
+                ..Default::default()
+            });
         }
-        committed = Some(Committed {
+        tx.announce(Committed {
             seq,
-            unit_id: Some(row.unit_id),
+            unit_id: Some(item.unit_id),
             old_unit_id: None,
-            agent_id: row.agent_id,
+            agent_id: item.agent_id,
             background: true,
         });
     }
-    sqlx::query("UPDATE items SET next_alert_at = ? WHERE id = ?")
-        .bind(plan.next_alert(&done).map(ts))
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    Ok((report, committed))
+    tx.set_next_alert(item.id, plan.next_alert(&done)).await?;
+    Ok(report)
+}
+
+/// The history entry of a reached point.
+fn alert_event(
+    item: &StoredItem,
+    clock: shimin_domain::statutory::ClockKind,
+    a: &Alert,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ItemEvent {
+    let r = rule(clock);
+    let due_local = to_local(due).format("%Y-%m-%d %H:%M").to_string();
+    let (action, note, at) = if a.point == OVERDUE_POINT {
+        (
+            "overdue",
+            format!("超期：{}期限{due_local}已过，已记录督办", r.name_zh),
+            // The overdue point is the deadline itself.
+            due,
+        )
+    } else {
+        let pct = (a.share.unwrap_or(0.0) * 100.0).round();
+        (
+            "warning",
+            format!("预警：{}时限已用{pct}%，期限{due_local}", r.name_zh),
+            a.at,
+        )
+    };
+    ItemEvent {
+        at: at.min(now),
+        actor_id: None,
+        actor_name: SYSTEM_ACTOR_NAME.to_owned(),
+        action: action.to_owned(),
+        status: item.status,
+        note: Some(note),
+        place: None,
+    }
 }

@@ -2,37 +2,34 @@
 //!
 //! Pull merges, by change sequence, every source the caller may see: items of the scope
 //! (`shimin_domain::role::read_scope`), removals from it, and the directory/catalogue. Each
-//! source is read with an indexed `version > cursor ORDER BY version LIMIT n+1`, all in one read
-//! transaction (one snapshot), so building a page costs O(page), not O(table).
+//! source is read with an indexed `version > cursor ORDER BY version LIMIT n+1`, all in one
+//! snapshot, so building a page costs O(page), not O(table).
 //!
-//! Push applies each mutation in its own write transaction that also stores its result and
-//! bumps the client's sequence, so a replay (same seq) returns the stored result and never
-//! applies twice.
+//! Push applies a batch in write transactions of up to [`PUSH_GROUP`] mutations; each
+//! transaction stores every mutation's result and the client's sequence with its effects, so a
+//! replay (same seq, or the same mutation id under a new seq) returns the stored result and
+//! never applies twice, and the answer is sent only after the commit is durable.
 
 use axum::extract::{Query, State};
 use chrono::{Duration, Utc};
-use shimin_domain::item::{decide, may_register_case, ItemKind, REGISTER_CASE};
+use shimin_domain::item::{decide, may_register_case, Command, ItemKind, REGISTER_CASE};
 use shimin_domain::role::{read_scope, Actor, Scope};
 use shimin_protocol::{
-    codes, CalendarWire, Change, Colleague, Matter, Mutation, MutationOutcome, MutationResult, Op, PullQuery,
-    PullResponse, PushRequest, PushResponse, Site, Unit, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
+    codes, Change, Colleague, Matter, Mutation, MutationOutcome, MutationResult, Op, PullQuery, PullResponse,
+    PushRequest, PushResponse, Site, Unit, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
 };
-use sqlx::SqliteConnection;
 
-use crate::audit::{self, Entry};
-use crate::auth::AuthUser;
-use crate::db::{next_seq, ts};
+use crate::auth::{AuthUser, SessionUser};
 use crate::http::Json;
-use crate::items::{append_event, insert_item, load_item, records, ItemRow, NewItem, ITEM_READ_COLUMNS};
+use crate::items::records;
+use crate::store::{with_retry, ItemChange, Latest, NewItem, Reads, StoredItem, StoredResult, Writes};
 use crate::{blobs, deadline, Committed, Error, Result, SharedState};
 
 /// Page size when the client gives none.
 pub const DEFAULT_PULL_LIMIT: u32 = 1000;
-
-enum Pending {
-    Item(Box<ItemRow>),
-    Ready(Change),
-}
+/// Mutations per write transaction of a push: one durable commit per group, short enough that
+/// another writer never waits long.
+pub const PUSH_GROUP: usize = 50;
 
 /// `GET PULL?cursor=&limit=`.
 pub async fn pull(
@@ -48,16 +45,22 @@ pub async fn pull(
     if q.cursor < 0 {
         return Err(Error::invalid("cursor", "游标不能为负"));
     }
-    let limit = q.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT) as i64;
-    let mut tx = state.pool.begin().await?;
-    let resp = build_page(&mut tx, &user.actor(), scope, q.cursor, limit).await?;
-    tx.commit().await?;
+    let limit = i64::from(q.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT));
+    let mut snapshot = state.store.snapshot().await?;
+    let mut resp = build_page(&mut *snapshot, &user.actor(), scope, q.cursor, limit).await?;
+    resp.epoch = Some(state.epoch.clone());
     Ok(Json(resp))
 }
 
-/// One page of changes after `cursor` for `scope`.
+/// One change of a page before items get their histories.
+enum Pending {
+    Item(Box<StoredItem>),
+    Ready(Change),
+}
+
+/// One page of changes after `cursor` for `scope`, read from one snapshot.
 pub async fn build_page(
-    conn: &mut SqliteConnection,
+    reads: &mut dyn Reads,
     actor: &Actor,
     scope: Scope,
     cursor: i64,
@@ -65,258 +68,158 @@ pub async fn build_page(
 ) -> Result<PullResponse> {
     let fetch = limit + 1;
     let mut merged: Vec<(i64, Pending)> = Vec::new();
-
-    // Items of the scope.
-    let items: Vec<ItemRow> = match scope {
-        Scope::Unit(u) => {
-            sqlx::query_as(&format!(
-                "SELECT {ITEM_READ_COLUMNS} FROM items WHERE unit_id = ? AND version > ? ORDER BY version LIMIT ?"
-            ))
-            .bind(u)
-            .bind(cursor)
-            .bind(fetch)
-            .fetch_all(&mut *conn)
+    merged.extend(
+        reads
+            .changed_items(scope, cursor, fetch)
             .await?
-        }
-        Scope::Agent(a) => {
-            sqlx::query_as(&format!(
-                "SELECT {ITEM_READ_COLUMNS} FROM items WHERE agent_id = ? AND version > ? ORDER BY version LIMIT ?"
-            ))
-            .bind(a)
-            .bind(cursor)
-            .bind(fetch)
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Scope::AllMasked => {
-            sqlx::query_as(&format!(
-                "SELECT {ITEM_READ_COLUMNS} FROM items WHERE version > ? ORDER BY version LIMIT ?"
-            ))
-            .bind(cursor)
-            .bind(fetch)
-            .fetch_all(&mut *conn)
-            .await?
-        }
-        Scope::Nothing => Vec::new(),
-    };
-    merged.extend(items.into_iter().map(|r| (r.version, Pending::Item(Box::new(r)))));
-
-    // Items that left the scope. A bootstrap (cursor 0) starts from an empty cache: nothing to drop.
+            .into_iter()
+            .map(|i| (i.version, Pending::Item(Box::new(i)))),
+    );
+    // A bootstrap (cursor 0) starts from an empty cache: nothing to drop.
     if cursor > 0 {
-        let removals: Vec<(String, i64)> =
-            match scope {
-                Scope::Unit(u) => sqlx::query_as(
-                    "SELECT item_id, seq FROM removals WHERE unit_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                )
-                .bind(u)
-                .bind(cursor)
-                .bind(fetch)
-                .fetch_all(&mut *conn)
-                .await?,
-                Scope::Agent(a) => sqlx::query_as(
-                    "SELECT item_id, seq FROM removals WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                )
-                .bind(a)
-                .bind(cursor)
-                .bind(fetch)
-                .fetch_all(&mut *conn)
-                .await?,
-                Scope::AllMasked | Scope::Nothing => Vec::new(),
-            };
-        for (id, seq) in removals {
-            let id = uuid::Uuid::parse_str(&id).map_err(Error::internal)?;
-            merged.push((seq, Pending::Ready(Change::ItemRemoved { id })));
-        }
+        merged.extend(
+            reads
+                .removals(scope, cursor, fetch)
+                .await?
+                .into_iter()
+                .map(|r| (r.seq, Pending::Ready(Change::ItemRemoved { id: r.item_id }))),
+        );
     }
-
-    // Directory, catalogue and calendar change rarely. One statement says which of them have
-    // rows after the cursor, and reads the change sequence for a last page's cursor, so that a
-    // steady-state pull runs its items query and this one instead of seven: under a poke
-    // fan-out the cost of a pull is its statements (each one a hop to the connection's worker
-    // thread and back), not SQLite (issue 6, part 4: see crates/shimin-bench/CLOSING_NOTE.md).
-    // Same read snapshot as every query of this page (the caller's transaction).
-    #[derive(sqlx::FromRow)]
-    struct Latest {
-        sites: Option<i64>,
-        units: Option<i64>,
-        matters: Option<i64>,
-        users: Option<i64>,
-        calendar: Option<i64>,
-        seq: i64,
-    }
-    let latest: Latest = sqlx::query_as(
-        "SELECT (SELECT max(version) FROM sites) AS sites, (SELECT max(version) FROM units) AS units,
-                (SELECT max(version) FROM matters) AS matters, (SELECT max(version) FROM users) AS users,
-                (SELECT version FROM calendar WHERE id = 1) AS calendar,
-                (SELECT value FROM change_seq WHERE id = 1) AS seq",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let changed = |v: Option<i64>| v.is_some_and(|v| v > cursor);
-
-    // Directory and catalogue: not secret within the county; colleagues limited to the own unit
-    // (all for supervision) and to what A/B routing and history need.
-    let sites: Vec<(i64, String, i64)> = if changed(latest.sites) {
-        sqlx::query_as("SELECT id, name, version FROM sites WHERE version > ? ORDER BY version LIMIT ?")
-            .bind(cursor)
-            .bind(fetch)
-            .fetch_all(&mut *conn)
-            .await?
-    } else {
-        Vec::new()
-    };
-    merged.extend(
-        sites
-            .into_iter()
-            .map(|(id, name, v)| (v, Pending::Ready(Change::Site(Site { id, name })))),
-    );
-    let units: Vec<(i64, String, String, i64, i64)> = if changed(latest.units) {
-        sqlx::query_as(
-            "SELECT id, name, kind, site_id, version FROM units WHERE version > ? ORDER BY version LIMIT ?",
-        )
-        .bind(cursor)
-        .bind(fetch)
-        .fetch_all(&mut *conn)
-        .await?
-    } else {
-        Vec::new()
-    };
-    merged.extend(units.into_iter().map(|(id, name, kind, site_id, v)| {
-        (
-            v,
-            Pending::Ready(Change::Unit(Unit {
-                id,
-                name,
-                kind,
-                site_id,
-            })),
-        )
-    }));
-    #[derive(sqlx::FromRow)]
-    struct MatterRow {
-        id: i64,
-        code: String,
-        name: String,
-        unit_id: i64,
-        promised_days: i64,
-        materials: String,
-        fee_fen: i64,
-        a_clerk_id: Option<i64>,
-        b_clerk_id: Option<i64>,
-        version: i64,
-    }
-    let matters: Vec<MatterRow> = if changed(latest.matters) {
-        sqlx::query_as(
-            "SELECT id, code, name, unit_id, promised_days, materials, fee_fen, a_clerk_id, b_clerk_id, version
-             FROM matters WHERE version > ? ORDER BY version LIMIT ?",
-        )
-        .bind(cursor)
-        .bind(fetch)
-        .fetch_all(&mut *conn)
-        .await?
-    } else {
-        Vec::new()
-    };
-    for m in matters {
-        let matter = Matter {
-            id: m.id,
-            code: m.code,
-            name: m.name,
-            unit_id: m.unit_id,
-            promised_days: u32::try_from(m.promised_days).unwrap_or(0),
-            materials: serde_json::from_str(&m.materials).map_err(Error::internal)?,
-            fee_fen: m.fee_fen,
-            a_clerk_id: m.a_clerk_id,
-            b_clerk_id: m.b_clerk_id,
-        };
-        merged.push((m.version, Pending::Ready(Change::Matter(matter))));
-    }
-    let colleague_sql = "SELECT id, display_name, role, unit_id, presence, version FROM users
-         WHERE role <> 'portal' AND version > ? AND (? IS NULL OR unit_id = ?) ORDER BY version LIMIT ?";
-    let colleague_unit = match scope {
-        Scope::AllMasked => None,
-        // Users without a unit see only themselves through the unit filter (-1 matches nobody).
-        _ => Some(actor.unit_id.unwrap_or(-1)),
-    };
-    let colleagues: Vec<(i64, String, String, Option<i64>, String, i64)> = if changed(latest.users) {
-        sqlx::query_as(colleague_sql)
-            .bind(cursor)
-            .bind(colleague_unit)
-            .bind(colleague_unit)
-            .bind(fetch)
-            .fetch_all(&mut *conn)
-            .await?
-    } else {
-        Vec::new()
-    };
-    merged.extend(
-        colleagues
-            .into_iter()
-            .map(|(id, display_name, role, unit_id, presence, v)| {
-                (
-                    v,
-                    Pending::Ready(Change::Colleague(Colleague {
-                        id,
-                        display_name,
-                        role,
-                        unit_id,
-                        presence,
-                    })),
-                )
-            }),
-    );
-    let calendar: Option<(String, i64)> = if changed(latest.calendar) {
-        sqlx::query_as("SELECT data, version FROM calendar WHERE id = 1 AND version > ?")
-            .bind(cursor)
-            .fetch_optional(&mut *conn)
-            .await?
-    } else {
-        None
-    };
-    if let Some((data, v)) = calendar {
-        let wire: CalendarWire = serde_json::from_str(&data).map_err(Error::internal)?;
-        merged.push((v, Pending::Ready(Change::Calendar(wire))));
-    }
+    // Directory, catalogue and calendar change rarely: one statement says which of them have
+    // rows after the cursor (and the change sequence for a last page's cursor), so a steady
+    // pull runs two statements instead of seven (issue 6, part 4).
+    let latest = reads.latest().await?;
+    merged.extend(directory_changes(reads, actor, scope, cursor, fetch, &latest).await?);
 
     merged.sort_by_key(|(seq, _)| *seq);
     let has_more = merged.len() as i64 > limit;
     merged.truncate(limit as usize);
-    let cursor = if has_more {
+    let next_cursor = if has_more {
         merged.last().map(|(s, _)| *s).unwrap_or(cursor)
     } else {
-        // Consistent with the snapshot every query above read (read in the same transaction).
+        // Consistent with the snapshot every read above saw.
         latest.seq.max(cursor)
     };
-
-    let masked = scope == Scope::AllMasked;
-    let rows: Vec<ItemRow> = merged
-        .iter()
-        .filter_map(|(_, p)| match p {
-            Pending::Item(r) => Some((**r).clone()),
-            Pending::Ready(_) => None,
-        })
-        .collect();
-    let mut recs = records(conn, rows, masked).await?.into_iter();
-    let mut changes = Vec::with_capacity(merged.len());
-    for (_, p) in merged {
-        changes.push(match p {
-            Pending::Item(_) => Change::Item(Box::new(
-                recs.next().ok_or_else(|| Error::internal("record count"))?,
-            )),
-            Pending::Ready(c) => c,
-        });
-    }
     Ok(PullResponse {
-        changes,
-        cursor,
+        changes: with_histories(reads, merged, scope == Scope::AllMasked).await?,
+        cursor: next_cursor,
         has_more,
         server_time: Utc::now(),
+        epoch: None,
     })
 }
 
-/// The calendar as the desks receive it.
-pub fn calendar_wire(data: &shimin_domain::calendar::CalendarData) -> CalendarWire {
-    CalendarWire::from_data(data)
+/// Sites, units, matters, colleagues and the calendar changed after `cursor`. Not secret within
+/// the county; colleagues limited to the own unit (all for supervision).
+async fn directory_changes(
+    reads: &mut dyn Reads,
+    actor: &Actor,
+    scope: Scope,
+    cursor: i64,
+    fetch: i64,
+    latest: &Latest,
+) -> Result<Vec<(i64, Pending)>> {
+    let changed = |v: Option<i64>| v.is_some_and(|v| v > cursor);
+    let mut out = Vec::new();
+    if changed(latest.sites) {
+        out.extend(reads.changed_sites(cursor, fetch).await?.into_iter().map(|s| {
+            (
+                s.version,
+                Pending::Ready(Change::Site(Site {
+                    id: s.id,
+                    name: s.name,
+                })),
+            )
+        }));
+    }
+    if changed(latest.units) {
+        out.extend(reads.changed_units(cursor, fetch).await?.into_iter().map(|u| {
+            (
+                u.version,
+                Pending::Ready(Change::Unit(Unit {
+                    id: u.id,
+                    name: u.name,
+                    kind: u.kind,
+                    site_id: u.site_id,
+                })),
+            )
+        }));
+    }
+    if changed(latest.matters) {
+        out.extend(reads.changed_matters(cursor, fetch).await?.into_iter().map(|m| {
+            (
+                m.version,
+                Pending::Ready(Change::Matter(Matter {
+                    id: m.id,
+                    code: m.code,
+                    name: m.name,
+                    unit_id: m.unit_id,
+                    promised_days: m.promised_days,
+                    materials: m.materials,
+                    fee_fen: m.fee_fen,
+                    a_clerk_id: m.a_clerk_id,
+                    b_clerk_id: m.b_clerk_id,
+                })),
+            )
+        }));
+    }
+    if changed(latest.users) {
+        let unit = match scope {
+            Scope::AllMasked => None,
+            // Users without a unit see only themselves through the unit filter (-1 matches nobody).
+            _ => Some(actor.unit_id.unwrap_or(-1)),
+        };
+        out.extend(
+            reads
+                .changed_colleagues(cursor, unit, fetch)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.version,
+                        Pending::Ready(Change::Colleague(Colleague {
+                            id: c.id,
+                            display_name: c.display_name,
+                            role: c.role,
+                            unit_id: c.unit_id,
+                            presence: c.presence,
+                        })),
+                    )
+                }),
+        );
+    }
+    if changed(latest.calendar) {
+        if let Some(cal) = reads.calendar().await?.filter(|c| c.version > cursor) {
+            out.push((cal.version, Pending::Ready(Change::Calendar(cal.wire))));
+        }
+    }
+    Ok(out)
+}
+
+/// The page's changes in order, items with their histories (loaded in one query).
+async fn with_histories(
+    reads: &mut dyn Reads,
+    merged: Vec<(i64, Pending)>,
+    masked: bool,
+) -> Result<Vec<Change>> {
+    let items: Vec<StoredItem> = merged
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Pending::Item(i) => Some((**i).clone()),
+            Pending::Ready(_) => None,
+        })
+        .collect();
+    let mut recs = records(reads, items, masked).await?.into_iter();
+    merged
+        .into_iter()
+        .map(|(_, p)| match p {
+            Pending::Item(_) => recs
+                .next()
+                .map(|r| Change::Item(Box::new(r)))
+                .ok_or_else(|| Error::internal("record count")),
+            Pending::Ready(c) => Ok(c),
+        })
+        .collect()
 }
 
 /// `POST PUSH`.
@@ -325,10 +228,38 @@ pub async fn push(
     user: AuthUser,
     Json(req): Json<PushRequest>,
 ) -> Result<Json<PushResponse>> {
-    let actor = user.actor();
-    if read_scope(&actor) == Scope::Nothing {
+    if read_scope(&user.actor()) == Scope::Nothing {
         return Err(Error::Forbidden);
     }
+    check_batch(&req)?;
+    bind_client(&state, &user, &req).await?;
+    let mut results = Vec::with_capacity(req.mutations.len());
+    let mut last_seq = 0;
+    for group in req.mutations.chunks(PUSH_GROUP) {
+        let applied = with_retry(|| apply_group(&state, &user, group)).await?;
+        results.extend(applied.results);
+        last_seq = applied.last_seq;
+        if let Some(expected) = applied.gap {
+            return Err(Error::SequenceGap { expected });
+        }
+    }
+    if req.mutations.is_empty() {
+        last_seq = state
+            .store
+            .reader()
+            .await?
+            .client(&user.client_id)
+            .await?
+            .map_or(0, |c| c.last_seq);
+    }
+    Ok(Json(PushResponse {
+        results,
+        last_seq,
+        server_time: Utc::now(),
+    }))
+}
+
+fn check_batch(req: &PushRequest) -> Result<()> {
     if req.mutations.len() > MAX_PUSH_BATCH {
         return Err(Error::invalid(
             "mutations",
@@ -338,130 +269,114 @@ pub async fn push(
     if req.mutations.windows(2).any(|w| w[1].seq <= w[0].seq) || req.mutations.iter().any(|m| m.seq < 1) {
         return Err(Error::invalid("mutations", "序号须从1起严格递增"));
     }
-    let client_id = req.client_id.to_string();
-    {
-        let mut conn = state.writer.acquire().await?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO clients (client_id, user_id, last_seq, created_at) VALUES (?, ?, 0, ?)",
-        )
-        .bind(&client_id)
-        .bind(user.id)
-        .bind(ts(Utc::now()))
-        .execute(&mut *conn)
-        .await?;
-        let owner: i64 = sqlx::query_scalar("SELECT user_id FROM clients WHERE client_id = ?")
-            .bind(&client_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        if owner != user.id {
-            audit::record(
-                &mut conn,
-                Entry {
-                    user_id: Some(user.id),
-                    username: Some(&user.username),
-                    action: "push",
-                    target: None,
-                    client_id: Some(&client_id),
-                    outcome: "client_mismatch",
-                },
-            )
-            .await?;
-            return Err(Error::ClientMismatch);
-        }
-    }
+    Ok(())
+}
 
-    let mut results = Vec::with_capacity(req.mutations.len());
-    for m in &req.mutations {
-        let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let last_seq: i64 = sqlx::query_scalar("SELECT last_seq FROM clients WHERE client_id = ?")
-            .bind(&client_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if m.seq <= last_seq {
-            // Replay: answer what was decided the first time.
-            let stored: Option<(String, String)> = sqlx::query_as(
-                "SELECT mutation_id, outcome FROM mutation_results WHERE client_id = ? AND seq = ?",
-            )
-            .bind(&client_id)
-            .bind(m.seq)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.rollback().await?;
-            let (mutation_id, outcome) =
-                stored.ok_or_else(|| Error::internal("stored mutation result missing"))?;
-            if mutation_id != m.id.to_string() {
-                tracing::warn!(client = %client_id, seq = m.seq, "replayed sequence number with a different mutation id");
-            }
-            let outcome: MutationOutcome = serde_json::from_str(&outcome).map_err(Error::internal)?;
-            results.push(MutationResult {
-                id: m.id,
-                seq: m.seq,
-                outcome,
-            });
+/// A push comes from the session's own client installation: the client recorded with each
+/// mutation (and in the audit trail) is the one that logged in, never one named at will.
+async fn bind_client(state: &SharedState, user: &SessionUser, req: &PushRequest) -> Result<()> {
+    if req.client_id.to_string() == user.client_id {
+        return Ok(());
+    }
+    let mut tx = state.store.write().await?;
+    let claimed = req.client_id.to_string();
+    tx.audit(crate::audit::Entry {
+        client_id: Some(&claimed),
+        ..user.audit_entry("push", None, "client_mismatch")
+    });
+    tx.commit().await?;
+    Err(Error::ClientMismatch)
+}
+
+/// What one write transaction of a push decided.
+struct Applied {
+    results: Vec<MutationResult>,
+    last_seq: i64,
+    /// A gap after the processed mutations: the next sequence number expected.
+    gap: Option<i64>,
+}
+
+/// Applies mutations in one write transaction. Locks the client's row first (one push of a
+/// client at a time across instances), then the items, then takes change numbers.
+async fn apply_group(state: &SharedState, user: &SessionUser, group: &[Mutation]) -> Result<Applied> {
+    let client_id = user.client_id.as_str();
+    let mut tx = state.store.write().await?;
+    let Some(client) = tx.lock_client(client_id).await? else {
+        return Err(Error::internal("session client not registered"));
+    };
+    let ids: Vec<uuid::Uuid> = group.iter().map(|m| m.item_id).collect();
+    tx.lock_items(&ids).await?;
+    let cal = state.calendar();
+    let actor = user.actor();
+    let mut out = Applied {
+        results: Vec::with_capacity(group.len()),
+        last_seq: client.last_seq,
+        gap: None,
+    };
+    for m in group {
+        if m.seq <= out.last_seq {
+            out.results.push(replay(&mut *tx, client_id, m).await?);
             continue;
         }
-        if m.seq > last_seq + 1 {
-            tx.rollback().await?;
-            return Err(Error::SequenceGap {
-                expected: last_seq + 1,
-            });
+        if m.seq > out.last_seq + 1 {
+            out.gap = Some(out.last_seq + 1);
+            break;
         }
-        let cal = state.calendar();
-        let (outcome, committed) = apply(&mut tx, &cal, &actor, &user.display_name, m).await?;
-        sqlx::query(
-            "INSERT INTO mutation_results (client_id, seq, mutation_id, outcome, applied_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&client_id)
-        .bind(m.seq)
-        .bind(m.id.to_string())
-        .bind(serde_json::to_string(&outcome).map_err(Error::internal)?)
-        .bind(ts(Utc::now()))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE clients SET last_seq = ? WHERE client_id = ?")
-            .bind(m.seq)
-            .bind(&client_id)
-            .execute(&mut *tx)
-            .await?;
-        let target = m.item_id.to_string();
-        let outcome_text = match &outcome {
-            MutationOutcome::Applied { .. } => {
-                format!(
-                    "applied {}",
-                    m.op.command().map(|c| c.code()).unwrap_or(REGISTER_CASE)
-                )
+        let outcome = match tx.result_of_mutation(client_id, m.id).await? {
+            // Sent again under a new number (a desk that renumbered its outbox): decided once.
+            Some(earlier) => serde_json::from_str(&earlier.outcome).map_err(Error::internal)?,
+            None => {
+                let outcome = apply(&mut *tx, &cal, &actor, &user.display_name, m).await?;
+                audit_mutation(&mut *tx, user, m, &outcome);
+                outcome
             }
-            MutationOutcome::Rejected { code, .. } => format!("rejected {code}"),
         };
-        audit::record(
-            &mut tx,
-            Entry {
-                user_id: Some(user.id),
-                username: Some(&user.username),
-                action: "push",
-                target: Some(&target),
-                client_id: Some(&client_id),
-                outcome: &outcome_text,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        state.notify(committed);
-        results.push(MutationResult {
+        let stored = StoredResult {
+            seq: m.seq,
+            mutation_id: m.id,
+            outcome: serde_json::to_string(&outcome).map_err(Error::internal)?,
+        };
+        tx.store_result(client_id, &stored, Utc::now()).await?;
+        out.last_seq = m.seq;
+        out.results.push(MutationResult {
             id: m.id,
             seq: m.seq,
             outcome,
         });
     }
-    let last_seq: i64 = sqlx::query_scalar("SELECT last_seq FROM clients WHERE client_id = ?")
-        .bind(&client_id)
-        .fetch_one(&state.writer)
-        .await?;
-    Ok(Json(PushResponse {
-        results,
-        last_seq,
-        server_time: Utc::now(),
-    }))
+    tx.set_client_seq(client_id, out.last_seq).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A mutation already decided under this sequence number: the answer of the first time.
+async fn replay(reads: &mut dyn Reads, client_id: &str, m: &Mutation) -> Result<MutationResult> {
+    let stored = reads
+        .stored_result(client_id, m.seq)
+        .await?
+        .ok_or_else(|| Error::internal("stored mutation result missing"))?;
+    if stored.mutation_id != m.id {
+        tracing::warn!(client = %client_id, seq = m.seq, "replayed sequence number with a different mutation id");
+    }
+    Ok(MutationResult {
+        id: m.id,
+        seq: m.seq,
+        outcome: serde_json::from_str(&stored.outcome).map_err(Error::internal)?,
+    })
+}
+
+fn audit_mutation(tx: &mut dyn Writes, user: &SessionUser, m: &Mutation, outcome: &MutationOutcome) {
+    let target = m.item_id.to_string();
+    let outcome_text = match outcome {
+        MutationOutcome::Applied { .. } => {
+            format!(
+                "applied {}",
+                m.op.command().map(|c| c.code()).unwrap_or(REGISTER_CASE)
+            )
+        }
+        MutationOutcome::Rejected { code, .. } => format!("rejected {code}"),
+    };
+    tx.audit(user.audit_entry("push", Some(&target), &outcome_text));
 }
 
 fn rejected(code: &str, message: impl Into<String>) -> MutationOutcome {
@@ -479,25 +394,26 @@ fn invalid_op(invalid: shimin_protocol::InvalidOp) -> MutationOutcome {
     )
 }
 
-/// The name of the site of `user_id`'s unit (where a window works).
-async fn actor_site(conn: &mut SqliteConnection, user_id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id WHERE u.id = ?",
-    )
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await?)
+fn not_found() -> MutationOutcome {
+    rejected(codes::NOT_FOUND, "办件不存在或不在您的办理范围内")
+}
+
+/// When an op says the clerk acted: offline work syncs later, but never from the future or
+/// from more than 30 days back.
+fn acted_at(m: &Mutation) -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    m.acted_at.clamp(now - Duration::days(30), now)
 }
 
 /// Creates the delegated case an agent registered (offline, maybe long ago), under the id the
 /// desk chose, handled by the matter's unit.
 async fn register_case(
-    conn: &mut SqliteConnection,
+    tx: &mut dyn Writes,
     cal: &shimin_domain::calendar::WorkCalendar,
     actor: &Actor,
     actor_name: &str,
     m: &Mutation,
-) -> Result<(MutationOutcome, Option<Committed>)> {
+) -> Result<MutationOutcome> {
     let Op::RegisterCase {
         matter_id,
         applicant,
@@ -508,38 +424,31 @@ async fn register_case(
         return Err(Error::internal("register_case called for another op"));
     };
     if let Err(refusal) = may_register_case(actor) {
-        return Ok((rejected(refusal.code(), refusal.message_zh()), None));
+        return Ok(rejected(refusal.code(), refusal.message_zh()));
     }
     if let Err(invalid) = m.op.check_payload() {
-        return Ok((invalid_op(invalid), None));
+        return Ok(invalid_op(invalid));
     }
-    if load_item(conn, m.item_id).await?.is_some() {
-        return Ok((rejected(codes::ALREADY_EXISTS, "此代办件已登记"), None));
+    if tx.item(m.item_id).await?.is_some() {
+        return Ok(rejected(codes::ALREADY_EXISTS, "此代办件已登记"));
     }
-    let matter: Option<(String, i64)> = sqlx::query_as("SELECT name, unit_id FROM matters WHERE id = ?")
-        .bind(matter_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some((matter_name, unit_id)) = matter else {
-        return Ok((rejected(codes::INVALID_FIELD, "matter_id：事项不存在"), None));
+    let Some(matter) = tx.matter(*matter_id).await? else {
+        return Ok(rejected(codes::INVALID_FIELD, "matter_id：事项不存在"));
     };
-    let now = Utc::now();
-    let at = m.acted_at.clamp(now - Duration::days(30), now);
+    let at = acted_at(m);
     let status = ItemKind::DelegatedCase.initial_status();
     let new = NewItem {
         id: m.item_id,
         kind: ItemKind::DelegatedCase,
         status,
-        unit_id,
+        unit_id: matter.unit_id,
         matter_id: Some(*matter_id),
         agent_id: Some(actor.user_id),
         handler_id: None,
         applicant: applicant.clone(),
-        title: format!("代办：{matter_name}"),
+        title: format!("代办：{}", matter.name),
         content: content.clone(),
         received_at: at,
-        due_at: None,
-        due_provisional: false,
         details: Default::default(),
     };
     let event = shimin_protocol::ItemEvent {
@@ -547,145 +456,106 @@ async fn register_case(
         actor_id: Some(actor.user_id),
         actor_name: actor_name.to_owned(),
         action: REGISTER_CASE.to_owned(),
-        status: status.code().to_owned(),
+        status,
         note: None,
         place: Some(place.clone()),
     };
-    let (_, seq) = insert_item(conn, &new, &[event]).await?;
-    if let Some(row) = load_item(conn, m.item_id).await? {
-        deadline::refresh(conn, cal, &row, false).await?;
-    }
-    Ok((
-        MutationOutcome::Applied { version: seq },
-        Some(Committed {
-            seq,
-            unit_id: Some(unit_id),
-            old_unit_id: None,
-            agent_id: Some(actor.user_id),
-            background: false,
-        }),
-    ))
+    let (_, seq) = tx.insert_item(&new, &[event]).await?;
+    deadline::refresh_stored(tx, cal, m.item_id).await?;
+    tx.announce(Committed {
+        seq,
+        unit_id: Some(matter.unit_id),
+        old_unit_id: None,
+        agent_id: Some(actor.user_id),
+        background: false,
+    });
+    Ok(MutationOutcome::Applied { version: seq })
 }
 
-/// Decides and (if allowed) applies one mutation inside the caller's transaction.
-async fn apply(
-    conn: &mut SqliteConnection,
+/// Decides and (if allowed) applies one mutation inside the caller's transaction: the one
+/// path by which an action changes an item (pushes, and the demo county's history).
+pub(crate) async fn apply(
+    tx: &mut dyn Writes,
     cal: &shimin_domain::calendar::WorkCalendar,
     actor: &Actor,
     actor_name: &str,
     m: &Mutation,
-) -> Result<(MutationOutcome, Option<Committed>)> {
-    let not_found = || {
-        rejected(
-            shimin_protocol::codes::NOT_FOUND,
-            "办件不存在或不在您的办理范围内",
-        )
-    };
+) -> Result<MutationOutcome> {
     if let Op::RegisterCase { .. } = &m.op {
-        return register_case(conn, cal, actor, actor_name, m).await;
+        return register_case(tx, cal, actor, actor_name, m).await;
     }
-    let Some(row) = load_item(conn, m.item_id).await? else {
-        return Ok((not_found(), None));
+    let Some(item) = tx.item(m.item_id).await? else {
+        return Ok(not_found());
     };
-    if !read_scope(actor).contains(row.unit_id, row.agent_id) {
-        return Ok((not_found(), None));
+    if !read_scope(actor).contains(item.unit_id, item.agent_id) {
+        return Ok(not_found());
     }
     let command = match m.op.validate() {
         Ok(c) => c,
-        Err(invalid) => return Ok((invalid_op(invalid), None)),
+        Err(invalid) => return Ok(invalid_op(invalid)),
     };
-    if let shimin_domain::item::Command::Transfer(to) = command {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE id = ?")
-            .bind(to)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
-            return Ok((
-                rejected(shimin_protocol::codes::INVALID_FIELD, "to_unit_id：单位不存在"),
-                None,
-            ));
+    if let Command::Transfer(to) = command {
+        if !tx.unit_exists(to).await? {
+            return Ok(rejected(codes::INVALID_FIELD, "to_unit_id：单位不存在"));
         }
     }
-    let facts = row.facts()?;
+    let facts = item.facts();
     let out = match decide(&facts, actor, command) {
         Ok(out) => out,
-        Err(refusal) => return Ok((rejected(refusal.code(), refusal.message_zh()), None)),
+        Err(refusal) => return Ok(rejected(refusal.code(), refusal.message_zh())),
     };
     // Files the op refers to: uploaded completely by this user (not merely known by hash).
     for a in m.op.attachments() {
-        if !blobs::uploaded_by(conn, actor.user_id, &a.hash, a.size, &a.mime).await? {
-            return Ok((
-                rejected(
-                    codes::BLOB_MISSING,
-                    format!("附件“{}”尚未完整上传，请联网后重试", a.file_name),
-                ),
-                None,
+        if !blobs::uploaded_by(tx, actor.user_id, &a.hash, a.size, &a.mime).await? {
+            return Ok(rejected(
+                codes::BLOB_MISSING,
+                format!("附件“{}”尚未完整上传，请联网后重试", a.file_name),
             ));
         }
-        sqlx::query("INSERT OR IGNORE INTO item_attachments (item_id, hash) VALUES (?, ?)")
-            .bind(&row.id)
-            .bind(&a.hash)
-            .execute(&mut *conn)
-            .await?;
+        tx.link_attachment(item.id, &a.hash).await?;
     }
-
-    let now = Utc::now();
-    // The history shows when the clerk acted (offline work syncs later), never in the future.
-    let at = m.acted_at.clamp(now - Duration::days(30), now);
-    let mut details = row.details()?;
+    let mut details = item.details.clone();
     m.op.apply_details(&mut details);
-    let seq = next_seq(conn).await?;
-    sqlx::query(
-        "UPDATE items SET status = ?, handler_id = ?, unit_id = ?, details = ?, version = ? WHERE id = ?",
-    )
-    .bind(out.status.code())
-    .bind(out.handler_id)
-    .bind(out.unit_id)
-    .bind(serde_json::to_string(&details).map_err(Error::internal)?)
-    .bind(seq)
-    .bind(&row.id)
-    .execute(&mut *conn)
-    .await?;
+    let place = match m.op.place() {
+        Some(p) => Some(p),
+        // A delegated case's custody chain says where every step happened: a window's step
+        // happened at its unit's site.
+        None if facts.kind == ItemKind::DelegatedCase => tx.site_of_user(actor.user_id).await?,
+        None => None,
+    };
+    let seq = tx.next_seq().await?;
+    let change = ItemChange {
+        status: out.status,
+        handler_id: out.handler_id,
+        unit_id: out.unit_id,
+        details,
+    };
+    tx.update_item(item.id, &change, seq).await?;
     let event = shimin_protocol::ItemEvent {
-        at,
+        at: acted_at(m),
         actor_id: Some(actor.user_id),
         actor_name: actor_name.to_owned(),
         action: command.code().to_owned(),
-        status: out.status.code().to_owned(),
+        status: out.status,
         note: m.op.history_note(),
-        place: match m.op.place() {
-            Some(p) => Some(p),
-            // A delegated case's custody chain says where every step happened: a window's
-            // step happened at its unit's site.
-            None if facts.kind == ItemKind::DelegatedCase => actor_site(conn, actor.user_id).await?,
-            None => None,
-        },
+        place,
     };
-    append_event(conn, &row.id, &event, seq).await?;
+    tx.append_event(item.id, &event, seq).await?;
     if out.status != facts.status {
         // The history now holds the change: the deadline follows from it (a new clock starts at
         // the instant the clerk acted, as the desk computes it too).
-        if let Some(updated) = load_item(conn, m.item_id).await? {
-            deadline::refresh(conn, cal, &updated, false).await?;
-        }
+        deadline::refresh_stored(tx, cal, item.id).await?;
     }
-    let old_unit = (out.unit_id != row.unit_id).then_some(row.unit_id);
+    let old_unit = (out.unit_id != item.unit_id).then_some(item.unit_id);
     if let Some(old) = old_unit {
-        sqlx::query("INSERT INTO removals (item_id, unit_id, agent_id, seq) VALUES (?, ?, NULL, ?)")
-            .bind(&row.id)
-            .bind(old)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
+        tx.add_removal(item.id, old, seq).await?;
     }
-    Ok((
-        MutationOutcome::Applied { version: seq },
-        Some(Committed {
-            seq,
-            unit_id: Some(out.unit_id),
-            old_unit_id: old_unit,
-            agent_id: row.agent_id,
-            background: false,
-        }),
-    ))
+    tx.announce(Committed {
+        seq,
+        unit_id: Some(out.unit_id),
+        old_unit_id: old_unit,
+        agent_id: item.agent_id,
+        background: false,
+    });
+    Ok(MutationOutcome::Applied { version: seq })
 }

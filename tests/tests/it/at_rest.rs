@@ -27,12 +27,12 @@ async fn cache_file_contains_no_personal_data_in_the_clear() {
         !bytes.windows(16).any(|w| w == b"SQLite format 3\0"),
         "cache is not a plain SQLite file"
     );
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT applicant_name, applicant_id_number, applicant_phone FROM items")
-            .fetch_all(server.db())
-            .await
-            .unwrap();
-    let needles: Vec<String> = rows.into_iter().flat_map(|(n, i, p)| [n, i, p]).collect();
+    let needles: Vec<String> = server
+        .items()
+        .await
+        .into_iter()
+        .flat_map(|i| [i.applicant.name, i.applicant.id_number, i.applicant.phone])
+        .collect();
     assert!(needles.len() > 100);
     let finder = aho_corasick::AhoCorasick::new(&needles).unwrap();
     if let Some(m) = finder.find(&bytes) {

@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use shimin_client::{QueueQuery, QueueView};
+use shimin_domain::item::Status;
 
 fn everything() -> QueueQuery {
     QueueQuery {
@@ -66,7 +67,7 @@ async fn incremental_sync_brings_only_what_changed() {
         .unwrap()
         .expect("new reservation cached");
     assert_eq!(item.record.number, created.number);
-    assert_eq!(item.record.status, "received");
+    assert_eq!(item.record.status, Status::Received);
     assert!(
         item.record.due_at.is_some(),
         "the statutory deadline travels with the item"

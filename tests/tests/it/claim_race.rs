@@ -37,11 +37,7 @@ async fn two_clients_claim_the_same_reservation_exactly_one_wins() {
     );
     assert_eq!(ra.pushed_rejected + rb.pushed_rejected, 1, "the other rejected");
 
-    let handler: Option<i64> = sqlx::query_scalar("SELECT handler_id FROM items WHERE id = ?")
-        .bind(created.id.to_string())
-        .fetch_one(server.db())
-        .await
-        .unwrap();
+    let handler = server.item(created.id).await.handler_id;
     let (winner, loser, loser_desk) = if ra.pushed_applied == 1 {
         (a.id, b.id, &desk_b)
     } else {

@@ -36,13 +36,24 @@ fn flood_via(endpoint: &str, cache: &std::path::Path, key: &str, user: &DemoUser
 }
 
 async fn flood_notes(server: &TestServer, user: i64) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT note FROM item_events WHERE actor_id = ? AND action = 'add_note' AND note LIKE 'flood-%'",
-    )
-    .bind(user)
-    .fetch_all(server.db())
-    .await
-    .unwrap()
+    shimin_server::inspect::events(server.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.actor_id == Some(user) && e.event.action == "add_note")
+        .filter_map(|e| e.event.note)
+        .filter(|n| n.starts_with("flood-"))
+        .collect()
+}
+
+/// What the server holds of uploads of `hash` (any user): bytes received.
+async fn received_of(server: &TestServer, hash: &str) -> i64 {
+    shimin_server::inspect::uploads(server.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.hash == hash)
+        .map_or(0, |u| u.received)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,14 +126,7 @@ async fn desk_killed_mid_upload_resumes_without_resending_what_the_server_has() 
         .to_owned();
     // The uplink stalls in the middle of the second chunk; the process is killed there.
     path.stall_after_bytes(BLOB_CHUNK_BYTES as u64 * 3 / 2);
-    let received = || async {
-        sqlx::query_scalar::<_, i64>("SELECT received FROM blob_uploads WHERE hash = ?")
-            .bind(&hash)
-            .fetch_optional(server.db())
-            .await
-            .unwrap()
-            .unwrap_or(0)
-    };
+    let received = || async { received_of(&server, &hash).await };
     eventually(
         Duration::from_secs(30),
         "the first chunk is stored and the uplink stalls",
@@ -157,10 +161,11 @@ async fn desk_killed_mid_upload_resumes_without_resending_what_the_server_has() 
         scan_pdf(size as u64, size),
         "the server holds exactly the file"
     );
-    let attached: i64 = sqlx::query_scalar("SELECT count(*) FROM item_attachments WHERE hash = ?")
-        .bind(&hash)
-        .fetch_one(server.db())
+    let attached = shimin_server::inspect::attachments(server.store())
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .filter(|(_, h)| *h == hash)
+        .count();
     assert_eq!(attached, 1, "the case and its file arrived once");
 }

@@ -4,23 +4,30 @@
 
 use crate::support::*;
 use shimin_client::{Desk, NewCase, QueueQuery, QueueView};
-use shimin_domain::item::{CustodyStep, Status};
+use shimin_domain::item::{CustodyStep, ItemKind, Status};
 use shimin_e2e::proxy::Proxy;
 use shimin_protocol::{codes, ApiError, AttachmentRef, ItemRecord, Op, BLOB_CHUNK_BYTES};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
-/// A matter, its materials list and the username of its A clerk (the receiving window).
-async fn matter_with_window(server: &TestServer) -> (i64, Vec<String>, String) {
-    let (id, materials, clerk): (i64, String, String) = sqlx::query_as(
-        "SELECT m.id, m.materials, u.username FROM matters m JOIN users u ON u.id = m.a_clerk_id
-         WHERE u.presence = 'on_duty' AND u.role = 'clerk' AND json_array_length(m.materials) >= 3
-         ORDER BY m.id LIMIT 1",
+/// A matter, its materials list and its A clerk (the receiving window).
+async fn matter_with_window(server: &TestServer) -> (i64, Vec<String>, DemoUser) {
+    let (m, clerk) = server
+        .matter_with_a_clerk_on_duty(|m| m.materials.len() >= 3)
+        .await;
+    (m.id, m.materials, clerk)
+}
+
+/// What the server holds for a user: complete uploads, blobs, and the agent's items.
+async fn holdings(server: &TestServer, user: i64) -> (usize, usize, usize) {
+    let uploads = shimin_server::inspect::uploads(server.store()).await.unwrap();
+    let blobs = shimin_server::inspect::blobs(server.store()).await.unwrap();
+    let items = server.items().await;
+    (
+        uploads.iter().filter(|u| u.user_id == user && u.complete).count(),
+        blobs.iter().filter(|b| b.size > 0).count(),
+        items.iter().filter(|i| i.agent_id == Some(user)).count(),
     )
-    .fetch_one(server.db())
-    .await
-    .unwrap();
-    (id, serde_json::from_str(&materials).unwrap(), clerk)
 }
 
 fn new_case(matter_id: i64, n: u32) -> NewCase {
@@ -42,14 +49,6 @@ async fn server_record(desk: &Desk, id: Uuid) -> ItemRecord {
     desk.item(id).await.unwrap().expect("case in the cache").record
 }
 
-async fn count(server: &TestServer, sql: &str, bind: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .bind(bind)
-        .fetch_one(server.db())
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_agents_offline_day_reaches_the_server_exactly_once() {
     let mut server = TestServer::demo().await;
@@ -57,17 +56,8 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
     let (matter, materials, _) = matter_with_window(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let desk = agent_desk(&server.url(), dir.path(), &agent).await;
-    let before: i64 = server
-        .count("SELECT count(*) FROM items WHERE agent_id = ?", agent.id)
-        .await;
-    // The demo county's agent holds a delivery proof already.
-    let blobs_before = server
-        .count(
-            "SELECT count(*) FROM blob_uploads WHERE complete = 1 AND user_id = ?",
-            agent.id,
-        )
-        .await;
-    let stored_before = server.count("SELECT count(*) FROM blobs WHERE size > ?", 0).await;
+    // The demo county's agent holds photos and a delivery proof already.
+    let (blobs_before, stored_before, before) = holdings(&server, agent.id).await;
     let files_before = walk_files(&server.data.path().join("blobs")).len();
 
     // In the village: no network.
@@ -78,7 +68,7 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
             .register_case(new_case(matter, n))
             .await
             .expect("registers offline");
-        assert!(case.pending && case.record.status == "registered");
+        assert!(case.pending && case.record.status == Status::Registered);
         for p in 0..3u32 {
             let photo = phone_photo(n * 3 + p, 2200, 1400);
             let (att, _) = desk
@@ -141,45 +131,28 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
     let again = desk.sync_now().await.unwrap();
     assert_eq!(again.pushed_applied, 0, "nothing left to send");
 
-    let after: i64 = server
-        .count("SELECT count(*) FROM items WHERE agent_id = ?", agent.id)
-        .await;
+    let (blobs, stored, after) = holdings(&server, agent.id).await;
     assert_eq!(after - before, 20, "every case once");
+    let all_items = server.items().await;
+    let attachments = shimin_server::inspect::attachments(server.store()).await.unwrap();
     for (n, id) in cases.iter().enumerate() {
-        let id = id.to_string();
+        assert_eq!(all_items.iter().filter(|i| i.id == *id).count(), 1);
         assert_eq!(
-            count(&server, "SELECT count(*) FROM items WHERE id = ?", &id).await,
-            1
-        );
-        assert_eq!(
-            count(
-                &server,
-                "SELECT count(*) FROM item_attachments WHERE item_id = ?",
-                &id
-            )
-            .await,
+            attachments.iter().filter(|(item, _)| item == id).count(),
             3,
             "three photos on case {n}"
         );
-        let want = if n % 2 == 0 { "submitted" } else { "registered" };
-        let status: String = sqlx::query_scalar("SELECT status FROM items WHERE id = ?")
-            .bind(&id)
-            .fetch_one(server.db())
-            .await
-            .unwrap();
-        assert_eq!(status, want);
+        let want = if n % 2 == 0 {
+            Status::Submitted
+        } else {
+            Status::Registered
+        };
+        assert_eq!(server.item(*id).await.status, want);
         // The desk now shows the server's record with the server's number.
         let rec = server_record(&desk, cases[n]).await;
         assert!(rec.version > 0 && rec.number.starts_with("DB"), "{}", rec.number);
         assert!(!rec.number.contains("待同步"));
     }
-    let blobs = server
-        .count(
-            "SELECT count(*) FROM blob_uploads WHERE complete = 1 AND user_id = ?",
-            agent.id,
-        )
-        .await;
-    let stored = server.count("SELECT count(*) FROM blobs WHERE size > ?", 0).await;
     assert_eq!(
         (blobs - blobs_before, stored - stored_before),
         (60, 60),
@@ -193,11 +166,13 @@ async fn an_agents_offline_day_reaches_the_server_exactly_once() {
     );
 
     // What the server keeps is the stripped photo: no location, upright, at most 2048 px.
-    let hash: String = sqlx::query_scalar("SELECT hash FROM item_attachments WHERE item_id = ? LIMIT 1")
-        .bind(cases[0].to_string())
-        .fetch_one(server.db())
+    let hash = shimin_server::inspect::attachments(server.store())
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .find(|(item, _)| *item == cases[0])
+        .expect("the case's photo")
+        .1;
     let stored = std::fs::read(server.data.path().join("blobs").join(&hash[..2]).join(&hash)).unwrap();
     assert!(!contains(&stored, GPS_MARKER) && !contains(&stored, b"Exif"));
     let img = image::load_from_memory(&stored).unwrap();
@@ -251,11 +226,13 @@ async fn an_upload_cut_part_way_resumes_without_resending_what_the_server_has() 
         .await
         .expect_err("the connection is cut mid-upload");
     assert!(err.is_unreachable(), "{err}");
-    let received: i64 = sqlx::query_scalar("SELECT received FROM blob_uploads WHERE hash = ?")
-        .bind(&att.hash)
-        .fetch_one(server.db())
+    let received = shimin_server::inspect::uploads(server.store())
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .find(|u| u.hash == att.hash)
+        .expect("the upload")
+        .received;
     assert_eq!(
         received as usize, BLOB_CHUNK_BYTES,
         "the whole first chunk arrived, the cut one did not"
@@ -292,13 +269,12 @@ async fn an_upload_cut_part_way_resumes_without_resending_what_the_server_has() 
     )
     .unwrap();
     assert_eq!(stored, scan, "the server holds exactly the file");
+    let attached = shimin_server::inspect::attachments(server.store()).await.unwrap();
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM item_attachments WHERE item_id = ?",
-            &case.record.id.to_string()
-        )
-        .await,
+        attached
+            .iter()
+            .filter(|(item, _)| *item == case.record.id)
+            .count(),
         1
     );
 }
@@ -439,12 +415,12 @@ async fn bad_files_are_refused_with_clear_errors_and_nothing_captured_is_lost() 
     let (status, body) = api_error(api.put_chunk(&liar, 0, &small, None).await).await;
     assert_eq!((status, body.code.as_str()), (422, codes::HASH_MISMATCH));
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM blobs WHERE hash IN (?, 'x')",
-            &liar
-        )
-        .await,
+        shimin_server::inspect::blobs(server.store())
+            .await
+            .unwrap()
+            .iter()
+            .filter(|b| b.hash == liar)
+            .count(),
         0
     );
 }
@@ -462,7 +438,7 @@ fn chain(rec: &ItemRecord) -> Vec<(CustodyStep, String, Option<String>, chrono::
     rec.events
         .iter()
         .filter_map(|e| {
-            let step = CustodyStep::of_event(&e.action, Status::from_code(&e.status)?)?;
+            let step = CustodyStep::of_event(&e.action, e.status)?;
             Some((step, e.actor_name.clone(), e.place.clone(), e.at))
         })
         .collect()
@@ -472,11 +448,7 @@ fn chain(rec: &ItemRecord) -> Vec<(CustodyStep, String, Option<String>, chrono::
 async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
     let server = TestServer::demo().await;
     let agent = server.user("agent", None).await;
-    let (matter, materials, clerk_name) = matter_with_window(&server).await;
-    let clerk = DemoUser {
-        username: clerk_name,
-        ..server.user("clerk", None).await
-    };
+    let (matter, materials, clerk) = matter_with_window(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let agent_desk = agent_desk(&server.url(), dir.path(), &agent).await;
     let window = desk(dir.path(), "window", &[server.url()], &clerk).await;
@@ -503,8 +475,8 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
     window.sync_now().await.unwrap();
     let seen = server_record(&window, id).await;
     assert_eq!(
-        (seen.kind.as_str(), seen.status.as_str()),
-        ("delegated_case", "submitted")
+        (seen.kind, seen.status),
+        (ItemKind::DelegatedCase, Status::Submitted)
     );
     assert_eq!(seen.agent_id, Some(agent.id));
     assert_eq!(seen.details.attachments, vec![photo.clone()]);
@@ -527,7 +499,7 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
     window.sync_now().await.unwrap();
     agent_desk.sync_now().await.unwrap();
     let back = server_record(&agent_desk, id).await;
-    assert_eq!(back.status, "supplement");
+    assert_eq!(back.status, Status::Supplement);
     assert_eq!(back.details.missing_materials, missing);
     agent_desk
         .attach_file(id, &materials[1], "补正.jpg", phone_photo(31, 1000, 800))
@@ -602,7 +574,7 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
 
     let on_agent = server_record(&agent_desk, id).await;
     let on_window = server_record(&window, id).await;
-    assert_eq!(on_agent.status, "delivered");
+    assert_eq!(on_agent.status, Status::Delivered);
     assert_eq!(on_agent.details.delivery.as_ref().unwrap().proof, proof);
     let a = chain(&on_agent);
     assert_eq!(a, chain(&on_window), "the same chain on both sides");
@@ -622,13 +594,7 @@ async fn the_full_custody_chain_is_visible_on_both_sides_in_order() {
         ]
     );
     assert!(a.windows(2).all(|w| w[0].3 <= w[1].3), "in time order");
-    let window_site: String = sqlx::query_scalar(
-        "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id WHERE u.username = ?",
-    )
-    .bind(&clerk.username)
-    .fetch_one(server.db())
-    .await
-    .unwrap();
+    let window_site = server.site_of(clerk.id).await;
     let agent_name = a[0].1.clone();
     let clerk_actor = a[2].1.clone();
     assert_ne!(agent_name, clerk_actor);
@@ -681,17 +647,14 @@ async fn an_agent_cannot_read_another_agents_case_or_its_files() {
     let server = TestServer::demo().await;
     let agent = server.user("agent", None).await;
     let other: DemoUser = {
-        let (username, id, unit_id): (String, i64, Option<i64>) = sqlx::query_as(
-            "SELECT username, id, unit_id FROM users WHERE role = 'agent' AND id <> ? ORDER BY id LIMIT 1",
-        )
-        .bind(agent.id)
-        .fetch_one(server.db())
-        .await
-        .unwrap();
+        let other = server
+            .users_where(|u| u.colleague.role.code() == "agent" && u.colleague.id != agent.id)
+            .await
+            .remove(0);
         DemoUser {
-            username,
-            id,
-            unit_id,
+            username: other.username,
+            id: other.id,
+            unit_id: other.unit_id,
         }
     };
     let (matter, materials, _) = matter_with_window(&server).await;
@@ -750,13 +713,18 @@ async fn an_agent_cannot_read_another_agents_case_or_its_files() {
         .unwrap();
     assert_eq!((state.received, state.complete), (0, false));
     // A clerk of another unit and a supervisor do not read it either; the owner does.
-    let outsider = sqlx::query_scalar::<_, String>(
-        "SELECT username FROM users WHERE role = 'clerk' AND unit_id <> (SELECT unit_id FROM matters WHERE id = ?) LIMIT 1",
-    )
-    .bind(matter)
-    .fetch_one(server.db())
-    .await
-    .unwrap();
+    let matter_unit = shimin_server::inspect::matters(server.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == matter)
+        .expect("the matter")
+        .unit_id;
+    let outsider = server
+        .users_where(|u| u.colleague.role.code() == "clerk" && u.colleague.unit_id != Some(matter_unit))
+        .await
+        .remove(0)
+        .username;
     assert_eq!(
         Api::login_as(&server, &outsider)
             .await

@@ -62,11 +62,7 @@ async fn poke_brings_a_new_reservation_and_local_actions_are_pushed_by_the_loop(
         desk.pending_count().await.unwrap() == 0
     })
     .await;
-    let handler: Option<i64> = sqlx::query_scalar("SELECT handler_id FROM items WHERE id = ?")
-        .bind(created.id.to_string())
-        .fetch_one(server.db())
-        .await
-        .unwrap();
+    let handler = server.item(created.id).await.handler_id;
     assert_eq!(handler, Some(clerk.id));
     sync.stop().await;
 

@@ -51,11 +51,11 @@ async fn replay_after_a_lost_response_applies_once() {
         "the replay is answered with the stored result"
     );
     assert_eq!(desk.pending_count().await.unwrap(), 0);
-    let notes: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM item_events WHERE item_id = ? AND action = 'add_note'")
-            .bind(item.record.id.to_string())
-            .fetch_one(server.db())
-            .await
-            .unwrap();
+    let notes = server
+        .history(item.record.id)
+        .await
+        .iter()
+        .filter(|e| e.action == "add_note")
+        .count();
     assert_eq!(notes, 1, "applied once");
 }

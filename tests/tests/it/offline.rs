@@ -3,6 +3,7 @@
 
 use crate::support::*;
 use shimin_client::{QueueQuery, QueueView};
+use shimin_domain::item::Status;
 use shimin_protocol::{Op, Slot};
 
 #[tokio::test]
@@ -29,7 +30,7 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|v| v.record.status == "received" && v.record.handler_id.is_none())
+        .filter(|v| v.record.status == Status::Received && v.record.handler_id.is_none())
         .take(3)
         .collect();
     assert_eq!(open.len(), 3, "demo unit has open reservations");
@@ -45,7 +46,7 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
             .act(v.record.id, Op::AcceptReservation { slot })
             .await
             .expect("works offline");
-        assert_eq!(after.record.status, "accepted");
+        assert_eq!(after.record.status, Status::Accepted);
         assert!(after.pending);
     }
     assert_eq!(desk.pending_count().await.unwrap(), 3);
@@ -54,7 +55,7 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
     assert!(!desk.status().borrow().online);
     // Still readable and marked pending while offline.
     let again = desk.item(open[0].record.id).await.unwrap().unwrap();
-    assert_eq!((again.record.status.as_str(), again.pending), ("accepted", true));
+    assert_eq!((again.record.status, again.pending), (Status::Accepted, true));
 
     server.restart().await;
     let report = desk.sync_now().await.unwrap();
@@ -63,15 +64,14 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
     let second = desk.sync_now().await.unwrap();
     assert_eq!(second.pushed_applied, 0);
     for v in &open {
-        let accepts = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM item_events WHERE item_id = ? AND action = 'accept_reservation'",
-        )
-        .bind(v.record.id.to_string())
-        .fetch_one(server.db())
-        .await
-        .unwrap();
+        let accepts = server
+            .history(v.record.id)
+            .await
+            .iter()
+            .filter(|e| e.action == "accept_reservation")
+            .count();
         assert_eq!(accepts, 1, "applied exactly once");
         let view = desk.item(v.record.id).await.unwrap().unwrap();
-        assert_eq!((view.record.status.as_str(), view.pending), ("accepted", false));
+        assert_eq!((view.record.status, view.pending), (Status::Accepted, false));
     }
 }

@@ -24,6 +24,7 @@ async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         data_dir: dir.path().to_path_buf(),
+        database: shimin_server::store::postgres::scratch_database_for_tests("client").await,
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         demo: Some(DemoOptions::default()),
         hash_params: HashParams::insecure_fast(),
@@ -40,19 +41,21 @@ async fn server() -> Server {
 
 impl Server {
     async fn unit_id(&self, name: &str) -> i64 {
-        sqlx::query_scalar("SELECT id FROM units WHERE name = ?")
-            .bind(name)
-            .fetch_one(self.server.db())
+        shimin_server::inspect::unit_id(self.server.store(), name)
             .await
             .unwrap()
+            .expect("unit")
     }
 
     async fn matter_of(&self, unit: i64) -> i64 {
-        sqlx::query_scalar("SELECT id FROM matters WHERE unit_id = ? ORDER BY id LIMIT 1")
-            .bind(unit)
-            .fetch_one(self.server.db())
+        shimin_server::inspect::matters(self.server.store())
             .await
             .unwrap()
+            .into_iter()
+            .filter(|m| m.unit_id == unit)
+            .map(|m| m.id)
+            .min()
+            .expect("a matter of the unit")
     }
 
     /// A desk of a fresh cache, logged in as `role` of `unit`, synced.
@@ -118,8 +121,8 @@ async fn desk_deadline_equals_server_due_at_for_every_demo_item() {
                 rec.due_at.map(|due| (due, rec.due_provisional)),
                 "item {} ({} {})",
                 rec.number,
-                rec.kind,
-                rec.status
+                rec.kind.code(),
+                rec.status.code()
             );
             if let Some(c) = clocks.clock(rec) {
                 kinds.insert(c.kind);
@@ -243,7 +246,7 @@ async fn ladder_steps_name_the_acting_a_clerk_and_due_steps_follow_the_clock() {
         .await
         .unwrap()
         .into_iter()
-        .find(|c| c.role == "dept_leader" && c.unit_id == Some(unit))
+        .find(|c| c.role == Role::DeptLeader && c.unit_id == Some(unit))
         .map(|c| c.id);
     let steps = desk.ladder_steps(&view).await.unwrap();
     let got: Vec<_> = steps
@@ -348,11 +351,10 @@ async fn missing_next_year_schedule_warns_from_first_december_until_the_calendar
     );
 
     // The administrator imports the 2027 schedule; the desk pulls it.
-    let updated = shimin_server::calendar::update(s.server.writer(), &calendar_with_2027(), None)
+    let updated = shimin_server::calendar::update(s.server.store(), &calendar_with_2027(), None)
         .await
         .unwrap();
     s.server.state().set_calendar(updated.calendar);
-    s.server.state().notify(updated.committed);
     desk.sync_now().await.unwrap();
     assert_eq!(desk.clocks().await.unwrap().calendar().data_version(), 2);
     assert_eq!(desk.calendar_warning_on(day(12, 1)).await.unwrap(), None);

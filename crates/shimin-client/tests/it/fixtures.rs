@@ -1,5 +1,8 @@
 //! Hand-made records and a fresh cache per test.
 
+use shimin_domain::item::ItemKind;
+use shimin_domain::role::Role;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shimin_client::view::OpActor;
 use shimin_client::{CacheKey, Store};
@@ -25,16 +28,12 @@ pub fn uid(n: u32) -> Uuid {
 }
 
 pub fn item(n: u32, kind: &str, unit_id: i64) -> ItemRecord {
-    let status = match kind {
-        "application" => "submitted",
-        "delegated_case" => "registered",
-        _ => "received",
-    };
+    let kind = ItemKind::from_code(kind).expect("a kind code");
     ItemRecord {
         id: uid(n),
         number: format!("YY20260302-{n:04}"),
-        kind: kind.to_owned(),
-        status: status.to_owned(),
+        kind,
+        status: kind.initial_status(),
         unit_id,
         matter_id: Some(1),
         agent_id: None,
@@ -77,6 +76,7 @@ pub fn page(changes: Vec<Change>, cursor: i64, has_more: bool) -> PullResponse {
         cursor,
         has_more,
         server_time: t0(),
+        epoch: None,
     }
 }
 
@@ -91,7 +91,7 @@ pub fn items_page(items: Vec<ItemRecord>, cursor: i64, has_more: bool) -> PullRe
 pub fn clerk(id: i64, unit: i64) -> OpActor {
     OpActor {
         user_id: id,
-        role: "clerk".to_owned(),
+        role: Role::Clerk,
         unit_id: Some(unit),
         name: format!("窗口{id}"),
     }

@@ -3,6 +3,8 @@
 use crate::fixtures::*;
 use chrono::{DateTime, Duration, Utc};
 use shimin_client::{ItemView, QueueQuery, QueueView, Store, UserInfo};
+use shimin_domain::item::Status;
+use shimin_domain::role::Role;
 use shimin_protocol::{Change, ItemRecord, Op};
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
@@ -28,7 +30,7 @@ fn user(id: i64, unit: i64) -> UserInfo {
         id,
         username: format!("u{id}"),
         display_name: format!("窗口{id}"),
-        role: "clerk".into(),
+        role: Role::Clerk,
         unit_id: Some(unit),
     }
 }
@@ -54,7 +56,13 @@ fn random_items(rng: &mut Rng, n: u32) -> Vec<ItemRecord> {
         .map(|i| {
             let kind = *rng.pick(&["reservation", "consultation", "complaint"]);
             let mut r = item(i, kind, *rng.pick(&[10, 11, 12]));
-            r.status = (*rng.pick(&["received", "received", "received", "answered", "rejected"])).into();
+            r.status = *rng.pick(&[
+                Status::Received,
+                Status::Received,
+                Status::Received,
+                Status::Answered,
+                Status::Rejected,
+            ]);
             r.handler_id = *rng.pick(&[None, None, Some(7), Some(8)]);
             r.agent_id = *rng.pick(&[None, None, None, Some(7), Some(9)]);
             r.due_at = if rng.below(5) == 0 {
@@ -86,7 +94,7 @@ fn brute_force(
         .filter(|(_, r)| match &q.view {
             QueueView::Mine => me.is_some_and(|me| r.handler_id == Some(me.id) || r.agent_id == Some(me.id)),
             QueueView::Unit => me.and_then(|m| m.unit_id) == Some(r.unit_id),
-            QueueView::Kind(k) => &r.kind == k,
+            QueueView::Kind(k) => r.kind.code() == k,
             QueueView::DueSoon(within) => {
                 open_only = true;
                 let until = now + Duration::from_std(*within).unwrap();

@@ -4,6 +4,8 @@
 use crate::fixtures::*;
 use chrono::Duration;
 use shimin_client::{CacheKey, Error, QueueQuery, QueueView, Store};
+use shimin_domain::item::Status;
+use shimin_domain::role::Role;
 use shimin_protocol::{Change, MutationOutcome, MutationResult, Op, UserInfo};
 
 fn user(id: i64, unit: i64) -> UserInfo {
@@ -11,7 +13,7 @@ fn user(id: i64, unit: i64) -> UserInfo {
         id,
         username: format!("u{id}"),
         display_name: format!("窗口{id}"),
-        role: "clerk".into(),
+        role: Role::Clerk,
         unit_id: Some(unit),
     }
 }
@@ -220,7 +222,8 @@ async fn server_record_moves_on_while_op_pending() {
     assert_eq!(view.record.version, 50);
     assert_eq!(view.record.due_at, newer.due_at);
     assert_eq!(
-        view.record.status, "investigating",
+        view.record.status,
+        Status::Investigating,
         "pending note replayed on the new record"
     );
     assert_eq!(view.record.handler_id, Some(7));
@@ -231,14 +234,14 @@ async fn server_record_moves_on_while_op_pending() {
     // The server record moves so that the op no longer applies: view = server record.
     let mut answered = newer.clone();
     answered.version = 51;
-    answered.status = "answered".into();
+    answered.status = Status::Answered;
     answered.handler_id = Some(9);
     store
         .apply_pull(&items_page(vec![answered.clone()], 51, false))
         .await
         .unwrap();
     let view = store.item(rec.id).await.unwrap().unwrap();
-    assert_eq!(view.record.status, "answered");
+    assert_eq!(view.record.status, Status::Answered);
     // AddNote is allowed even on closed items: the note is kept in the view.
     assert_eq!(view.record.events.len(), 1);
     assert!(view.pending);
@@ -431,7 +434,7 @@ async fn queue_views_and_search() {
         recs.push(r);
     }
     recs[0].applicant.name = "王小明".into(); // n=1, unit 11
-    recs[1].status = "answered".into(); // n=2 consultation, closed
+    recs[1].status = Status::Answered; // n=2 consultation, closed
     recs[3].handler_id = Some(7); // n=4 unit 10
     let mut changes: Vec<Change> = recs.iter().cloned().map(|r| Change::Item(Box::new(r))).collect();
     changes.push(Change::Matter(matter(1, "户口迁移", 10)));

@@ -3,34 +3,40 @@
 use shimin_domain::role::Role;
 use shimin_protocol::*;
 
+use shimin_server::inspect;
+use shimin_server::store::Tamper;
+
 use crate::support::*;
 
 #[tokio::test]
 async fn audit_log_is_append_only() {
     let ts = start().await;
     ts.login_as(Role::Clerk, Some("县公安局")).await;
-    let n = ts.scalar("SELECT COUNT(*) FROM audit_log").await;
-    assert!(n >= 1);
-    let upd = sqlx::query("UPDATE audit_log SET outcome = 'forged'")
-        .execute(ts.server.writer())
-        .await;
-    assert!(upd.is_err(), "UPDATE must fail");
-    assert!(upd.unwrap_err().to_string().contains("append-only"));
-    let del = sqlx::query("DELETE FROM audit_log")
-        .execute(ts.server.writer())
-        .await;
-    assert!(del.is_err(), "DELETE must fail");
-    assert_eq!(ts.scalar("SELECT COUNT(*) FROM audit_log").await, n);
-    assert_eq!(
-        ts.scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'forged'")
-            .await,
-        0
-    );
-    // Item history too.
-    assert!(sqlx::query("DELETE FROM item_events")
-        .execute(ts.server.writer())
+    // The sweep records warnings of the demo's items (clock alerts to tamper with too).
+    let swept = shimin_server::supervision::tick(ts.server.state(), chrono::Utc::now())
         .await
-        .is_err());
+        .unwrap();
+    assert!(swept.warnings + swept.overdue > 0);
+    let before = inspect::audit(ts.store()).await.unwrap();
+    assert!(!before.is_empty());
+    for tamper in [
+        Tamper::UpdateAuditEntry,
+        Tamper::DeleteAuditEntry,
+        Tamper::UpdateHistoryEntry,
+        Tamper::DeleteHistoryEntry,
+        Tamper::DeleteClockAlert,
+    ] {
+        let err = ts
+            .store()
+            .attempt_tamper(tamper)
+            .await
+            .expect_err("the database refuses it");
+        assert!(err.to_string().contains("append-only"), "{tamper:?}: {err}");
+    }
+    assert_eq!(inspect::audit(ts.store()).await.unwrap(), before);
+    let verified = shimin_server::audit::verify(ts.store()).await.unwrap();
+    assert_eq!(verified.entries, before.len() as u64);
+    assert_eq!(verified.broken, None);
 }
 
 #[tokio::test]
@@ -51,11 +57,12 @@ async fn actions_are_audited_with_who_and_client() {
         .send()
         .await
         .unwrap();
-    let rows: Vec<AuditRow> =
-        sqlx::query_as("SELECT username, action, target, client_id, outcome FROM audit_log ORDER BY id")
-            .fetch_all(ts.server.db())
-            .await
-            .unwrap();
+    let rows: Vec<AuditRow> = inspect::audit(ts.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| AuditRow(a.username, a.action, a.target, a.client_id, a.outcome))
+        .collect();
     let me = ts.demo_user(Role::Clerk, Some("县公安局"));
     let client = clerk.client_id.to_string();
     let has = |action: &str, outcome: &str| {
@@ -78,5 +85,5 @@ async fn actions_are_audited_with_who_and_client() {
 }
 
 /// username, action, target, client_id, outcome
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct AuditRow(Option<String>, String, Option<String>, Option<String>, String);

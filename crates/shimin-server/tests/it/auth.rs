@@ -1,11 +1,13 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
+use shimin_domain::ladder::Presence;
 use shimin_domain::role::Role;
 use shimin_protocol::*;
 use shimin_server::auth::hash_password;
 use shimin_server::demo::DEMO_PASSWORD;
-use shimin_server::users::{add_user, NewUser};
+use shimin_server::store::NewUser;
+use shimin_server::users::add_user;
 use shimin_server::HashParams;
 
 use crate::support::*;
@@ -24,21 +26,19 @@ async fn login_ok_returns_user_and_server_time() {
     assert!(resp.headers().contains_key(SERVER_TIME_HEADER));
     let login: LoginResponse = resp.json().await.unwrap();
     assert_eq!(login.user.username, name);
-    assert_eq!(login.user.role, "clerk");
+    assert_eq!(login.user.role, Role::Clerk);
     assert!(!login.must_change_password);
     assert_eq!(login.idle_timeout_secs, 8 * 3600);
     assert!(login.token.len() >= 43);
     // Only the hash is stored.
-    let stored = ts
-        .scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = 'x'")
-        .await;
-    assert_eq!(stored, 0);
-    let raw: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = ?")
-        .bind(&login.token)
-        .fetch_one(ts.server.db())
-        .await
-        .unwrap();
-    assert_eq!(raw, 0, "raw token must not be stored");
+    let sessions = shimin_server::inspect::sessions(ts.store()).await.unwrap();
+    assert!(sessions
+        .iter()
+        .any(|s| s.token_hash == shimin_server::auth::hash_token(&login.token)));
+    assert!(
+        sessions.iter().all(|s| s.token_hash != login.token),
+        "raw token must not be stored"
+    );
 }
 
 #[tokio::test]
@@ -112,9 +112,9 @@ async fn success_resets_the_failure_count() {
 async fn issue_account(ts: &TestServer, username: &str, password: &str) {
     let unit = ts.unit_id("县公安局").await;
     let hash = hash_password(HashParams::insecure_fast(), password).unwrap();
-    let mut tx = ts.server.writer().begin().await.unwrap();
+    let mut tx = ts.store().write().await.unwrap();
     add_user(
-        &mut tx,
+        &mut *tx,
         &NewUser {
             username,
             display_name: "新同事",
@@ -306,38 +306,39 @@ async fn away_is_a_colleague_change_the_unit_pulls_and_the_audit_records() {
     let b = ts.login(&b_name, DEMO_PASSWORD).await.unwrap();
     let (_, cursor) = b.pull_all(0, None).await;
 
-    let put = |who: &Session, presence: &str| {
-        who.req(Method::PUT, paths::PRESENCE).json(&SetPresence {
-            presence: presence.into(),
-        })
+    let put = |who: &Session, presence: Presence| {
+        who.req(Method::PUT, paths::PRESENCE)
+            .json(&SetPresence { presence })
     };
-    let bad = fail(put(&a, "on_leave")).await;
+    let bad = fail(put(&a, Presence::OnLeave)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.error.code, codes::INVALID_FIELD);
-    let ok = put(&a, "away").send().await.unwrap();
+    let ok = put(&a, Presence::Away).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::NO_CONTENT);
 
     let presence_of_a = |changes: &[Change]| {
         changes.iter().find_map(|c| match c {
-            Change::Colleague(col) if col.id == a.user_id() => Some(col.presence.clone()),
+            Change::Colleague(col) if col.id == a.user_id() => Some(col.presence),
             _ => None,
         })
     };
     let (changes, cursor) = b.pull_all(cursor, None).await;
     assert_eq!(
-        presence_of_a(&changes).as_deref(),
-        Some("away"),
+        presence_of_a(&changes),
+        Some(Presence::Away),
         "B's desk learns A is away"
     );
     assert_eq!(
-        put(&a, "on_duty").send().await.unwrap().status(),
+        put(&a, Presence::OnDuty).send().await.unwrap().status(),
         StatusCode::NO_CONTENT
     );
     let (changes, _) = b.pull_all(cursor, None).await;
-    assert_eq!(presence_of_a(&changes).as_deref(), Some("on_duty"));
-    assert_eq!(
-        ts.scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'presence.%' AND outcome = 'ok'")
-            .await,
-        2
-    );
+    assert_eq!(presence_of_a(&changes), Some(Presence::OnDuty));
+    let audited = ts
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.action.starts_with("presence.") && e.outcome == "ok")
+        .count();
+    assert_eq!(audited, 2);
 }

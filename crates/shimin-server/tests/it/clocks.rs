@@ -11,7 +11,7 @@ use shimin_domain::statutory::{deadline_for, ClockKind};
 use shimin_protocol::{codes, paths, CalendarAccepted, CalendarWire, Change, ItemRecord, NewConsultation};
 use shimin_server::intake::{self, Intake};
 use shimin_server::supervision::{self, TickReport};
-use shimin_server::RunningServer;
+use shimin_server::{inspect, RunningServer};
 use uuid::Uuid;
 
 use crate::support::*;
@@ -141,12 +141,13 @@ async fn calendar_update_is_sysadmin_only_versioned_validated_and_reschedules_pr
     // Same version again: stale.
     let f = fail(admin.req(Method::PUT, paths::ADMIN_CALENDAR).json(&calendar_v2())).await;
     assert_eq!(f.error.code, codes::CALENDAR_STALE);
-    assert_eq!(
-        ts.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'calendar.update'")
-            .await,
-        6,
-        "every attempt is audited"
-    );
+    let audited = inspect::audit(ts.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "calendar.update")
+        .count();
+    assert_eq!(audited, 6, "every attempt is audited");
 }
 
 #[tokio::test]
@@ -171,38 +172,43 @@ async fn new_deadlines_use_the_calendar_in_force() {
     assert!(!rec.due_provisional);
 }
 
-async fn events_of(server: &RunningServer, id: Uuid, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM item_events WHERE item_id = ? AND action = ?")
-        .bind(id.to_string())
-        .bind(action)
-        .fetch_one(server.db())
+async fn events_of(server: &RunningServer, id: Uuid, action: &str) -> usize {
+    inspect::history(server.store(), id)
         .await
         .unwrap()
+        .iter()
+        .filter(|e| e.action == action)
+        .count()
 }
 
-async fn cases_of(server: &RunningServer, id: Uuid) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM supervision_cases WHERE item_id = ?")
-        .bind(id.to_string())
-        .fetch_one(server.db())
+async fn cases_of(server: &RunningServer, id: Uuid) -> usize {
+    server
+        .store()
+        .reader()
         .await
         .unwrap()
+        .supervision_cases(id)
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn stored(server: &RunningServer, id: Uuid) -> shimin_server::store::StoredItem {
+    inspect::item(server.store(), id).await.unwrap().unwrap()
 }
 
 #[tokio::test]
 async fn supervision_records_each_warning_point_and_overdue_once_even_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || {
-        let mut c = test_config(dir.path());
-        c.supervision_every = None;
-        c
-    };
+    let mut c = test_config(dir.path()).await;
+    c.supervision_every = None;
+    let config = || c.clone();
     let server = shimin_server::start(config()).await.unwrap();
     let county = shimin_server::demo::DemoCounty::new();
     let unit_name = county.departments().next().unwrap().name;
-    let unit: i64 = sqlx::query_scalar("SELECT id FROM units WHERE name = ?")
-        .bind(unit_name)
-        .fetch_one(server.db())
+    let unit = inspect::unit_id(server.store(), unit_name)
         .await
+        .unwrap()
         .unwrap();
     // Mon 2 March 2026 09:00 (winter hours): due Tue 09:00; half the working day is used at
     // 14:15, 80 % at 16:30.
@@ -228,11 +234,7 @@ async fn supervision_records_each_warning_point_and_overdue_once_even_across_res
         TickReport::default(),
         "at the deadline itself the item is still in time"
     );
-    let version_before: i64 = sqlx::query_scalar("SELECT version FROM items WHERE id = ?")
-        .bind(id.to_string())
-        .fetch_one(server.db())
-        .await
-        .unwrap();
+    let version_before = stored(&server, id).await.version;
     assert_eq!(
         tick(9, 1, 3).await.unwrap(),
         TickReport {
@@ -244,12 +246,8 @@ async fn supervision_records_each_warning_point_and_overdue_once_even_across_res
     assert_eq!(events_of(&server, id, "warning").await, 2);
     assert_eq!(events_of(&server, id, "overdue").await, 1);
     assert_eq!(cases_of(&server, id).await, 1);
-    let (overdue, supervision, version): (bool, bool, i64) =
-        sqlx::query_as("SELECT overdue, supervision, version FROM items WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_one(server.db())
-            .await
-            .unwrap();
+    let after = stored(&server, id).await;
+    let (overdue, supervision, version) = (after.overdue, after.supervision, after.version);
     assert!(overdue && supervision);
     assert!(version > version_before, "desks pull the overdue record");
     server.shutdown().await;

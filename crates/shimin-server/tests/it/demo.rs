@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use shimin_domain::item::{ItemKind, Status};
-use shimin_domain::role::Role;
+use shimin_domain::role::{Role, UnitKind};
 use shimin_server::demo::{id_check_char, DemoCounty, DEMO_PASSWORD};
+use shimin_server::inspect;
 
 use crate::support::*;
 
@@ -23,87 +24,70 @@ async fn every_role_can_log_in_with_the_demo_password() {
             .await
             .unwrap_or_else(|f| panic!("{}: {f:?}", u.username));
         assert!(!s.login.must_change_password);
-        assert_eq!(s.login.user.role, u.role.code());
+        assert_eq!(s.login.user.role, u.role);
     }
 }
 
 #[tokio::test]
 async fn demo_has_items_in_every_state_of_every_kind() {
     let ts = start().await;
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT DISTINCT kind, status FROM items")
-        .fetch_all(ts.server.db())
-        .await
-        .unwrap();
-    let seen: HashSet<(String, String)> = rows.into_iter().collect();
+    let items = ts.items().await;
+    let seen: HashSet<(ItemKind, Status)> = items.iter().map(|i| (i.kind, i.status)).collect();
     for kind in ItemKind::ALL {
         for status in Status::ALL.into_iter().filter(|s| s.valid_for(kind)) {
-            assert!(
-                seen.contains(&(kind.code().to_owned(), status.code().to_owned())),
-                "{kind:?} {status:?}"
-            );
+            assert!(seen.contains(&(kind, status)), "{kind:?} {status:?}");
         }
     }
-    assert!(ts.item_count().await >= 300);
-    assert!(ts.scalar("SELECT COUNT(*) FROM matters").await >= 20);
-    assert!(
-        ts.scalar("SELECT COUNT(*) FROM units WHERE kind = 'department'")
-            .await
-            >= 4
-    );
-    assert!(
-        ts.scalar("SELECT COUNT(*) FROM units WHERE kind = 'township'")
-            .await
-            >= 2
-    );
-    assert!(ts.scalar("SELECT COUNT(*) FROM sites").await >= 3);
+    assert!(items.len() >= 300);
+    assert!(inspect::matters(ts.store()).await.unwrap().len() >= 20);
+    let units = inspect::units(ts.store()).await.unwrap();
+    assert!(units.iter().filter(|u| u.kind == UnitKind::Department).count() >= 4);
+    assert!(units.iter().filter(|u| u.kind == UnitKind::Township).count() >= 2);
+    assert!(inspect::sites(ts.store()).await.unwrap().len() >= 3);
     // ID numbers carry a valid check character; phones look like mobiles.
-    let ids: Vec<(String, String)> = sqlx::query_as("SELECT applicant_id_number, applicant_phone FROM items")
-        .fetch_all(ts.server.db())
-        .await
-        .unwrap();
-    for (id, phone) in ids {
+    for i in &items {
+        let (id, phone) = (&i.applicant.id_number, &i.applicant.phone);
         assert_eq!(id.len(), 18);
         assert_eq!(id.chars().last().unwrap(), id_check_char(&id[..17]), "{id}");
         assert!(phone.len() == 11 && phone.starts_with('1'));
     }
     // Open items have deadlines from the statutory clocks.
-    assert_eq!(
-        ts.scalar("SELECT COUNT(*) FROM items WHERE kind = 'reservation' AND due_at IS NULL")
-            .await,
-        0
-    );
+    assert!(items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Reservation)
+        .all(|i| i.due_at.is_some()));
 }
 
 #[tokio::test]
 async fn seeding_twice_changes_nothing_and_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
-    let first = shimin_server::start(test_config(dir.path())).await.unwrap();
-    let snapshot = |pool: sqlx::SqlitePool| async move {
-        let v: Vec<(String, String, String, String)> =
-            sqlx::query_as("SELECT number, kind, status, applicant_name FROM items ORDER BY version")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        (v, users)
+    let config = test_config(dir.path()).await;
+    let first = shimin_server::start(config.clone()).await.unwrap();
+    let snapshot = |store: shimin_server::store::Store| async move {
+        let mut items = inspect::items(&store).await.unwrap();
+        items.sort_by_key(|i| i.version);
+        let v: Vec<(String, ItemKind, Status, String)> = items
+            .into_iter()
+            .map(|i| (i.number, i.kind, i.status, i.applicant.name))
+            .collect();
+        (v, inspect::users(&store).await.unwrap().len() as i64)
     };
-    let a = snapshot(first.db().clone()).await;
+    let a = snapshot(first.store().clone()).await;
     first.shutdown().await;
-    let again = shimin_server::start(test_config(dir.path())).await.unwrap();
-    let b = snapshot(again.db().clone()).await;
+    let again = shimin_server::start(config).await.unwrap();
+    let b = snapshot(again.store().clone()).await;
     again.shutdown().await;
     assert_eq!(a, b, "second start seeds nothing");
     // Another data dir: the same county (kinds, states, names).
     let dir2 = tempfile::tempdir().unwrap();
-    let other = shimin_server::start(test_config(dir2.path())).await.unwrap();
-    let c = snapshot(other.db().clone()).await;
+    let other = shimin_server::start(test_config(dir2.path()).await)
+        .await
+        .unwrap();
+    let c = snapshot(other.store().clone()).await;
     other.shutdown().await;
-    let strip = |v: &Vec<(String, String, String, String)>| {
+    let strip = |v: &Vec<(String, ItemKind, Status, String)>| {
         v.iter()
-            .map(|(_, k, s, n)| (k.clone(), s.clone(), n.clone()))
+            .map(|(_, k, s, n)| (*k, *s, n.clone()))
             .collect::<Vec<_>>()
     };
     assert_eq!(strip(&a.0), strip(&c.0));
@@ -135,12 +119,15 @@ async fn trickle_creates_reservations() {
         })
     })
     .await;
-    let before = ts
-        .scalar("SELECT COUNT(*) FROM items WHERE kind = 'reservation'")
-        .await;
+    let reservations = || async {
+        ts.items()
+            .await
+            .iter()
+            .filter(|i| i.kind == ItemKind::Reservation)
+            .count()
+    };
+    let before = reservations().await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let after = ts
-        .scalar("SELECT COUNT(*) FROM items WHERE kind = 'reservation'")
-        .await;
+    let after = reservations().await;
     assert!(after >= before + 2, "{before} -> {after}");
 }

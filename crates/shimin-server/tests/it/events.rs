@@ -68,7 +68,7 @@ async fn poke_follows_an_intake_in_scope_only() {
     let mut insp = SseReader::open(&inspector).await;
     let (ev, hello) = ga.next(Duration::from_secs(5)).await.expect("hello");
     assert_eq!(ev, events::HELLO);
-    assert_eq!(hello.seq, ts.scalar("SELECT value FROM change_seq").await);
+    assert_eq!(hello.seq, ts.current_seq().await);
     assert_eq!(mz.next(Duration::from_secs(5)).await.unwrap().0, events::HELLO);
     assert_eq!(insp.next(Duration::from_secs(5)).await.unwrap().0, events::HELLO);
 
@@ -94,11 +94,7 @@ async fn poke_follows_an_intake_in_scope_only() {
     let own = new_reservation(&ts, &portal, "县民政局").await;
     let (ev, p) = mz.next(Duration::from_secs(5)).await.expect("own poke");
     assert_eq!(ev, events::POKE);
-    let version: i64 = sqlx::query_scalar("SELECT version FROM items WHERE id = ?")
-        .bind(own.id.to_string())
-        .fetch_one(ts.server.db())
-        .await
-        .unwrap();
+    let version = ts.item(own.id).await.version;
     assert_eq!(p.seq, version);
 }
 
@@ -152,13 +148,13 @@ async fn the_supervision_sweep_tells_desks_to_spread_their_pulls() {
         .await
         .unwrap();
     assert!(report.warnings + report.overdue > 1, "{report:?}");
+    let unit = ts.unit_id("县公安局").await;
     let in_unit = ts
-        .scalar(&format!(
-            "SELECT count(*) FROM items WHERE version > {} AND unit_id = {}",
-            hello.seq,
-            ts.unit_id("县公安局").await
-        ))
-        .await;
+        .items()
+        .await
+        .iter()
+        .filter(|i| i.version > hello.seq && i.unit_id == unit)
+        .count();
     assert!(in_unit > 0, "the sweep touched the unit");
     let (ev, poke) = sse
         .next(Duration::from_secs(5))

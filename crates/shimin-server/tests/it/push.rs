@@ -1,17 +1,23 @@
 //! Push: idempotency, replay, gaps, races, transfer.
 
 use reqwest::StatusCode;
+use shimin_domain::item::Status;
 use shimin_domain::role::Role;
 use shimin_protocol::*;
 
 use crate::support::*;
 
-async fn status_of(ts: &TestServer, id: uuid::Uuid) -> (String, Option<i64>, i64) {
-    sqlx::query_as("SELECT status, handler_id, unit_id FROM items WHERE id = ?")
-        .bind(id.to_string())
-        .fetch_one(ts.server.db())
-        .await
-        .unwrap()
+async fn status_of(ts: &TestServer, id: uuid::Uuid) -> (Status, Option<i64>, i64) {
+    let i = ts.item(id).await;
+    (i.status, i.handler_id, i.unit_id)
+}
+
+/// Every history entry the server holds, and the change sequence.
+async fn history_and_seq(ts: &TestServer) -> (usize, i64) {
+    (
+        shimin_server::inspect::events(ts.store()).await.unwrap().len(),
+        shimin_server::inspect::current_seq(ts.store()).await.unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -32,7 +38,7 @@ async fn applied_mutation_changes_the_item_and_records_history() {
     assert_eq!(
         status_of(&ts, res.id).await,
         (
-            "accepted".into(),
+            Status::Accepted,
             Some(clerk.user_id()),
             ts.unit_id("县公安局").await
         )
@@ -67,8 +73,7 @@ async fn same_batch_twice_applies_once_and_replays_the_results() {
         mutation(3, a.id, Op::MarkArrived), // refused: not accepted yet
     ];
     let first = clerk.push(batch.clone()).await.unwrap();
-    let events_after_first = ts.scalar("SELECT COUNT(*) FROM item_events").await;
-    let seq_after_first = ts.scalar("SELECT value FROM change_seq").await;
+    let after_first = history_and_seq(&ts).await;
     let second = clerk.push(batch.clone()).await.unwrap();
     assert_eq!(first.results, second.results);
     assert_eq!(first.last_seq, 3);
@@ -84,12 +89,7 @@ async fn same_batch_twice_applies_once_and_replays_the_results() {
     assert!(
         matches!(&first.results[2].outcome, MutationOutcome::Rejected { code, .. } if code == "invalid_state")
     );
-    assert_eq!(
-        ts.scalar("SELECT COUNT(*) FROM item_events").await,
-        events_after_first,
-        "nothing re-applied"
-    );
-    assert_eq!(ts.scalar("SELECT value FROM change_seq").await, seq_after_first);
+    assert_eq!(history_and_seq(&ts).await, after_first, "nothing re-applied");
 
     // Lost response: send 4, ignore the answer, resend 4 with 5 appended.
     let m4 = mutation(
@@ -113,12 +113,12 @@ async fn same_batch_twice_applies_once_and_replays_the_results() {
         .results
         .iter()
         .all(|r| matches!(r.outcome, MutationOutcome::Applied { .. })));
-    let notes: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM item_events WHERE item_id = ? AND note = '第二次备注'")
-            .bind(a.id.to_string())
-            .fetch_one(ts.server.db())
-            .await
-            .unwrap();
+    let notes = ts
+        .history(a.id)
+        .await
+        .iter()
+        .filter(|e| e.note.as_deref() == Some("第二次备注"))
+        .count();
     assert_eq!(notes, 1, "the resent mutation was applied once");
 }
 
@@ -138,7 +138,7 @@ async fn sequence_gap_is_409_with_expected() {
         (StatusCode::CONFLICT, codes::SEQUENCE_GAP)
     );
     assert_eq!(f.error.details.unwrap()["expected"], 1);
-    assert_eq!(status_of(&ts, a.id).await.0, "received");
+    assert_eq!(status_of(&ts, a.id).await.0, Status::Received);
     // Applied up to the gap, then 409.
     let f = clerk
         .push(vec![
@@ -203,7 +203,7 @@ async fn invalid_op_payload_is_rejected_not_applied() {
         matches!(&r.results[1].outcome, MutationOutcome::Rejected { code, .. } if code == codes::NOT_FOUND)
     );
     assert_eq!(r.last_seq, 2);
-    assert_eq!(status_of(&ts, a.id).await.0, "received");
+    assert_eq!(status_of(&ts, a.id).await.0, Status::Received);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! R-SCOPE: every role sees exactly what `read_scope` allows.
 
 use reqwest::{Method, StatusCode};
+use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::role::Role;
 use shimin_protocol::*;
 
@@ -12,11 +13,7 @@ async fn unit_roles_see_only_their_units_items() {
     let total = ts.item_count().await;
     for unit in ["县公安局", "县民政局", "县不动产登记中心"] {
         let unit_id = ts.unit_id(unit).await;
-        let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items WHERE unit_id = ?")
-            .bind(unit_id)
-            .fetch_one(ts.server.db())
-            .await
-            .unwrap();
+        let expected = ts.items().await.iter().filter(|i| i.unit_id == unit_id).count() as i64;
         assert!(expected > 0 && expected < total);
         for role in [Role::Clerk, Role::DeptLeader, Role::NetAdmin] {
             let s = ts.login_as(role, Some(unit)).await;
@@ -61,23 +58,20 @@ async fn agents_see_only_their_own_cases() {
             .login(&agent.username, shimin_server::demo::DEMO_PASSWORD)
             .await
             .unwrap();
-        let expected: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items WHERE agent_id = ?")
-            .bind(s.user_id())
-            .fetch_one(ts.server.db())
+        let expected = ts
+            .items()
             .await
-            .unwrap();
+            .iter()
+            .filter(|i| i.agent_id == Some(s.user_id()))
+            .count() as i64;
         let (changes, _) = s.pull_all(0, None).await;
         let its = items(&changes);
         assert_eq!(its.len() as i64, expected, "{}", agent.username);
         assert!(its
             .iter()
-            .all(|i| i.agent_id == Some(s.user_id()) && i.kind == "delegated_case"));
+            .all(|i| i.agent_id == Some(s.user_id()) && i.kind == ItemKind::DelegatedCase));
     }
-    assert!(
-        ts.scalar("SELECT COUNT(*) FROM items WHERE agent_id IS NOT NULL")
-            .await
-            > 0
-    );
+    assert!(ts.items().await.iter().any(|i| i.agent_id.is_some()));
 }
 
 #[tokio::test]
@@ -105,14 +99,14 @@ async fn supervision_roles_see_everything_masked() {
             assert!(a.phone.starts_with("*******"), "{role:?}: phone not masked");
         }
         // Supervision reads but does not handle.
-        let any = sqlx::query_scalar::<_, String>("SELECT id FROM items WHERE status = 'received' LIMIT 1")
-            .fetch_one(ts.server.db())
+        let any = ts
+            .items()
             .await
-            .unwrap();
-        let r = s
-            .push(vec![mutation(1, any.parse().unwrap(), Op::Claim)])
-            .await
-            .unwrap();
+            .into_iter()
+            .find(|i| i.status == Status::Received)
+            .expect("a received item")
+            .id;
+        let r = s.push(vec![mutation(1, any, Op::Claim)]).await.unwrap();
         assert!(
             matches!(&r.results[0].outcome, MutationOutcome::Rejected { code, .. } if code == "not_permitted")
         );
@@ -178,10 +172,5 @@ async fn clerks_cannot_act_on_other_units_items() {
     assert!(
         matches!(&r.results[0].outcome, MutationOutcome::Rejected { code, .. } if code == codes::NOT_FOUND)
     );
-    let status: String = sqlx::query_scalar("SELECT status FROM items WHERE id = ?")
-        .bind(other.id.to_string())
-        .fetch_one(ts.server.db())
-        .await
-        .unwrap();
-    assert_eq!(status, "received");
+    assert_eq!(ts.item(other.id).await.status, Status::Received);
 }

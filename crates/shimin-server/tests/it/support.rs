@@ -1,4 +1,9 @@
 //! Test helpers: start a server (demo county, cheap password hashing), log in, call the API.
+//!
+//! The backend: the data directory's SQLite file, or, when `SHIMIN_TEST_DATABASE` names a
+//! PostgreSQL cluster (`scripts/test.sh` starts one), a fresh database on it for every server.
+//! Tests read the server's data through `shimin_server::inspect` (the storage layer's seam),
+//! never with SQL of their own.
 
 use std::time::Duration;
 
@@ -8,7 +13,8 @@ use serde::Serialize;
 use shimin_domain::role::Role;
 use shimin_protocol::*;
 use shimin_server::demo::{DemoCounty, DEMO_PASSWORD};
-use shimin_server::{Config, DemoOptions, HashParams, RunningServer};
+use shimin_server::store::StoredItem;
+use shimin_server::{inspect, Config, DemoOptions, HashParams, RunningServer};
 use uuid::Uuid;
 
 pub struct TestServer {
@@ -18,9 +24,15 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
-pub fn test_config(dir: &std::path::Path) -> Config {
+/// A fresh database for one server on the test cluster; `None` without one (SQLite).
+pub async fn fresh_database() -> Option<String> {
+    shimin_server::store::postgres::scratch_database_for_tests("it").await
+}
+
+pub async fn test_config(dir: &std::path::Path) -> Config {
     Config {
         data_dir: dir.to_path_buf(),
+        database: fresh_database().await,
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         demo: Some(DemoOptions::default()),
         hash_params: HashParams::insecure_fast(),
@@ -34,7 +46,7 @@ pub async fn start() -> TestServer {
 
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(dir.path());
+    let mut config = test_config(dir.path()).await;
     tweak(&mut config);
     let server = shimin_server::start(config).await.expect("server starts");
     let http = reqwest::Client::builder()
@@ -114,28 +126,56 @@ impl TestServer {
         self.login_as(Role::Portal, None).await
     }
 
-    pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.server.db()).await.unwrap()
+    pub fn store(&self) -> &shimin_server::store::Store {
+        self.server.store()
     }
 
     pub async fn unit_id(&self, name: &str) -> i64 {
-        sqlx::query_scalar("SELECT id FROM units WHERE name = ?")
-            .bind(name)
-            .fetch_one(self.server.db())
-            .await
-            .unwrap()
+        inspect::unit_id(self.store(), name).await.unwrap().expect("unit")
     }
 
     pub async fn matter_of(&self, unit_name: &str) -> i64 {
-        sqlx::query_scalar("SELECT m.id FROM matters m JOIN units u ON u.id = m.unit_id WHERE u.name = ? ORDER BY m.id LIMIT 1")
-            .bind(unit_name)
-            .fetch_one(self.server.db())
+        let unit = self.unit_id(unit_name).await;
+        inspect::matters(self.store())
             .await
             .unwrap()
+            .into_iter()
+            .filter(|m| m.unit_id == unit)
+            .map(|m| m.id)
+            .min()
+            .expect("a matter of the unit")
+    }
+
+    /// Every item the server holds.
+    pub async fn items(&self) -> Vec<StoredItem> {
+        inspect::items(self.store()).await.unwrap()
+    }
+
+    /// One item as the server holds it.
+    pub async fn item(&self, id: Uuid) -> StoredItem {
+        inspect::item(self.store(), id)
+            .await
+            .unwrap()
+            .expect("item stored")
+    }
+
+    /// One item's history.
+    pub async fn history(&self, id: Uuid) -> Vec<ItemEvent> {
+        inspect::history(self.store(), id).await.unwrap()
+    }
+
+    /// The audit trail.
+    pub async fn audit(&self) -> Vec<shimin_server::store::dump::AuditDump> {
+        inspect::audit(self.store()).await.unwrap()
+    }
+
+    /// The newest committed change sequence number.
+    pub async fn current_seq(&self) -> i64 {
+        inspect::current_seq(self.store()).await.unwrap()
     }
 
     pub async fn item_count(&self) -> i64 {
-        self.scalar("SELECT COUNT(*) FROM items").await
+        self.items().await.len() as i64
     }
 }
 

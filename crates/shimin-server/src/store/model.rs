@@ -1,0 +1,329 @@
+//! The storage layer's vocabulary: what the server stores and reads, in domain types (enums,
+//! instants, ids), the same for every backend. Each backend decodes its own rows into these.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shimin_domain::item::{ItemFacts, ItemKind, Status};
+use shimin_domain::ladder::Presence;
+use shimin_domain::role::{Role, UnitKind};
+use shimin_protocol::{Applicant, ItemDetails, ItemEvent, ItemRecord};
+use uuid::Uuid;
+
+/// A work item as stored (without its history).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
+    pub id: Uuid,
+    pub number: String,
+    #[serde(with = "shimin_protocol::coded")]
+    pub kind: ItemKind,
+    #[serde(with = "shimin_protocol::coded")]
+    pub status: Status,
+    pub unit_id: i64,
+    pub matter_id: Option<i64>,
+    pub agent_id: Option<i64>,
+    pub handler_id: Option<i64>,
+    pub applicant: Applicant,
+    pub title: String,
+    pub content: String,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub due_provisional: bool,
+    pub details: ItemDetails,
+    /// Change sequence number of the item's last change.
+    pub version: i64,
+    /// A clock of the item ran out (超期), recorded by the supervision sweep.
+    pub overdue: bool,
+    /// A supervision case (督办) is on record.
+    pub supervision: bool,
+    /// The next warning or overdue point the sweep must look at (`None`: nothing pending).
+    pub next_alert_at: Option<DateTime<Utc>>,
+}
+
+impl StoredItem {
+    /// What the rules need to know.
+    pub fn facts(&self) -> ItemFacts {
+        ItemFacts {
+            kind: self.kind,
+            status: self.status,
+            unit_id: self.unit_id,
+            agent_id: self.agent_id,
+            handler_id: self.handler_id,
+        }
+    }
+
+    /// The wire record with its history; applicant masked for supervision scopes.
+    pub fn into_record(self, events: Vec<ItemEvent>, masked: bool) -> ItemRecord {
+        ItemRecord {
+            id: self.id,
+            number: self.number,
+            kind: self.kind,
+            status: self.status,
+            unit_id: self.unit_id,
+            matter_id: self.matter_id,
+            agent_id: self.agent_id,
+            handler_id: self.handler_id,
+            applicant: if masked {
+                self.applicant.masked()
+            } else {
+                self.applicant
+            },
+            title: self.title,
+            content: self.content,
+            received_at: self.received_at,
+            due_at: self.due_at,
+            due_provisional: self.due_provisional,
+            overdue: self.overdue,
+            supervision: self.supervision,
+            details: self.details,
+            version: self.version,
+            events,
+        }
+    }
+}
+
+/// A new item to store (its number and version are given by the store).
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub id: Uuid,
+    pub kind: ItemKind,
+    pub status: Status,
+    pub unit_id: i64,
+    pub matter_id: Option<i64>,
+    pub agent_id: Option<i64>,
+    pub handler_id: Option<i64>,
+    pub applicant: Applicant,
+    pub title: String,
+    pub content: String,
+    pub received_at: DateTime<Utc>,
+    pub details: ItemDetails,
+}
+
+/// An allowed action's effect on an item (from `shimin_domain::item::decide`).
+#[derive(Debug, Clone)]
+pub struct ItemChange {
+    pub status: Status,
+    pub handler_id: Option<i64>,
+    pub unit_id: i64,
+    pub details: ItemDetails,
+}
+
+/// An item's schedule as computed from its clock (`crate::deadline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub due_at: Option<DateTime<Utc>>,
+    pub due_provisional: bool,
+    pub next_alert_at: Option<DateTime<Utc>>,
+}
+
+/// What a pull reads of a matter, and what rules ask of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatterRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub unit_id: i64,
+    pub promised_days: u32,
+    pub materials: Vec<String>,
+    pub fee_fen: i64,
+    pub a_clerk_id: Option<i64>,
+    pub b_clerk_id: Option<i64>,
+    pub version: i64,
+}
+
+/// A new matter of the catalogue.
+#[derive(Debug, Clone)]
+pub struct NewMatter {
+    pub code: String,
+    pub name: String,
+    pub unit_id: i64,
+    pub promised_days: u32,
+    pub materials: Vec<String>,
+    pub fee_fen: i64,
+    pub a_clerk_id: Option<i64>,
+    pub b_clerk_id: Option<i64>,
+}
+
+/// A site (county center, sub-center, township convenience center).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRow {
+    pub id: i64,
+    pub name: String,
+    pub version: i64,
+}
+
+/// A unit (department or township).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRow {
+    pub id: i64,
+    pub name: String,
+    #[serde(with = "shimin_protocol::coded")]
+    pub kind: UnitKind,
+    pub site_id: i64,
+    pub version: i64,
+}
+
+/// A colleague as desks see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColleagueRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(with = "shimin_protocol::coded")]
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    #[serde(with = "shimin_protocol::coded")]
+    pub presence: Presence,
+    pub version: i64,
+}
+
+/// An account as login sees it.
+#[derive(Debug, Clone)]
+pub struct LoginUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+/// A session with its user, as every authenticated request sees it.
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    pub client_id: String,
+    pub last_seen: DateTime<Utc>,
+    pub revoked: bool,
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub must_change_password: bool,
+    pub disabled: bool,
+}
+
+/// A new session.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub client_id: &'a str,
+    pub device: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    /// An argon2id PHC hash.
+    pub password_hash: &'a str,
+    /// Issued accounts must change the password on first login (R-PWD).
+    pub must_change_password: bool,
+}
+
+/// A client installation and where its pushes stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientState {
+    pub user_id: i64,
+    pub last_seq: i64,
+}
+
+/// A push result remembered for replays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResult {
+    pub seq: i64,
+    pub mutation_id: Uuid,
+    /// `MutationOutcome` as JSON.
+    pub outcome: String,
+}
+
+/// One user's upload of one blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRow {
+    pub size: u64,
+    pub mime: String,
+    pub received: u64,
+    pub complete: bool,
+}
+
+/// The calendar row.
+#[derive(Debug, Clone)]
+pub struct StoredCalendar {
+    pub data_version: u32,
+    pub wire: shimin_protocol::CalendarWire,
+    pub version: i64,
+}
+
+/// A supervision case (督办) opened when a deadline was missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSupervisionCase<'a> {
+    pub item_id: Uuid,
+    pub unit_id: i64,
+    pub clock: &'a str,
+    pub clock_start: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The newest version of each rarely changing source, read in one statement by a pull.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latest {
+    pub sites: Option<i64>,
+    pub units: Option<i64>,
+    pub matters: Option<i64>,
+    pub users: Option<i64>,
+    pub calendar: Option<i64>,
+    /// The change sequence as of the same snapshot.
+    pub seq: i64,
+}
+
+/// A removal of an item from a scope (transfer), for the old scope's desks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    pub item_id: Uuid,
+    pub seq: i64,
+}
+
+/// An item to store in bulk (benchmarks, imports): a new item with its deadline and history.
+#[derive(Debug, Clone)]
+pub struct BulkItem {
+    pub item: NewItem,
+    pub due_at: Option<DateTime<Utc>>,
+    pub history: Vec<ItemEvent>,
+}
+
+/// Number keys (`<prefix><yyyymmdd>`) in first-seen order, each with how many numbers it needs.
+pub(crate) type KeyCounts = Vec<(String, i64)>;
+/// For every item: the index of its key and its place (1-based) among that key's numbers.
+pub(crate) type ItemKeys = Vec<(usize, i64)>;
+
+/// Item numbers of a bulk insert: the keys it needs and where each item falls.
+pub(crate) fn number_keys(items: &[BulkItem]) -> (KeyCounts, ItemKeys) {
+    let mut keys: Vec<(String, i64)> = Vec::new();
+    let mut of_item = Vec::with_capacity(items.len());
+    for b in items {
+        let key = format!(
+            "{}{}",
+            b.item.kind.number_prefix(),
+            shimin_domain::calendar::to_local(b.item.received_at).format("%Y%m%d")
+        );
+        let k = match keys.iter().position(|(k, _)| *k == key) {
+            Some(k) => k,
+            None => {
+                keys.push((key, 0));
+                keys.len() - 1
+            }
+        };
+        keys[k].1 += 1;
+        of_item.push((k, keys[k].1));
+    }
+    (keys, of_item)
+}

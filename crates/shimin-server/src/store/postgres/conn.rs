@@ -1,0 +1,1374 @@
+//! [`Reads`] and [`Writes`] on PostgreSQL: one connection, pooled (single reads) or in a
+//! transaction (snapshots: repeatable read, read only; writes: read committed with row locks).
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shimin_domain::item::{ItemKind, Status};
+use shimin_domain::ladder::Presence;
+use shimin_domain::role::{Role, Scope, UnitKind};
+use shimin_protocol::{Applicant, CalendarWire, ItemDetails, ItemEvent};
+use sqlx::pool::PoolConnection;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::{Notice, CHANNEL};
+use crate::audit::{self, OwnedEntry};
+use crate::store::model::*;
+use crate::store::{Announcer, Pending, Reads, Writes};
+use crate::{Committed, Error, Result};
+
+enum Inner {
+    Pooled(PoolConnection<Postgres>),
+    Tx(Transaction<'static, Postgres>),
+}
+
+pub(super) struct PgConn {
+    inner: Inner,
+    pending: Pending,
+    announcer: Option<Announcer>,
+    instance: Uuid,
+}
+
+impl std::fmt::Debug for PgConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgConn")
+    }
+}
+
+impl PgConn {
+    pub(super) fn pooled(c: PoolConnection<Postgres>) -> PgConn {
+        PgConn {
+            inner: Inner::Pooled(c),
+            pending: Pending::default(),
+            announcer: None,
+            instance: Uuid::nil(),
+        }
+    }
+
+    pub(super) fn tx(t: Transaction<'static, Postgres>, announcer: Announcer, instance: Uuid) -> PgConn {
+        PgConn {
+            inner: Inner::Tx(t),
+            pending: Pending::default(),
+            announcer: Some(announcer),
+            instance,
+        }
+    }
+
+    fn c(&mut self) -> &mut PgConnection {
+        match &mut self.inner {
+            Inner::Pooled(c) => c,
+            Inner::Tx(t) => t,
+        }
+    }
+}
+
+pub(super) const ITEM_COLUMNS: &str = "id, number, kind, status, unit_id, matter_id, agent_id, handler_id, applicant_name, \
+     applicant_id_number, applicant_phone, title, content, received_at, due_at, due_provisional, details, version, \
+     overdue, supervision, next_alert_at";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ItemRow {
+    id: Uuid,
+    number: String,
+    kind: String,
+    status: String,
+    unit_id: i64,
+    matter_id: Option<i64>,
+    agent_id: Option<i64>,
+    handler_id: Option<i64>,
+    applicant_name: String,
+    applicant_id_number: String,
+    applicant_phone: String,
+    title: String,
+    content: String,
+    received_at: DateTime<Utc>,
+    due_at: Option<DateTime<Utc>>,
+    due_provisional: bool,
+    details: Json<ItemDetails>,
+    version: i64,
+    overdue: bool,
+    supervision: bool,
+    next_alert_at: Option<DateTime<Utc>>,
+}
+
+pub(super) fn kind(s: &str) -> Result<ItemKind> {
+    ItemKind::from_code(s).ok_or_else(|| Error::internal(format!("unknown item kind {s} in database")))
+}
+
+pub(super) fn status(s: &str) -> Result<Status> {
+    Status::from_code(s).ok_or_else(|| Error::internal(format!("unknown status {s} in database")))
+}
+
+pub(super) fn presence(s: &str) -> Result<Presence> {
+    Presence::from_code(s).ok_or_else(|| Error::internal(format!("unknown presence {s} in database")))
+}
+
+pub(super) fn unit_kind(s: &str) -> Result<UnitKind> {
+    UnitKind::from_code(s).ok_or_else(|| Error::internal(format!("unknown unit kind {s} in database")))
+}
+
+pub(super) fn role(s: &str) -> Result<Role> {
+    Role::from_code(s).ok_or_else(|| Error::internal(format!("unknown role {s} in database")))
+}
+
+impl ItemRow {
+    pub(super) fn into_item(self) -> Result<StoredItem> {
+        Ok(StoredItem {
+            id: self.id,
+            number: self.number,
+            kind: kind(&self.kind)?,
+            status: status(&self.status)?,
+            unit_id: self.unit_id,
+            matter_id: self.matter_id,
+            agent_id: self.agent_id,
+            handler_id: self.handler_id,
+            applicant: Applicant {
+                name: self.applicant_name,
+                id_number: self.applicant_id_number,
+                phone: self.applicant_phone,
+            },
+            title: self.title,
+            content: self.content,
+            received_at: self.received_at,
+            due_at: self.due_at,
+            due_provisional: self.due_provisional,
+            details: self.details.0,
+            version: self.version,
+            overdue: self.overdue,
+            supervision: self.supervision,
+            next_alert_at: self.next_alert_at,
+        })
+    }
+}
+
+fn items(rows: Vec<ItemRow>) -> Result<Vec<StoredItem>> {
+    rows.into_iter().map(ItemRow::into_item).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EventRow {
+    pub item_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub status: String,
+    pub note: Option<String>,
+    pub place: Option<String>,
+}
+
+impl EventRow {
+    pub(super) fn event(self) -> Result<ItemEvent> {
+        Ok(ItemEvent {
+            at: self.at,
+            actor_id: self.actor_id,
+            actor_name: self.actor_name,
+            action: self.action,
+            status: status(&self.status)?,
+            note: self.note,
+            place: self.place,
+        })
+    }
+}
+
+pub(super) const MATTER_COLUMNS: &str =
+    "id, code, name, unit_id, promised_days, materials, fee_fen, a_clerk_id, b_clerk_id, version";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MatterSql {
+    id: i64,
+    code: String,
+    name: String,
+    unit_id: i64,
+    promised_days: i64,
+    materials: Json<Vec<String>>,
+    fee_fen: i64,
+    a_clerk_id: Option<i64>,
+    b_clerk_id: Option<i64>,
+    version: i64,
+}
+
+impl MatterSql {
+    pub(super) fn into_row(self) -> Result<MatterRow> {
+        Ok(MatterRow {
+            id: self.id,
+            code: self.code,
+            name: self.name,
+            unit_id: self.unit_id,
+            promised_days: u32::try_from(self.promised_days).unwrap_or(0),
+            materials: self.materials.0,
+            fee_fen: self.fee_fen,
+            a_clerk_id: self.a_clerk_id,
+            b_clerk_id: self.b_clerk_id,
+            version: self.version,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ColleagueSql {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    unit_id: Option<i64>,
+    presence: String,
+    version: i64,
+}
+
+impl ColleagueSql {
+    pub(super) fn into_row(self) -> Result<ColleagueRow> {
+        Ok(ColleagueRow {
+            id: self.id,
+            username: self.username,
+            display_name: self.display_name,
+            role: role(&self.role)?,
+            unit_id: self.unit_id,
+            presence: presence(&self.presence)?,
+            version: self.version,
+        })
+    }
+}
+
+fn closed_codes() -> Vec<String> {
+    Status::ALL
+        .into_iter()
+        .filter(|s| s.is_closed())
+        .map(|s| s.code().to_owned())
+        .collect()
+}
+
+#[async_trait]
+impl Reads for PgConn {
+    async fn item(&mut self, id: Uuid) -> Result<Option<StoredItem>> {
+        let row: Option<ItemRow> = sqlx::query_as(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.c())
+            .await?;
+        row.map(ItemRow::into_item).transpose()
+    }
+
+    async fn item_by_number(&mut self, number: &str) -> Result<Option<StoredItem>> {
+        let row: Option<ItemRow> =
+            sqlx::query_as(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE number = $1"))
+                .bind(number)
+                .fetch_optional(self.c())
+                .await?;
+        row.map(ItemRow::into_item).transpose()
+    }
+
+    async fn events(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<ItemEvent>>> {
+        let mut out: HashMap<Uuid, Vec<ItemEvent>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT item_id, at, actor_id, actor_name, action, status, note, place FROM item_events
+             WHERE item_id = ANY($1) ORDER BY item_id, id",
+        )
+        .bind(ids)
+        .fetch_all(self.c())
+        .await?;
+        for r in rows {
+            let id = r.item_id;
+            out.entry(id).or_default().push(r.event()?);
+        }
+        Ok(out)
+    }
+
+    async fn changed_items(&mut self, scope: Scope, cursor: i64, limit: i64) -> Result<Vec<StoredItem>> {
+        let rows: Vec<ItemRow> = match scope {
+            Scope::Unit(u) => {
+                sqlx::query_as(&format!(
+                    "SELECT {ITEM_COLUMNS} FROM items WHERE unit_id = $1 AND version > $2 ORDER BY version LIMIT $3"
+                ))
+                .bind(u)
+                .bind(cursor)
+                .bind(limit)
+                .fetch_all(self.c())
+                .await?
+            }
+            Scope::Agent(a) => {
+                sqlx::query_as(&format!(
+                    "SELECT {ITEM_COLUMNS} FROM items WHERE agent_id = $1 AND version > $2 ORDER BY version LIMIT $3"
+                ))
+                .bind(a)
+                .bind(cursor)
+                .bind(limit)
+                .fetch_all(self.c())
+                .await?
+            }
+            Scope::AllMasked => {
+                sqlx::query_as(&format!(
+                    "SELECT {ITEM_COLUMNS} FROM items WHERE version > $1 ORDER BY version LIMIT $2"
+                ))
+                .bind(cursor)
+                .bind(limit)
+                .fetch_all(self.c())
+                .await?
+            }
+            Scope::Nothing => Vec::new(),
+        };
+        items(rows)
+    }
+
+    async fn removals(&mut self, scope: Scope, cursor: i64, limit: i64) -> Result<Vec<Removal>> {
+        let rows: Vec<(Uuid, i64)> = match scope {
+            Scope::Unit(u) => {
+                sqlx::query_as(
+                    "SELECT item_id, seq FROM removals WHERE unit_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                )
+                .bind(u)
+                .bind(cursor)
+                .bind(limit)
+                .fetch_all(self.c())
+                .await?
+            }
+            Scope::Agent(a) => sqlx::query_as(
+                "SELECT item_id, seq FROM removals WHERE agent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(a)
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(self.c())
+            .await?,
+            Scope::AllMasked | Scope::Nothing => Vec::new(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(item_id, seq)| Removal { item_id, seq })
+            .collect())
+    }
+
+    async fn open_items(&mut self) -> Result<Vec<StoredItem>> {
+        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE status <> ALL($1) ORDER BY id"
+        ))
+        .bind(closed_codes())
+        .fetch_all(self.c())
+        .await?;
+        items(rows)
+    }
+
+    async fn items_due_for_alerts(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM items WHERE next_alert_at IS NOT NULL AND next_alert_at <= $1
+             ORDER BY next_alert_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.c())
+        .await?)
+    }
+
+    async fn recorded_alerts(&mut self, item: Uuid, clock_key: &str) -> Result<HashSet<String>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT point FROM clock_alerts WHERE item_id = $1 AND clock_key = $2")
+                .bind(item)
+                .bind(clock_key)
+                .fetch_all(self.c())
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn supervision_cases(&mut self, item: Uuid) -> Result<Vec<(String, DateTime<Utc>)>> {
+        Ok(
+            sqlx::query_as("SELECT clock, due_at FROM supervision_cases WHERE item_id = $1 ORDER BY id")
+                .bind(item)
+                .fetch_all(self.c())
+                .await?,
+        )
+    }
+
+    async fn latest(&mut self) -> Result<Latest> {
+        let (sites, units, matters, users, calendar, seq): (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+        ) = sqlx::query_as(
+            "SELECT (SELECT max(version) FROM sites), (SELECT max(version) FROM units),
+                    (SELECT max(version) FROM matters), (SELECT max(version) FROM users),
+                    (SELECT version FROM calendar WHERE id = 1),
+                    (SELECT value FROM change_seq WHERE id = 1)",
+        )
+        .fetch_one(self.c())
+        .await?;
+        Ok(Latest {
+            sites,
+            units,
+            matters,
+            users,
+            calendar,
+            seq,
+        })
+    }
+
+    async fn changed_sites(&mut self, cursor: i64, limit: i64) -> Result<Vec<SiteRow>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, name, version FROM sites WHERE version > $1 ORDER BY version LIMIT $2",
+        )
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(self.c())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, version)| SiteRow { id, name, version })
+            .collect())
+    }
+
+    async fn changed_units(&mut self, cursor: i64, limit: i64) -> Result<Vec<UnitRow>> {
+        let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, name, kind, site_id, version FROM units WHERE version > $1 ORDER BY version LIMIT $2",
+        )
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(self.c())
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, kind, site_id, version)| {
+                Ok(UnitRow {
+                    id,
+                    name,
+                    kind: unit_kind(&kind)?,
+                    site_id,
+                    version,
+                })
+            })
+            .collect()
+    }
+
+    async fn changed_matters(&mut self, cursor: i64, limit: i64) -> Result<Vec<MatterRow>> {
+        let rows: Vec<MatterSql> = sqlx::query_as(&format!(
+            "SELECT {MATTER_COLUMNS} FROM matters WHERE version > $1 ORDER BY version LIMIT $2"
+        ))
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(self.c())
+        .await?;
+        rows.into_iter().map(MatterSql::into_row).collect()
+    }
+
+    async fn changed_colleagues(
+        &mut self,
+        cursor: i64,
+        unit: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ColleagueRow>> {
+        let rows: Vec<ColleagueSql> = sqlx::query_as(
+            "SELECT id, username, display_name, role, unit_id, presence, version FROM users
+             WHERE role <> 'portal' AND version > $1 AND ($2::bigint IS NULL OR unit_id = $2)
+             ORDER BY version LIMIT $3",
+        )
+        .bind(cursor)
+        .bind(unit)
+        .bind(limit)
+        .fetch_all(self.c())
+        .await?;
+        rows.into_iter().map(ColleagueSql::into_row).collect()
+    }
+
+    async fn calendar(&mut self) -> Result<Option<StoredCalendar>> {
+        let row: Option<(i64, Json<CalendarWire>, i64)> =
+            sqlx::query_as("SELECT data_version, data, version FROM calendar WHERE id = 1")
+                .fetch_optional(self.c())
+                .await?;
+        row.map(|(data_version, data, version)| {
+            Ok(StoredCalendar {
+                data_version: u32::try_from(data_version).map_err(Error::internal)?,
+                wire: data.0,
+                version,
+            })
+        })
+        .transpose()
+    }
+
+    async fn matter(&mut self, id: i64) -> Result<Option<MatterRow>> {
+        let row: Option<MatterSql> =
+            sqlx::query_as(&format!("SELECT {MATTER_COLUMNS} FROM matters WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.c())
+                .await?;
+        row.map(MatterSql::into_row).transpose()
+    }
+
+    async fn matters(&mut self) -> Result<Vec<MatterRow>> {
+        let rows: Vec<MatterSql> =
+            sqlx::query_as(&format!("SELECT {MATTER_COLUMNS} FROM matters ORDER BY id"))
+                .fetch_all(self.c())
+                .await?;
+        rows.into_iter().map(MatterSql::into_row).collect()
+    }
+
+    async fn unit_exists(&mut self, id: i64) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.c())
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn find_unit(&mut self, id_or_name: &str) -> Result<Option<i64>> {
+        if let Ok(id) = id_or_name.parse::<i64>() {
+            return Ok(self.unit_exists(id).await?.then_some(id));
+        }
+        Ok(sqlx::query_scalar("SELECT id FROM units WHERE name = $1")
+            .bind(id_or_name)
+            .fetch_optional(self.c())
+            .await?)
+    }
+
+    async fn site_of_user(&mut self, user_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id
+             WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.c())
+        .await?)
+    }
+
+    async fn user_id(&mut self, username: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(self.c())
+            .await?)
+    }
+
+    async fn login_user(&mut self, username: &str) -> Result<Option<LoginUser>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            username: String,
+            display_name: String,
+            role: String,
+            unit_id: Option<i64>,
+            password_hash: String,
+            must_change_password: bool,
+            failed_logins: i64,
+            locked_until: Option<DateTime<Utc>>,
+            disabled: bool,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, username, display_name, role, unit_id, password_hash, must_change_password, failed_logins,
+                    locked_until, disabled
+             FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(self.c())
+        .await?;
+        row.map(|r| {
+            Ok(LoginUser {
+                id: r.id,
+                username: r.username,
+                display_name: r.display_name,
+                role: role(&r.role)?,
+                unit_id: r.unit_id,
+                password_hash: r.password_hash,
+                must_change_password: r.must_change_password,
+                failed_logins: r.failed_logins,
+                locked_until: r.locked_until,
+                disabled: r.disabled,
+            })
+        })
+        .transpose()
+    }
+
+    async fn session(&mut self, token_hash: &str) -> Result<Option<SessionFacts>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            client_id: String,
+            last_seen: DateTime<Utc>,
+            revoked: bool,
+            id: i64,
+            username: String,
+            display_name: String,
+            role: String,
+            unit_id: Option<i64>,
+            must_change_password: bool,
+            disabled: bool,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.client_id, s.last_seen, s.revoked, u.id, u.username, u.display_name, u.role, u.unit_id,
+                    u.must_change_password, u.disabled
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.c())
+        .await?;
+        row.map(|r| {
+            Ok(SessionFacts {
+                client_id: r.client_id,
+                last_seen: r.last_seen,
+                revoked: r.revoked,
+                user_id: r.id,
+                username: r.username,
+                display_name: r.display_name,
+                role: role(&r.role)?,
+                unit_id: r.unit_id,
+                must_change_password: r.must_change_password,
+                disabled: r.disabled,
+            })
+        })
+        .transpose()
+    }
+
+    async fn password_hash(&mut self, user_id: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(self.c())
+                .await?,
+        )
+    }
+
+    async fn client(&mut self, client_id: &str) -> Result<Option<ClientState>> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT user_id, last_seq FROM clients WHERE client_id = $1")
+                .bind(client_id)
+                .fetch_optional(self.c())
+                .await?;
+        Ok(row.map(|(user_id, last_seq)| ClientState { user_id, last_seq }))
+    }
+
+    async fn stored_result(&mut self, client_id: &str, seq: i64) -> Result<Option<StoredResult>> {
+        let row: Option<(i64, Uuid, String)> = sqlx::query_as(
+            "SELECT seq, mutation_id, outcome FROM mutation_results WHERE client_id = $1 AND seq = $2",
+        )
+        .bind(client_id)
+        .bind(seq)
+        .fetch_optional(self.c())
+        .await?;
+        Ok(row.map(|(seq, mutation_id, outcome)| StoredResult {
+            seq,
+            mutation_id,
+            outcome,
+        }))
+    }
+
+    async fn result_of_mutation(
+        &mut self,
+        client_id: &str,
+        mutation_id: Uuid,
+    ) -> Result<Option<StoredResult>> {
+        let row: Option<(i64, Uuid, String)> = sqlx::query_as(
+            "SELECT seq, mutation_id, outcome FROM mutation_results WHERE client_id = $1 AND mutation_id = $2
+             ORDER BY seq LIMIT 1",
+        )
+        .bind(client_id)
+        .bind(mutation_id)
+        .fetch_optional(self.c())
+        .await?;
+        Ok(row.map(|(seq, mutation_id, outcome)| StoredResult {
+            seq,
+            mutation_id,
+            outcome,
+        }))
+    }
+
+    async fn upload(&mut self, user_id: i64, hash: &str) -> Result<Option<UploadRow>> {
+        let row: Option<(i64, String, i64, bool)> = sqlx::query_as(
+            "SELECT size, mime, received, complete FROM blob_uploads WHERE user_id = $1 AND hash = $2",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .fetch_optional(self.c())
+        .await?;
+        Ok(row.map(|(size, mime, received, complete)| UploadRow {
+            size: size as u64,
+            mime,
+            received: received as u64,
+            complete,
+        }))
+    }
+
+    async fn blob_mime(&mut self, hash: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT mime FROM blobs WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(self.c())
+            .await?)
+    }
+
+    async fn blob_in_scope(&mut self, hash: &str, scope: Scope) -> Result<bool> {
+        let hit: Option<i32> = match scope {
+            Scope::Unit(u) => {
+                sqlx::query_scalar(
+                    "SELECT 1 FROM item_attachments a JOIN items i ON i.id = a.item_id
+                     WHERE a.hash = $1 AND i.unit_id = $2 LIMIT 1",
+                )
+                .bind(hash)
+                .bind(u)
+                .fetch_optional(self.c())
+                .await?
+            }
+            Scope::Agent(me) => {
+                sqlx::query_scalar(
+                    "SELECT 1 FROM item_attachments a JOIN items i ON i.id = a.item_id
+                     WHERE a.hash = $1 AND i.agent_id = $2 LIMIT 1",
+                )
+                .bind(hash)
+                .bind(me)
+                .fetch_optional(self.c())
+                .await?
+            }
+            Scope::AllMasked | Scope::Nothing => None,
+        };
+        Ok(hit.is_some())
+    }
+
+    async fn current_seq(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT value FROM change_seq WHERE id = 1")
+            .fetch_one(self.c())
+            .await?)
+    }
+
+    async fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(self.c())
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Writes for PgConn {
+    async fn next_seq(&mut self) -> Result<i64> {
+        // The row lock taken here is held until commit: the next writer waits for it, so
+        // numbers commit in order (store/mod.rs).
+        Ok(
+            sqlx::query_scalar("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
+                .fetch_one(self.c())
+                .await?,
+        )
+    }
+
+    async fn lock_items(&mut self, ids: &[Uuid]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut sorted = ids.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        sqlx::query("SELECT id FROM items WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&sorted)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_item(&mut self, item: &NewItem, history: &[ItemEvent]) -> Result<(String, i64)> {
+        let day = shimin_domain::calendar::to_local(item.received_at).format("%Y%m%d");
+        let key = format!("{}{}", item.kind.number_prefix(), day);
+        let n: i64 = sqlx::query_scalar(
+            "INSERT INTO item_counters (prefix_day, last) VALUES ($1, 1)
+             ON CONFLICT (prefix_day) DO UPDATE SET last = item_counters.last + 1 RETURNING last",
+        )
+        .bind(&key)
+        .fetch_one(self.c())
+        .await?;
+        let number = format!("{key}-{n:04}");
+        let seq = self.next_seq().await?;
+        sqlx::query(
+            "INSERT INTO items (id, number, kind, status, unit_id, matter_id, agent_id, handler_id, applicant_name,
+                applicant_id_number, applicant_phone, title, content, received_at, details, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(item.id)
+        .bind(&number)
+        .bind(item.kind.code())
+        .bind(item.status.code())
+        .bind(item.unit_id)
+        .bind(item.matter_id)
+        .bind(item.agent_id)
+        .bind(item.handler_id)
+        .bind(&item.applicant.name)
+        .bind(&item.applicant.id_number)
+        .bind(&item.applicant.phone)
+        .bind(&item.title)
+        .bind(&item.content)
+        .bind(item.received_at)
+        .bind(Json(&item.details))
+        .bind(seq)
+        .execute(self.c())
+        .await?;
+        for e in history {
+            self.append_event(item.id, e, seq).await?;
+        }
+        Ok((number, seq))
+    }
+
+    async fn insert_items(&mut self, items: &[BulkItem]) -> Result<Vec<(String, i64)>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (keys, of_item) = number_keys(items);
+        let mut first_number = Vec::with_capacity(keys.len());
+        for (key, n) in &keys {
+            let last: i64 = sqlx::query_scalar(
+                "INSERT INTO item_counters (prefix_day, last) VALUES ($1, $2)
+                 ON CONFLICT (prefix_day) DO UPDATE SET last = item_counters.last + excluded.last RETURNING last",
+            )
+            .bind(key)
+            .bind(n)
+            .fetch_one(self.c())
+            .await?;
+            first_number.push(last - n);
+        }
+        let n = items.len() as i64;
+        let last_seq: i64 =
+            sqlx::query_scalar("UPDATE change_seq SET value = value + $1 WHERE id = 1 RETURNING value")
+                .bind(n)
+                .fetch_one(self.c())
+                .await?;
+        let first_seq = last_seq - n + 1;
+        let out: Vec<(String, i64)> = of_item
+            .iter()
+            .enumerate()
+            .map(|(i, (k, idx))| {
+                (
+                    format!("{}-{:04}", keys[*k].0, first_number[*k] + idx),
+                    first_seq + i as i64,
+                )
+            })
+            .collect();
+        // Rows per multi-row statement: well under both backends' parameter limits.
+        for (chunk, numbers) in items.chunks(400).zip(out.chunks(400)) {
+            let mut qb: sqlx::QueryBuilder<Postgres> = sqlx::QueryBuilder::new(
+                "INSERT INTO items (id, number, kind, status, unit_id, matter_id, agent_id, handler_id, applicant_name, \
+                 applicant_id_number, applicant_phone, title, content, received_at, due_at, due_provisional, details, version) ",
+            );
+            qb.push_values(chunk.iter().zip(numbers), |mut row, (b, (number, seq))| {
+                let details = Json(&b.item.details);
+                row.push_bind(b.item.id)
+                    .push_bind(number.clone())
+                    .push_bind(b.item.kind.code())
+                    .push_bind(b.item.status.code())
+                    .push_bind(b.item.unit_id)
+                    .push_bind(b.item.matter_id)
+                    .push_bind(b.item.agent_id)
+                    .push_bind(b.item.handler_id)
+                    .push_bind(b.item.applicant.name.clone())
+                    .push_bind(b.item.applicant.id_number.clone())
+                    .push_bind(b.item.applicant.phone.clone())
+                    .push_bind(b.item.title.clone())
+                    .push_bind(b.item.content.clone())
+                    .push_bind(b.item.received_at)
+                    .push_bind(b.due_at)
+                    .push_bind(false)
+                    .push_bind(details)
+                    .push_bind(*seq);
+            });
+            qb.build().execute(self.c()).await?;
+        }
+        let events: Vec<(&Uuid, &ItemEvent, i64)> = items
+            .iter()
+            .zip(&out)
+            .flat_map(|(b, (_, seq))| b.history.iter().map(move |e| (&b.item.id, e, *seq)))
+            .collect();
+        for chunk in events.chunks(1000) {
+            let mut qb: sqlx::QueryBuilder<Postgres> = sqlx::QueryBuilder::new(
+                "INSERT INTO item_events (item_id, at, actor_id, actor_name, action, status, note, place, seq) ",
+            );
+            qb.push_values(chunk, |mut row, (id, e, seq)| {
+                row.push_bind(*id)
+                    .push_bind(e.at)
+                    .push_bind(e.actor_id)
+                    .push_bind(e.actor_name.clone())
+                    .push_bind(e.action.clone())
+                    .push_bind(e.status.code())
+                    .push_bind(e.note.clone())
+                    .push_bind(e.place.clone())
+                    .push_bind(*seq);
+            });
+            qb.build().execute(self.c()).await?;
+        }
+        Ok(out)
+    }
+
+    async fn update_item(&mut self, id: Uuid, change: &ItemChange, seq: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE items SET status = $1, handler_id = $2, unit_id = $3, details = $4, version = $5 WHERE id = $6",
+        )
+        .bind(change.status.code())
+        .bind(change.handler_id)
+        .bind(change.unit_id)
+        .bind(Json(&change.details))
+        .bind(seq)
+        .bind(id)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_item_version(&mut self, id: Uuid, seq: i64) -> Result<()> {
+        sqlx::query("UPDATE items SET version = $1 WHERE id = $2")
+            .bind(seq)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_overdue(&mut self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE items SET overdue = true, supervision = true WHERE id = $1")
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn append_event(&mut self, id: Uuid, e: &ItemEvent, seq: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO item_events (item_id, at, actor_id, actor_name, action, status, note, place, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(e.at)
+        .bind(e.actor_id)
+        .bind(&e.actor_name)
+        .bind(&e.action)
+        .bind(e.status.code())
+        .bind(&e.note)
+        .bind(&e.place)
+        .bind(seq)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_schedule(&mut self, id: Uuid, s: Schedule) -> Result<()> {
+        sqlx::query("UPDATE items SET due_at = $1, due_provisional = $2, next_alert_at = $3 WHERE id = $4")
+            .bind(s.due_at)
+            .bind(s.due_provisional)
+            .bind(s.next_alert_at)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn set_next_alert(&mut self, id: Uuid, at: Option<DateTime<Utc>>) -> Result<()> {
+        sqlx::query("UPDATE items SET next_alert_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn add_removal(&mut self, id: Uuid, unit: i64, seq: i64) -> Result<()> {
+        sqlx::query("INSERT INTO removals (item_id, unit_id, agent_id, seq) VALUES ($1, $2, NULL, $3)")
+            .bind(id)
+            .bind(unit)
+            .bind(seq)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn link_attachment(&mut self, id: Uuid, hash: &str) -> Result<()> {
+        sqlx::query("INSERT INTO item_attachments (item_id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(hash)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn record_alert(
+        &mut self,
+        id: Uuid,
+        clock_key: &str,
+        point: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO clock_alerts (item_id, clock_key, point, recorded_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(clock_key)
+        .bind(point)
+        .bind(at)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(c.item_id)
+        .bind(c.unit_id)
+        .bind(c.clock)
+        .bind(c.clock_start)
+        .bind(c.due_at)
+        .bind(c.recorded_at)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn add_site(&mut self, name: &str, seq: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("INSERT INTO sites (name, version) VALUES ($1, $2) RETURNING id")
+                .bind(name)
+                .bind(seq)
+                .fetch_one(self.c())
+                .await?,
+        )
+    }
+
+    async fn add_unit(&mut self, name: &str, kind: UnitKind, site_id: i64, seq: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO units (name, kind, site_id, version) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(kind.code())
+        .bind(site_id)
+        .bind(seq)
+        .fetch_one(self.c())
+        .await?)
+    }
+
+    async fn add_matter(&mut self, m: &NewMatter, seq: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO matters (code, name, unit_id, promised_days, materials, fee_fen, a_clerk_id, b_clerk_id, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(&m.code)
+        .bind(&m.name)
+        .bind(m.unit_id)
+        .bind(i64::from(m.promised_days))
+        .bind(Json(&m.materials))
+        .bind(m.fee_fen)
+        .bind(m.a_clerk_id)
+        .bind(m.b_clerk_id)
+        .bind(seq)
+        .fetch_one(self.c())
+        .await?)
+    }
+
+    async fn add_user(&mut self, u: &NewUser<'_>, seq: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, unit_id, password_hash, must_change_password, created_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(u.username)
+        .bind(u.display_name)
+        .bind(u.role.code())
+        .bind(u.unit_id)
+        .bind(u.password_hash)
+        .bind(u.must_change_password)
+        .bind(Utc::now())
+        .bind(seq)
+        .fetch_one(self.c())
+        .await?)
+    }
+
+    async fn set_presence(&mut self, user_id: i64, presence: Presence, seq: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET presence = $1, version = $2 WHERE id = $3")
+            .bind(presence.code())
+            .bind(seq)
+            .bind(user_id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn store_calendar(&mut self, wire: &CalendarWire, seq: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calendar (id, data_version, data, version) VALUES (1, $1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET data_version = excluded.data_version, data = excluded.data,
+             version = excluded.version",
+        )
+        .bind(i64::from(wire.version))
+        .bind(Json(wire))
+        .bind(seq)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn note_failed_login(&mut self, user_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(user_id)
+        .fetch_one(self.c())
+        .await?)
+    }
+
+    async fn lock_user(&mut self, user_id: i64, until: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+            .bind(until)
+            .bind(user_id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_failed_logins(&mut self, user_id: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn create_session(&mut self, s: &NewSession<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, client_id, device, created_at, last_seen, revoked)
+             VALUES ($1, $2, $3, $4, $5, $5, false)",
+        )
+        .bind(s.token_hash)
+        .bind(s.user_id)
+        .bind(s.client_id)
+        .bind(s.device)
+        .bind(s.at)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_session(&mut self, token_hash: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
+            .bind(at)
+            .bind(token_hash)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_session(&mut self, token_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET revoked = true WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_other_sessions(&mut self, user_id: i64, keep: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET revoked = true WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn set_password(&mut self, user_id: i64, hash: &str, must_change: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(must_change)
+            .bind(user_id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn register_client(&mut self, client_id: &str, user_id: i64, at: DateTime<Utc>) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, user_id, last_seq, created_at) VALUES ($1, $2, 0, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(user_id)
+        .bind(at)
+        .execute(self.c())
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT user_id FROM clients WHERE client_id = $1")
+                .bind(client_id)
+                .fetch_one(self.c())
+                .await?,
+        )
+    }
+
+    async fn lock_client(&mut self, client_id: &str) -> Result<Option<ClientState>> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT user_id, last_seq FROM clients WHERE client_id = $1 FOR UPDATE")
+                .bind(client_id)
+                .fetch_optional(self.c())
+                .await?;
+        Ok(row.map(|(user_id, last_seq)| ClientState { user_id, last_seq }))
+    }
+
+    async fn store_result(&mut self, client_id: &str, r: &StoredResult, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mutation_results (client_id, seq, mutation_id, outcome, applied_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(client_id)
+        .bind(r.seq)
+        .bind(r.mutation_id)
+        .bind(&r.outcome)
+        .bind(at)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_client_seq(&mut self, client_id: &str, seq: i64) -> Result<()> {
+        sqlx::query("UPDATE clients SET last_seq = $1 WHERE client_id = $2")
+            .bind(seq)
+            .bind(client_id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn start_upload(
+        &mut self,
+        user_id: i64,
+        hash: &str,
+        size: u64,
+        mime: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at)
+             VALUES ($1, $2, $3, $4, 0, false, $5)
+             ON CONFLICT (user_id, hash) DO UPDATE SET size = excluded.size, mime = excluded.mime,
+             received = 0, started_at = excluded.started_at",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(size as i64)
+        .bind(mime)
+        .bind(at)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_upload_received(&mut self, user_id: i64, hash: &str, received: u64) -> Result<()> {
+        sqlx::query("UPDATE blob_uploads SET received = $1 WHERE user_id = $2 AND hash = $3")
+            .bind(received as i64)
+            .bind(user_id)
+            .bind(hash)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn complete_upload(
+        &mut self,
+        user_id: i64,
+        hash: &str,
+        size: u64,
+        mime: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO blobs (hash, size, mime, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(hash)
+        .bind(size as i64)
+        .bind(mime)
+        .bind(at)
+        .execute(self.c())
+        .await?;
+        sqlx::query(
+            "INSERT INTO blob_uploads (user_id, hash, size, mime, received, complete, started_at, completed_at)
+             VALUES ($1, $2, $3, $4, $3, true, $5, $5)
+             ON CONFLICT (user_id, hash) DO UPDATE SET complete = true, received = excluded.size,
+             completed_at = excluded.completed_at",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(size as i64)
+        .bind(mime)
+        .bind(at)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    fn audit(&mut self, entry: audit::Entry<'_>) {
+        self.pending.audit.push(entry.to_owned_entry());
+    }
+
+    fn announce(&mut self, committed: Committed) {
+        self.pending.announce.push(committed);
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let entries = std::mem::take(&mut self.pending.audit);
+        if !entries.is_empty() {
+            append_audit(self.c(), &entries).await?;
+        }
+        let announce = std::mem::take(&mut self.pending.announce);
+        let instance = self.instance;
+        for c in &announce {
+            let payload = serde_json::to_string(&Notice { i: instance, c: *c }).map_err(Error::internal)?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(self.c())
+                .await?;
+        }
+        let announcer = self.announcer.take();
+        match self.inner {
+            Inner::Tx(t) => t.commit().await?,
+            Inner::Pooled(_) => return Err(Error::internal("commit outside a transaction")),
+        }
+        if let Some(a) = announcer {
+            a.send(announce);
+        }
+        Ok(())
+    }
+}
+
+/// Appends entries to the chain under the `audit_head` row lock (the last lock a writer takes).
+async fn append_audit(conn: &mut PgConnection, entries: &[OwnedEntry]) -> Result<()> {
+    let (mut id, mut prev): (i64, String) =
+        sqlx::query_as("SELECT last_id, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *conn)
+            .await?;
+    for e in entries {
+        id += 1;
+        let hash = audit::chain_hash(&prev, id, e);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, user_id, username, action, target, client_id, outcome, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(e.at)
+        .bind(e.user_id)
+        .bind(&e.username)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.client_id)
+        .bind(&e.outcome)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET last_id = $1, hash = $2 WHERE id = 1")
+        .bind(id)
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
