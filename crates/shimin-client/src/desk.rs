@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::to_local;
 use shimin_domain::ladder::Presence;
 use shimin_protocol::{
-    paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
+    codes, paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
     PushRequest, PushResponse, SetPresence, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
 };
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -477,6 +477,7 @@ impl Desk {
 
         // Push, oldest first. A batch that fails in transit is resent as-is next time; the
         // server answers replays with the stored results.
+        let mut renumbered = false;
         loop {
             let batch = store.outbox_batch(MAX_PUSH_BATCH).await?;
             if batch.is_empty() {
@@ -486,7 +487,23 @@ impl Desk {
                 client_id: self.client_id(),
                 mutations: batch,
             };
-            let resp: PushResponse = transport.post(i, paths::PUSH, &request, Some(token)).await?;
+            let resp: PushResponse = match transport.post(i, paths::PUSH, &request, Some(token)).await {
+                Ok(resp) => resp,
+                // The server's numbering of this client continues elsewhere (it was restored
+                // to an older state): renumber what is pending and send it again, once.
+                Err(Error::Api { error, .. }) if error.code == codes::SEQUENCE_GAP && !renumbered => {
+                    let expected = error
+                        .details
+                        .as_ref()
+                        .and_then(|d| d.get("expected"))
+                        .and_then(|e| e.as_i64())
+                        .ok_or_else(|| Error::Protocol("sequence_gap without expected".into()))?;
+                    store.renumber_outbox(expected).await?;
+                    renumbered = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let applied = store.apply_push(&resp.results, resp.server_time).await?;
             let settled = applied.applied + applied.rejected.len() as u64;
             report.pushed_applied += applied.applied;
@@ -510,13 +527,32 @@ impl Desk {
         }
 
         // Pull pages until the end of the snapshot; each page commits with its cursor.
+        let mut restarted = false;
         loop {
             let cursor = store.cursor().await?;
             let query = [
                 ("cursor", cursor.to_string()),
                 ("limit", MAX_PULL_LIMIT.to_string()),
             ];
-            let page: PullResponse = transport.get(i, paths::PULL, &query, Some(token)).await?;
+            let page: PullResponse = match transport.get(i, paths::PULL, &query, Some(token)).await {
+                Ok(page) => page,
+                // Our cursor is beyond everything the server has: it was restored.
+                Err(Error::Api { error, .. }) if error.code == codes::CURSOR_AHEAD && !restarted => {
+                    store.restart_sync(None).await?;
+                    restarted = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            // Another timeline (a restored backup): cursors of the old one mean nothing here.
+            let known = store.epoch().await?;
+            if let (Some(known), Some(now)) = (known.as_deref(), page.epoch.as_deref()) {
+                if known != now && !restarted && cursor > 0 {
+                    store.restart_sync(Some(now)).await?;
+                    restarted = true;
+                    continue;
+                }
+            }
             let applied = store.apply_pull(&page).await?;
             report.pulled_changes += applied.changes;
             report.cursor = page.cursor;

@@ -287,13 +287,74 @@ impl Store {
                 .await?;
         }
         sqlx::query(
-            "DELETE FROM meta WHERE key IN ('cursor', 'bootstrapped', 'calendar', 'next_seq', 'user')",
+            "DELETE FROM meta WHERE key IN ('cursor', 'bootstrapped', 'calendar', 'next_seq', 'user', 'epoch')",
         )
         .execute(&mut *tx)
         .await?;
         set_meta(&mut tx, "client_id", &Uuid::new_v4().to_string()).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Forgets the confirmed copy of the server (items without pending ops, the catalogue, the
+    /// cursor) and records the server's new epoch, so the next pull bootstraps again: the
+    /// server was restored to an older state. Pending ops and their items' views stay; the
+    /// bootstrap rebases them on what the server now holds. One transaction.
+    pub async fn restart_sync(&self, epoch: Option<&str>) -> Result<()> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM items WHERE id NOT IN (SELECT item_id FROM outbox)")
+            .execute(&mut *tx)
+            .await?;
+        for table in ["matters", "units", "sites", "colleagues"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM meta WHERE key IN ('cursor', 'bootstrapped', 'calendar', 'epoch')")
+            .execute(&mut *tx)
+            .await?;
+        if let Some(e) = epoch {
+            set_meta(&mut tx, "epoch", e).await?;
+        }
+        tx.commit().await?;
+        tracing::warn!("server restored to an older state: bootstrapping again, pending ops kept");
+        Ok(())
+    }
+
+    /// The server epoch this cache's cursor belongs to.
+    pub async fn epoch(&self) -> Result<Option<String>> {
+        self.meta("epoch").await
+    }
+
+    /// Renumbers the outbox densely from `from` on, order kept, after the server said its
+    /// numbering of this client continues there (a restored server). Safe: the server applies
+    /// a mutation id once whatever number it comes under. Returns how many ops moved.
+    pub async fn renumber_outbox(&self, from: i64) -> Result<u64> {
+        let _w = self.write.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM outbox ORDER BY seq")
+            .fetch_all(&mut *tx)
+            .await?;
+        // Through negative numbers, so no two rows ever share a number on the way.
+        for (i, seq) in seqs.iter().enumerate() {
+            sqlx::query("UPDATE outbox SET seq = ?, state = 'pending' WHERE seq = ?")
+                .bind(-(from + i as i64))
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE outbox SET seq = -seq WHERE seq < 0")
+            .execute(&mut *tx)
+            .await?;
+        set_meta(&mut tx, "next_seq", &(from + seqs.len() as i64).to_string()).await?;
+        tx.commit().await?;
+        tracing::warn!(
+            from,
+            ops = seqs.len(),
+            "outbox renumbered to the server's sequence"
+        );
+        Ok(seqs.len() as u64)
     }
 
     // ---------------------------------------------------------------- pull
@@ -383,6 +444,9 @@ impl Store {
         }
         flush_items(&mut tx, &mut batch, bootstrapped, &mut out).await?;
         set_meta(&mut tx, "cursor", &page.cursor.to_string()).await?;
+        if let Some(epoch) = &page.epoch {
+            set_meta(&mut tx, "epoch", epoch).await?;
+        }
         if !page.has_more && !bootstrapped {
             set_meta(&mut tx, "bootstrapped", "1").await?;
         }

@@ -24,6 +24,10 @@ pub struct Health {
     pub protocol_version: u32,
     pub min_protocol_version: u32,
     pub server_time: DateTime<Utc>,
+    /// `sqlite` or `postgres`: the database answered just now (a load balancer's check; the
+    /// server answers 503 `unavailable` when it does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

@@ -31,9 +31,17 @@ pub const FORBIDDEN: &str = "forbidden";
 pub const NOT_FOUND: &str = "not_found";
 /// The client id is registered to another user (409).
 pub const CLIENT_MISMATCH: &str = "client_mismatch";
-/// A push skips a sequence number (409): `details` holds the next expected one,
-/// `{"expected": <seq>}`. Mutations before the gap in the same batch were processed.
+/// A push's sequence numbers do not continue the server's (409): `details` holds the next
+/// expected one, `{"expected": <seq>}`. Mutations before it in the same batch were processed.
+/// Also the answer when a number the server has used came back with another mutation id (its
+/// numbering and the desk's disagree, e.g. after a restore): the desk renumbers its pending
+/// mutations from `expected` and sends them again (a mutation id is applied once whatever
+/// number it comes under).
 pub const SEQUENCE_GAP: &str = "sequence_gap";
+/// A pull's cursor is beyond the newest change the server has (409): the server was restored
+/// to an older state. `details`: `{"server_seq": <n>}`. The desk bootstraps again, keeping its
+/// pending mutations.
+pub const CURSOR_AHEAD: &str = "cursor_ahead";
 /// A calendar update whose version is not higher than the stored one (409); `details` is
 /// `{"stored_version": <n>}`.
 pub const CALENDAR_STALE: &str = "calendar_stale";
@@ -55,5 +63,8 @@ pub const HASH_MISMATCH: &str = "hash_mismatch";
 pub const BLOB_MISSING: &str = "blob_missing";
 /// A delegated case with this id exists already (rejected mutation code).
 pub const ALREADY_EXISTS: &str = "already_exists";
+/// The server cannot serve now (503): its database does not answer. A load balancer takes the
+/// instance out of rotation on it.
+pub const UNAVAILABLE: &str = "unavailable";
 /// Server fault (500); details are in the server log, never in the body.
 pub const INTERNAL: &str = "internal";

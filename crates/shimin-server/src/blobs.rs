@@ -26,8 +26,8 @@ use shimin_domain::attachment::{self, AttachmentProblem, FileType, MAX_ATTACHMEN
 use shimin_domain::role::{read_scope, Scope};
 use shimin_protocol::{is_hash, BlobUploadStart, BlobUploadState, BLOB_CHUNK_BYTES, CHUNK_SHA256_HEADER};
 
-/// Where blobs' bytes live. The embedded default is [`FsBlobStore`]; an object store can be
-/// added behind the same trait. Methods block (file or network IO): call them from
+/// Where blobs' bytes live. The embedded default is [`FsBlobStore`] (several instances share
+/// one directory on a shared mount); an object store can be added behind the same trait. Methods block (file or network IO): call them from
 /// `spawn_blocking`. `key` names one user's upload of one blob.
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Bytes held of the upload `key` (0 when none).
@@ -83,6 +83,9 @@ impl BlobStore for FsBlobStore {
             .create(true)
             .append(true)
             .open(self.partial(key))?;
+        // Several server instances may share this directory: the offset check and the write
+        // happen under an exclusive lock of the file (released when it closes).
+        f.lock()?;
         if f.metadata()?.len() != offset {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "offset"));
         }
@@ -114,7 +117,11 @@ impl BlobStore for FsBlobStore {
             return self.discard(key);
         }
         std::fs::create_dir_all(to.parent().expect("blob path has a parent"))?;
-        std::fs::rename(self.partial(key), &to)?;
+        match std::fs::rename(self.partial(key), &to) {
+            // Another instance completed the same upload a moment ago.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.exists() => return Ok(()),
+            other => other?,
+        }
         // The rename is durable once the directory is.
         std::fs::File::open(to.parent().expect("blob path has a parent"))?.sync_all()
     }

@@ -59,6 +59,10 @@ pub enum Error {
     HashMismatch,
     #[error("sequence gap, expected {expected}")]
     SequenceGap { expected: i64 },
+    #[error("database unavailable")]
+    Unavailable,
+    #[error("cursor beyond the newest change ({server_seq})")]
+    CursorAhead { server_seq: i64 },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -219,6 +223,18 @@ impl Error {
             Error::SequenceGap { expected } => {
                 let mut body = e(codes::SEQUENCE_GAP, format!("提交序号不连续，应为 {expected}"));
                 body.details = Some(serde_json::json!({ "expected": expected }));
+                (StatusCode::CONFLICT, body)
+            }
+            Error::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                e(codes::UNAVAILABLE, "服务器暂时无法访问数据库，请稍后再试".into()),
+            ),
+            Error::CursorAhead { server_seq } => {
+                let mut body = e(
+                    codes::CURSOR_AHEAD,
+                    "服务器数据已恢复到较早的状态，将重新同步（未提交的操作会保留）".into(),
+                );
+                body.details = Some(serde_json::json!({ "server_seq": server_seq }));
                 (StatusCode::CONFLICT, body)
             }
             Error::Db(_) | Error::Migrate(_) | Error::Internal(_) | Error::Config(_) => (

@@ -61,13 +61,26 @@ async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
-async fn health(State(_): State<SharedState>) -> axum::Json<Health> {
-    axum::Json(Health {
+/// `GET HEALTH`: liveness and readiness in one (the database answers), for desks measuring
+/// their clock offset and for a load balancer's check.
+async fn health(State(state): State<SharedState>) -> Result<axum::Json<Health>, Error> {
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "health: the database does not answer");
+        return Err(Error::Unavailable);
+    }
+    Ok(axum::Json(Health {
         service: "shimin-server".into(),
         protocol_version: PROTOCOL_VERSION,
         min_protocol_version: MIN_PROTOCOL_VERSION,
         server_time: Utc::now(),
-    })
+        database: Some(
+            match state.store.backend() {
+                crate::store::Backend::Sqlite => "sqlite",
+                crate::store::Backend::Postgres => "postgres",
+            }
+            .to_owned(),
+        ),
+    }))
 }
 
 /// Adds the server's clock to every response (the desk tracks its offset).

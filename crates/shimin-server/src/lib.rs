@@ -16,6 +16,7 @@
 //! Architecture invariant: the server is the authority. Every pull is filtered and every push is
 //! checked on the server with the domain crate's rules; the desk's own checks are only a preview.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
@@ -231,6 +232,8 @@ pub struct RunningServer {
     state: SharedState,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Held while serving from a SQLite data directory.
+    _data_dir_lock: Option<admin::DataDirLock>,
 }
 
 impl RunningServer {
@@ -254,6 +257,7 @@ impl RunningServer {
             shutdown,
             tasks,
             state,
+            _data_dir_lock,
             ..
         } = self;
         async move {
@@ -262,6 +266,7 @@ impl RunningServer {
                 let _ = t.await;
             }
             state.store.close().await;
+            drop(_data_dir_lock);
         }
     }
 }
@@ -269,11 +274,17 @@ impl RunningServer {
 /// Opens the database (migrating it), seeds the demo if asked, binds every listen address and
 /// serves until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> Result<RunningServer> {
+    let database = config.database()?;
+    // One server process per SQLite data directory (PostgreSQL instances share the database).
+    let data_dir_lock = match &database {
+        store::Database::Sqlite(dir) => Some(admin::DataDirLock::acquire(dir)?),
+        store::Database::Postgres(_) => None,
+    };
     let (changes, _) = broadcast::channel(1024);
     let instance = uuid::Uuid::new_v4();
     let store = store::Store::open(
         &store::OpenOptions {
-            database: config.database()?,
+            database,
             instance,
             migrate: true,
         },
@@ -347,5 +358,6 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         state,
         shutdown: shutdown_tx,
         tasks,
+        _data_dir_lock: data_dir_lock,
     })
 }

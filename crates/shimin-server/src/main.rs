@@ -1,9 +1,13 @@
 //! `shimin-server`: serve (default) or administer accounts.
 //!
 //! ```text
-//! shimin-server [--data-dir DIR] [--listen ADDR]... [--demo] [--trickle-secs N] [--idle-timeout-secs N]
+//! shimin-server [--data-dir DIR] [--database URL] [--listen ADDR]... [--demo] [--trickle-secs N]
 //! shimin-server user add --username U --role ROLE [--unit UNIT] --password P [--display-name NAME]
 //! shimin-server calendar import FILE.json
+//! shimin-server migrate --to postgres://… [--sessions]     (SQLite data directory → PostgreSQL)
+//! shimin-server backup DEST                                 (while serving; DEST must be new)
+//! shimin-server restore BACKUP                              (into an empty data dir / database)
+//! shimin-server audit verify                                (the audit trail's hash chain)
 //! ```
 
 use std::net::SocketAddr;
@@ -12,8 +16,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use shimin_domain::role::Role;
-use shimin_server::store::{Announcer, Database, NewUser, OpenOptions, Store};
-use shimin_server::{auth, users, Config, DemoOptions};
+use shimin_server::store::{Backend, Database, NewUser, Store};
+use shimin_server::{admin, auth, users, Config, DemoOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +54,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Copy this server's SQLite data directory into an empty PostgreSQL database, then check
+    /// every table (rows counted and hashed) and the audit chain. Stop the server first; start
+    /// it afterwards with `--database` (desks keep syncing: ids, numbers and change numbers
+    /// are kept).
+    Migrate {
+        /// The PostgreSQL database to fill (`postgres://user:password@host/db`), empty.
+        #[arg(long)]
+        to: String,
+        /// Copy the sessions too (desks stay logged in).
+        #[arg(long)]
+        sessions: bool,
+    },
+    /// A consistent copy of the database and the attachments into the new directory DEST,
+    /// while the server serves (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
+    Backup { dest: PathBuf },
+    /// Bring a backup back into an empty data directory (or empty PostgreSQL database given by
+    /// --database). The restored database starts a new epoch: desks resynchronise by themselves
+    /// and keep what they have pending.
+    Restore { backup: PathBuf },
+    /// The audit trail (审计日志).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage office accounts.
     User {
         #[command(subcommand)]
@@ -60,6 +88,12 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and report the first changed, removed or inserted entry.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,18 +131,7 @@ enum UserCommand {
 /// Opens the configured store for an admin command (migrated, no server running in this
 /// process).
 async fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    let database = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
-    Ok(Store::open(
-        &OpenOptions {
-            database,
-            instance: uuid::Uuid::new_v4(),
-            migrate: true,
-        },
-        Announcer {
-            local: tokio::sync::broadcast::channel(1).0,
-        },
-    )
-    .await?)
+    Ok(admin::open(Database::parse(cli.database.as_deref(), &cli.data_dir)?).await?)
 }
 
 #[tokio::main]
@@ -121,7 +144,61 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let blob_dir = cli.blob_dir.clone().unwrap_or_else(|| cli.data_dir.join("blobs"));
     match &cli.command {
+        Some(Command::Migrate { to, sessions }) => {
+            let source_db = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+            let Database::Sqlite(dir) = &source_db else {
+                anyhow::bail!("migrate copies a SQLite data directory (--data-dir), not another database");
+            };
+            if !shimin_server::store::sqlite::db_path(dir).exists() {
+                anyhow::bail!("{} holds no database to migrate", dir.display());
+            }
+            let _lock = admin::DataDirLock::acquire(dir)?;
+            let target_db = Database::parse(Some(to), &cli.data_dir)?;
+            if target_db.backend() != Backend::Postgres {
+                anyhow::bail!("--to must be a postgres:// URL");
+            }
+            let source = admin::open(source_db).await?;
+            let target = admin::open(target_db.clone()).await?;
+            let result = admin::migrate(&source, &target, *sessions).await;
+            source.close().await;
+            target.close().await;
+            for t in result? {
+                tracing::info!(table = t.table.name(), rows = t.rows, hash = %t.hash, "copied and verified");
+            }
+            tracing::info!(to = %target_db.describe(), "migration complete; start the server with --database");
+            Ok(())
+        }
+        Some(Command::Backup { dest }) => {
+            let database = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+            let m = admin::backup(&database, &blob_dir, dest).await?;
+            tracing::info!(dest = %dest.display(), seq = m.seq, items = m.items, audit = m.audit_entries,
+                blobs = m.blobs, "backup complete");
+            Ok(())
+        }
+        Some(Command::Restore { backup }) => {
+            let database = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+            let m = admin::restore(backup, &database, &blob_dir).await?;
+            tracing::info!(into = %database.describe(), seq = m.seq, items = m.items, epoch = %m.epoch,
+                "restore complete; desks resynchronise on their next pull");
+            Ok(())
+        }
+        Some(Command::Audit {
+            command: AuditCommand::Verify,
+        }) => {
+            let store = open_store(&cli).await?;
+            let v = shimin_server::audit::verify(&store).await;
+            store.close().await;
+            let v = v?;
+            match v.broken {
+                None => {
+                    tracing::info!(entries = v.entries, head = %v.head, "audit chain intact");
+                    Ok(())
+                }
+                Some((id, why)) => anyhow::bail!("audit chain broken at entry {id}: {why}"),
+            }
+        }
         Some(Command::Calendar {
             command: CalendarCommand::Import { file },
         }) => {

@@ -89,6 +89,12 @@ pub async fn build_page(
     // rows after the cursor (and the change sequence for a last page's cursor), so a steady
     // pull runs two statements instead of seven (issue 6, part 4).
     let latest = reads.latest().await?;
+    if cursor > latest.seq {
+        // A cursor from the future: this database was restored to an older state.
+        return Err(Error::CursorAhead {
+            server_seq: latest.seq,
+        });
+    }
     merged.extend(directory_changes(reads, actor, scope, cursor, fetch, &latest).await?);
 
     merged.sort_by_key(|(seq, _)| *seq);
@@ -315,7 +321,15 @@ async fn apply_group(state: &SharedState, user: &SessionUser, group: &[Mutation]
     };
     for m in group {
         if m.seq <= out.last_seq {
-            out.results.push(replay(&mut *tx, client_id, m).await?);
+            match replay(&mut *tx, client_id, m).await? {
+                Some(r) => out.results.push(r),
+                None => {
+                    // This number was used for another mutation: the desk's numbering and
+                    // ours disagree (a restore): it continues from our next number.
+                    out.gap = Some(out.last_seq + 1);
+                    break;
+                }
+            }
             continue;
         }
         if m.seq > out.last_seq + 1 {
@@ -349,20 +363,24 @@ async fn apply_group(state: &SharedState, user: &SessionUser, group: &[Mutation]
     Ok(out)
 }
 
-/// A mutation already decided under this sequence number: the answer of the first time.
-async fn replay(reads: &mut dyn Reads, client_id: &str, m: &Mutation) -> Result<MutationResult> {
-    let stored = reads
-        .stored_result(client_id, m.seq)
-        .await?
-        .ok_or_else(|| Error::internal("stored mutation result missing"))?;
-    if stored.mutation_id != m.id {
-        tracing::warn!(client = %client_id, seq = m.seq, "replayed sequence number with a different mutation id");
-    }
-    Ok(MutationResult {
+/// A mutation already decided under this sequence number: the answer of the first time;
+/// `None` when the number was used for another mutation (and this one was never decided).
+async fn replay(reads: &mut dyn Reads, client_id: &str, m: &Mutation) -> Result<Option<MutationResult>> {
+    let stored = match reads.stored_result(client_id, m.seq).await? {
+        Some(s) if s.mutation_id == m.id => s,
+        _ => match reads.result_of_mutation(client_id, m.id).await? {
+            Some(s) => s,
+            None => {
+                tracing::warn!(client = %client_id, seq = m.seq, "sequence number reused for another mutation");
+                return Ok(None);
+            }
+        },
+    };
+    Ok(Some(MutationResult {
         id: m.id,
         seq: m.seq,
         outcome: serde_json::from_str(&stored.outcome).map_err(Error::internal)?,
-    })
+    }))
 }
 
 fn audit_mutation(tx: &mut dyn Writes, user: &SessionUser, m: &Mutation, outcome: &MutationOutcome) {

@@ -485,6 +485,15 @@ impl Store {
         consumed
     }
 
+    /// Streams a table's rows in key order, in chunks, into `out`.
+    pub async fn export_into(
+        &self,
+        table: dump::Table,
+        out: tokio::sync::mpsc::Sender<dump::Rows>,
+    ) -> Result<()> {
+        self.ops.export(table, out).await
+    }
+
     /// A whole table (tests and small tables).
     pub async fn export_all(&self, table: dump::Table) -> Result<Vec<dump::Rows>> {
         let mut out = Vec::new();
