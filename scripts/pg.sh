@@ -41,6 +41,12 @@ shimin_pg_start() {
   shimin_pg_as_owner "$bin/pg_ctl" -D "$SHIMIN_PG_DIR/data" -l "$SHIMIN_PG_DIR/log" -w -s \
     -o "-k $SHIMIN_PG_DIR -p $SHIMIN_PG_PORT -c listen_addresses=127.0.0.1 -c max_connections=500 -c shared_buffers=128MB" \
     start
+  # A role whose password is checked (the rest of the cluster trusts loopback), so tests can
+  # show what a wrong database password looks like.
+  sed -i '1i host all shimin_pw 127.0.0.1/32 scram-sha-256' "$SHIMIN_PG_DIR/data/pg_hba.conf"
+  shimin_pg_as_owner "$bin/pg_ctl" -D "$SHIMIN_PG_DIR/data" -s reload
+  "$bin/psql" -q -h 127.0.0.1 -p "$SHIMIN_PG_PORT" -U postgres -d postgres \
+    -c "CREATE ROLE shimin_pw LOGIN PASSWORD 'right'" >/dev/null
   export SHIMIN_PG_DIR SHIMIN_PG_PORT
   export SHIMIN_TEST_DATABASE="postgres://postgres@127.0.0.1:$SHIMIN_PG_PORT/postgres"
   echo "pg.sh: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$SHIMIN_PG_PORT ($SHIMIN_PG_DIR)" >&2

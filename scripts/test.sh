@@ -2,8 +2,9 @@
 # All of Shimin Desk's checks and tests: formatting, the UI's type check and unit tests
 # (Vitest), clippy, every test of the workspace (unit, property, end-to-end against a real
 # server on loopback, and the desk app's real window under Xvfb over WebDriver, with a real
-# notification daemon and keyring), and the benchmark suite at smoke size. Installs what is
-# missing first (scripts/setup.sh).
+# notification daemon and keyring), the server's, client's and end-to-end suites a second time
+# on PostgreSQL (Debian's package, a throwaway cluster on a loopback port, scripts/pg.sh), and
+# the benchmark suite at smoke size. Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -15,5 +16,10 @@ shimin_build_ui
 (cd ui && npm test --silent)
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+echo "== cargo test (SQLite)"
 cargo test --workspace --locked
+echo "== cargo test on PostgreSQL: the server's, the client's and the end-to-end suites again"
+source scripts/pg.sh
+shimin_pg_start
+trap shimin_pg_stop EXIT
+cargo test --workspace --locked --test it

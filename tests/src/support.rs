@@ -27,6 +27,11 @@ pub struct TestServer {
     pub database: Option<String>,
 }
 
+/// The PostgreSQL cluster the suites run against, if any.
+pub fn test_cluster() -> Option<String> {
+    shimin_server::store::postgres::test_cluster_url()
+}
+
 /// A fresh database for one server on the test cluster; `None` without one (SQLite).
 pub async fn fresh_database() -> Option<String> {
     shimin_server::store::postgres::scratch_database_for_tests("e2e").await
@@ -303,8 +308,13 @@ impl Portal {
 
     /// Logs in as any demo user.
     pub async fn login_as(server: &TestServer, username: &str) -> Portal {
+        Self::login_at(&server.url(), username).await
+    }
+
+    /// Logs in as any demo user at the server of `base` (e.g. one instance of several).
+    pub async fn login_at(base: &str, username: &str) -> Portal {
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        let base = server.url();
+        let base = base.to_owned();
         let client_id = uuid::Uuid::new_v4();
         let res: LoginResponse = http
             .post(format!("{base}{}", paths::LOGIN))
@@ -538,4 +548,83 @@ pub fn scan_pdf(seed: u64, size: usize) -> Vec<u8> {
     }
     out.truncate(size);
     out
+}
+
+/// The `shimin-server` binary of this build (built by `cargo test` beside the test binaries).
+pub fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .skip(1)
+        .map(|d| d.join("shimin-server"))
+        .find(|p| p.is_file())
+        .expect("target/<profile>/shimin-server (built by cargo test --workspace)")
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; the OS does not hand it out again soon).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `shimin-server` process (to be killed like a crashed instance), on 127.0.0.1.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts an instance on `database` with its own `data_dir` and the given blob directory;
+    /// `demo` seeds the demo county. Returns once it answers its health check.
+    pub async fn start(data_dir: &Path, database: &str, blob_dir: &Path, demo: bool) -> ServerProcess {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut cmd = std::process::Command::new(server_binary());
+        cmd.arg("--data-dir")
+            .arg(data_dir)
+            .arg("--database")
+            .arg(database)
+            .arg("--blob-dir")
+            .arg(blob_dir)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit());
+        if demo {
+            cmd.arg("--demo");
+        }
+        let child = cmd.spawn().expect("shimin-server starts");
+        let server = ServerProcess { child, addr };
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!("{}{}", server.url(), paths::HEALTH);
+        eventually(
+            Duration::from_secs(60),
+            "the instance answers its health check",
+            || {
+                let (http, url) = (http.clone(), url.clone());
+                async move { http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) }
+            },
+        )
+        .await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL, as a crash or a pulled plug would end it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

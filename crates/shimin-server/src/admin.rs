@@ -181,39 +181,50 @@ pub async fn backup(database: &Database, blob_dir: &Path, dest: &Path) -> Result
 
 async fn backup_into(store: &Store, database: &Database, blob_dir: &Path, dest: &Path) -> Result<Manifest> {
     std::fs::create_dir_all(dest).map_err(|e| Error::Config(format!("无法创建 {}：{e}", dest.display())))?;
-    let backend = match database {
+    // The manifest describes the copy itself, not the database that went on changing.
+    let manifest_base = match database {
         Database::Sqlite(dir) => {
             crate::store::sqlite::SqliteStore::vacuum_into(dir, &dest.join(SQLITE_FILE)).await?;
-            "sqlite"
+            let copy = open(Database::Sqlite(dest.to_path_buf())).await?;
+            let described = describe(&copy).await;
+            copy.close().await;
+            // Opening the copy made side files: the backup is the one database file.
+            let _ = std::fs::remove_file(dest.join("shimin.db-wal"));
+            let _ = std::fs::remove_file(dest.join("shimin.db-shm"));
+            Manifest {
+                backend: "sqlite".into(),
+                ..described?
+            }
         }
         Database::Postgres(url) => {
-            pg_tool(
-                "pg_dump",
-                &["--format=custom", "--no-owner", "--file"],
-                dest.join(PG_DUMP_FILE),
-                url,
-            )
+            // The epoch exists before the snapshot is taken.
+            epoch::ensure(store).await?;
+            let file = dest.join(PG_DUMP_FILE);
+            let facts = crate::store::postgres::dump_in_snapshot(url, |snapshot| async move {
+                let snapshot = format!("--snapshot={snapshot}");
+                pg_tool(
+                    "pg_dump",
+                    &["--format=custom", "--no-owner", &snapshot, "--file"],
+                    file,
+                    url,
+                )
+                .await
+            })
             .await?;
-            "postgres"
+            Manifest {
+                created_at: Utc::now(),
+                backend: "postgres".into(),
+                epoch: facts.epoch.unwrap_or_default(),
+                seq: facts.seq,
+                items: facts.items as u64,
+                audit_entries: facts.audit_entries as u64,
+                audit_head: facts.audit_head,
+                blobs: 0,
+            }
         }
     };
-    // The manifest describes the copy: read it back from the copy itself where it is a file.
-    let copy = match database {
-        Database::Sqlite(_) => Some(open(Database::Sqlite(dest.to_path_buf())).await?),
-        Database::Postgres(_) => None,
-    };
-    let described = copy.as_ref().unwrap_or(store);
-    let manifest_base = describe(described).await?;
-    if let Some(c) = copy {
-        c.close().await;
-        // Opening the copy made WAL side files: fold them back into the one file.
-        let _ = std::fs::remove_file(dest.join("shimin.db-wal"));
-        let _ = std::fs::remove_file(dest.join("shimin.db-shm"));
-        let _ = std::fs::remove_file(dest.join(LOCK_FILE));
-    }
     let blobs = copy_blobs(blob_dir, &dest.join("blobs"))?;
     let manifest = Manifest {
-        backend: backend.to_owned(),
         blobs,
         ..manifest_base
     };

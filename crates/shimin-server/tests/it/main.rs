@@ -10,4 +10,5 @@ mod input;
 mod pull;
 mod push;
 mod scope;
+mod storage;
 mod support;

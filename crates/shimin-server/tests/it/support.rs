@@ -24,6 +24,11 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// The PostgreSQL cluster the suites run against, if any.
+pub fn test_cluster() -> Option<String> {
+    shimin_server::store::postgres::test_cluster_url()
+}
+
 /// A fresh database for one server on the test cluster; `None` without one (SQLite).
 pub async fn fresh_database() -> Option<String> {
     shimin_server::store::postgres::scratch_database_for_tests("it").await

@@ -178,10 +178,15 @@ pub async fn create_scratch_database(admin_url: &str, prefix: &str) -> Result<St
 /// (`scripts/test.sh` starts one and sets it for the PostgreSQL pass).
 pub const TEST_CLUSTER_ENV: &str = "SHIMIN_TEST_DATABASE";
 
+/// The test cluster's admin URL, when the suites run on PostgreSQL ([`TEST_CLUSTER_ENV`]).
+pub fn test_cluster_url() -> Option<String> {
+    std::env::var(TEST_CLUSTER_ENV).ok().filter(|s| !s.is_empty())
+}
+
 /// A fresh database for one test server when the suites run on PostgreSQL ([`TEST_CLUSTER_ENV`]
 /// set); `None` (the data directory's SQLite file) otherwise.
 pub async fn scratch_database_for_tests(prefix: &str) -> Option<String> {
-    let admin = std::env::var(TEST_CLUSTER_ENV).ok().filter(|s| !s.is_empty())?;
+    let admin = test_cluster_url()?;
     Some(
         create_scratch_database(&admin, prefix)
             .await
@@ -204,6 +209,58 @@ pub fn url_with_database(url: &str, name: &str) -> String {
         Some(q) => format!("{base}/{name}?{q}"),
         None => format!("{base}/{name}"),
     }
+}
+
+/// What a dump holds, read in the very snapshot `pg_dump` copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpFacts {
+    pub epoch: Option<String>,
+    pub seq: i64,
+    pub items: i64,
+    pub audit_entries: i64,
+    pub audit_head: String,
+}
+
+/// Runs `dump(snapshot_id)` (pg_dump with `--snapshot`) while a repeatable-read transaction
+/// holds that snapshot, and reads in it what the dump contains: the backup's manifest then
+/// describes exactly the dump, even while the server keeps writing.
+pub async fn dump_in_snapshot<F, Fut>(url: &str, dump: F) -> Result<DumpFacts>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| Error::Config(format!("数据库地址无效：{e}")))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|e| Error::Config(format!("无法连接 PostgreSQL：{e}")))?;
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (epoch, seq, items, audit_entries, audit_head): (Option<String>, i64, i64, i64, String) = sqlx::query_as(
+        "SELECT (SELECT value FROM meta WHERE key = 'epoch'), (SELECT value FROM change_seq WHERE id = 1),
+                (SELECT count(*) FROM items), (SELECT count(*) FROM audit_log),
+                (SELECT hash FROM audit_head WHERE id = 1)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let dumped = dump(snapshot).await;
+    tx.commit().await?;
+    pool.close().await;
+    dumped?;
+    Ok(DumpFacts {
+        epoch,
+        seq,
+        items,
+        audit_entries,
+        audit_head,
+    })
 }
 
 async fn listen(pool: &PgPool) -> Result<PgListener> {
