@@ -3,10 +3,11 @@
 # demo: created in a fresh directory, run as a non-root user (initdb refuses root), on a loopback
 # port only, removed when stopped. Sourced by scripts/test.sh; also usable by hand:
 #
-#   source scripts/pg.sh; shimin_pg_start; echo "$SHIMIN_TEST_DATABASE"; …; shimin_pg_stop
+#   source scripts/pg.sh; shimin_pg_start; echo "$SHIMIN_PG_URL"; …; shimin_pg_stop
 #
-# Sets SHIMIN_PG_DIR, SHIMIN_PG_PORT and SHIMIN_TEST_DATABASE (an admin URL whose user may
-# create databases: every test server makes its own).
+# Sets SHIMIN_PG_DIR, SHIMIN_PG_PORT, SHIMIN_PG_URL (an admin URL whose user may create
+# databases: every test server makes its own) and SHIMIN_TEST_DATABASE (the same URL: the test
+# suites then run on PostgreSQL).
 
 shimin_pg_bin() {
   local v
@@ -48,7 +49,8 @@ shimin_pg_start() {
   "$bin/psql" -q -h 127.0.0.1 -p "$SHIMIN_PG_PORT" -U postgres -d postgres \
     -c "CREATE ROLE shimin_pw LOGIN PASSWORD 'right'" >/dev/null
   export SHIMIN_PG_DIR SHIMIN_PG_PORT
-  export SHIMIN_TEST_DATABASE="postgres://postgres@127.0.0.1:$SHIMIN_PG_PORT/postgres"
+  export SHIMIN_PG_URL="postgres://postgres@127.0.0.1:$SHIMIN_PG_PORT/postgres"
+  export SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL"
   echo "pg.sh: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$SHIMIN_PG_PORT ($SHIMIN_PG_DIR)" >&2
 }
 
@@ -58,5 +60,5 @@ shimin_pg_stop() {
   bin="$(shimin_pg_bin)" || return 1
   shimin_pg_as_owner "$bin/pg_ctl" -D "$SHIMIN_PG_DIR/data" -m fast -w -s stop || true
   rm -rf "$SHIMIN_PG_DIR"
-  unset SHIMIN_PG_DIR SHIMIN_TEST_DATABASE
+  unset SHIMIN_PG_DIR SHIMIN_PG_URL SHIMIN_TEST_DATABASE
 }

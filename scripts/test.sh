@@ -16,10 +16,10 @@ shimin_build_ui
 (cd ui && npm test --silent)
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test (SQLite)"
-cargo test --workspace --locked
-echo "== cargo test on PostgreSQL: the server's, the client's and the end-to-end suites again"
 source scripts/pg.sh
 shimin_pg_start
 trap shimin_pg_stop EXIT
-cargo test --workspace --locked --test it
+echo "== cargo test (SQLite; the benchmark smoke run also measures PostgreSQL and two instances)"
+SHIMIN_TEST_DATABASE="" SHIMIN_BENCH_POSTGRES="$SHIMIN_PG_URL" cargo test --workspace --locked
+echo "== cargo test on PostgreSQL: the server's, the client's and the end-to-end suites again"
+SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" cargo test --workspace --locked --test it

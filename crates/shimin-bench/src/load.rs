@@ -212,21 +212,46 @@ pub struct StepResult {
     pub items: usize,
 }
 
+/// The servers a load step runs against: one, or several instances on one database (desks
+/// spread over them round-robin; the portal's intake goes to the first, so desks of the others
+/// learn of new items through the instances' change notifications).
+pub struct Servers<'a> {
+    pub servers: &'a [&'a LoadServer],
+    pub apis: Vec<Api>,
+}
+
+impl<'a> Servers<'a> {
+    pub fn new(servers: &'a [&'a LoadServer]) -> Result<Servers<'a>> {
+        let apis = servers.iter().map(|s| Api::new(s.url())).collect::<Result<_>>()?;
+        Ok(Servers { servers, apis })
+    }
+
+    /// The sum of the instances' resident sets, KiB.
+    fn rss_kib(&self) -> u64 {
+        self.servers.iter().filter_map(|s| s.rss_kib()).sum()
+    }
+
+    fn rss_reader(&self) -> impl Fn() -> Option<u64> + Send + 'static {
+        let readers: Vec<_> = self.servers.iter().map(|s| s.rss_reader()).collect();
+        move || Some(readers.iter().filter_map(|r| r()).sum())
+    }
+}
+
 /// One step: connect `plan.clients` desks, create items, wait until quiet, disconnect.
 pub async fn step(
-    server: &LoadServer,
-    api: &Api,
+    servers: &Servers<'_>,
     sessions: &[Session],
     portal_token: &str,
     plan: &StepPlan,
 ) -> Result<StepResult> {
+    let api = &servers.apis[0];
     let epoch = Instant::now();
     let shared = Arc::new(Shared::default());
-    let rss_peak = Arc::new(AtomicU64::new(server.rss_kib().unwrap_or(0)));
+    let rss_peak = Arc::new(AtomicU64::new(servers.rss_kib()));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
         let (rss_peak, sampling) = (rss_peak.clone(), sampling.clone());
-        let pid_reader = server.rss_reader();
+        let pid_reader = servers.rss_reader();
         tokio::spawn(async move {
             while sampling.load(Ordering::Relaxed) {
                 if let Some(kib) = pid_reader() {
@@ -237,8 +262,9 @@ pub async fn step(
         })
     };
     let mut desks = JoinSet::new();
-    for s in sessions.iter().take(plan.clients) {
-        desks.spawn(desk_task(api.clone(), s.token.clone(), shared.clone(), epoch));
+    for (i, s) in sessions.iter().take(plan.clients).enumerate() {
+        let desk_api = servers.apis[i % servers.apis.len()].clone();
+        desks.spawn(desk_task(desk_api, s.token.clone(), shared.clone(), epoch));
         // Do not open a thousand connections in the same millisecond (listen backlog).
         if desks.len() % 50 == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -254,7 +280,7 @@ pub async fn step(
     let connected = shared.connected.load(Ordering::Relaxed);
     // Settle, then read the server's RSS with every stream open and nothing happening.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_connected_kib = server.rss_kib().unwrap_or(0);
+    let rss_connected_kib = servers.rss_kib();
 
     // Progress (and a marker an external profiler can wait for: the measured window starts).
     eprintln!(
@@ -357,9 +383,10 @@ pub struct Plan {
     pub rate_per_s: f64,
 }
 
-pub async fn run(server: &LoadServer, plan: &Plan) -> Result<Vec<Figure>> {
-    let api = Api::new(server.url())?;
-    let rss_start = server.rss_kib().unwrap_or(0);
+pub async fn run(servers: &[&LoadServer], plan: &Plan) -> Result<Vec<Figure>> {
+    let servers = Servers::new(servers)?;
+    let api = servers.apis[0].clone();
+    let rss_start = servers.rss_kib();
     let max = plan.steps.iter().copied().max().unwrap_or(1);
     let nofile = crate::sys::raise_nofile();
     if (nofile as usize) < 2 * max + 64 {
@@ -379,12 +406,11 @@ pub async fn run(server: &LoadServer, plan: &Plan) -> Result<Vec<Figure>> {
         .map(|(m, _)| *m)
         .collect();
     let everywhere: Vec<i64> = all_matters.iter().map(|(m, _)| *m).collect();
-    let rss_idle = server.rss_kib().unwrap_or(0);
+    let rss_idle = servers.rss_kib();
 
     // Reference: one desk, items all in its unit, same rate.
     let reference = step(
-        server,
-        &api,
+        &servers,
         &sessions,
         &portal,
         &StepPlan {
@@ -409,8 +435,7 @@ pub async fn run(server: &LoadServer, plan: &Plan) -> Result<Vec<Figure>> {
     let mut figures = Vec::new();
     for &n in &plan.steps {
         let r = step(
-            server,
-            &api,
+            &servers,
             &sessions,
             &portal,
             &StepPlan {

@@ -100,6 +100,11 @@ struct Cli {
     /// The `shimin-desk` app binary for part 6 (default: beside this binary).
     #[arg(long)]
     desk_bin: Option<PathBuf>,
+    /// A PostgreSQL cluster (an admin URL that may create databases, loopback only) for parts
+    /// 4–5 on PostgreSQL and part 7 (two instances). Default: $SHIMIN_TEST_DATABASE; without
+    /// one those figures are reported as not measured.
+    #[arg(long, env = "SHIMIN_BENCH_POSTGRES")]
+    postgres: Option<String>,
 
     /// Only re-render the Markdown (--out-md, default BENCHMARKS.md) from a JSON result file,
     /// e.g. after editing CLOSING_NOTE.md; measures nothing.
@@ -131,6 +136,8 @@ struct Sizes {
     queue_budget: Duration,
     load: load::Plan,
     push: push::Plan,
+    /// Part 7: desks over two instances on one PostgreSQL.
+    instances: load::Plan,
 }
 
 impl Sizes {
@@ -153,6 +160,11 @@ impl Sizes {
                     batch_size: 50,
                     reference_commits: 200,
                 },
+                instances: load::Plan {
+                    steps: vec![20],
+                    items_per_step: 10,
+                    rate_per_s: 10.0,
+                },
             },
             Size::Full => Sizes {
                 desk_rounds: 5,
@@ -170,6 +182,11 @@ impl Sizes {
                     batches: 4,
                     batch_size: 50,
                     reference_commits: 2_000,
+                },
+                instances: load::Plan {
+                    steps: vec![1000, 3000],
+                    items_per_step: 30,
+                    rate_per_s: 5.0,
                 },
             },
         }
@@ -321,7 +338,7 @@ async fn suite(cli: &Cli) -> Result<i32> {
         Ok(server) => {
             load_server_desc = server.describe();
             let before = sys::loadavg_1m();
-            match load::run(&server, &sizes.load).await {
+            match load::run(&[&server], &sizes.load).await {
                 Ok(mut f) => {
                     sys::note_load(&mut f, before);
                     figures.extend(f)
@@ -333,7 +350,7 @@ async fn suite(cli: &Cli) -> Result<i32> {
             }
             eprintln!("shimin-bench: part 5…");
             let before = sys::loadavg_1m();
-            match push::run(&server, &sizes.push).await {
+            match push::run(&server, &sizes.push, &push::Backend::Sqlite).await {
                 Ok(mut f) => {
                     sys::note_load(&mut f, before);
                     figures.extend(f)
@@ -348,6 +365,7 @@ async fn suite(cli: &Cli) -> Result<i32> {
         Err(e) => errors.push(format!("starting the load server: {e:#}")),
     }
 
+    figures.extend(postgres_parts(cli, &sizes, bin.as_deref(), &mut errors).await);
     figures.extend(desk_part(cli, &sizes, &mut errors).await);
     figures.sort_by_key(|f| f.part);
 
@@ -833,7 +851,7 @@ async fn only_load(cli: &Cli) -> Result<i32> {
     let mut figures = Vec::new();
     let mut errors = Vec::new();
     let before = sys::loadavg_1m();
-    match load::run(&server, &sizes.load).await {
+    match load::run(&[&server], &sizes.load).await {
         Ok(mut f) => {
             sys::note_load(&mut f, before);
             figures.extend(f)
@@ -850,4 +868,99 @@ async fn only_load(cli: &Cli) -> Result<i32> {
         }
     })?;
     Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+/// The PostgreSQL cluster for parts 4–5 on PostgreSQL and part 7, if any (never off loopback).
+fn postgres_cluster(cli: &Cli) -> Option<String> {
+    cli.postgres
+        .clone()
+        .or_else(shimin_server::store::postgres::test_cluster_url)
+        .filter(|url| url.contains("@127.") || url.contains("@localhost"))
+}
+
+/// Figures of a run on another backend or set-up: the same names with `tag` after their first
+/// segment (`load.pg.c100.pull_p99_ms`), labels saying where they were measured.
+fn tagged(figures: Vec<Figure>, tag: &str, place: &str, part: Option<u8>) -> Vec<Figure> {
+    figures
+        .into_iter()
+        .map(|mut f| {
+            f.name = match f.name.split_once('.') {
+                Some((head, rest)) => format!("{head}.{tag}.{rest}"),
+                None => format!("{}.{tag}", f.name),
+            };
+            f.label = format!("{}（{place}）", f.label);
+            if let Some(p) = part {
+                f.part = p;
+            }
+            f
+        })
+        .collect()
+}
+
+/// Parts 4–5 again with the server on PostgreSQL, and part 7: two instances on one
+/// PostgreSQL sharing the desks (issue 10).
+async fn postgres_parts(
+    cli: &Cli,
+    sizes: &Sizes,
+    bin: Option<&Path>,
+    errors: &mut Vec<String>,
+) -> Vec<Figure> {
+    let Some(admin) = postgres_cluster(cli) else {
+        eprintln!("shimin-bench: parts 4–5 on PostgreSQL and part 7 not measured: no cluster (--postgres)");
+        return Vec::new();
+    };
+    let mut figures = Vec::new();
+    let result: Result<()> = async {
+        eprintln!("shimin-bench: parts 4–5 on PostgreSQL…");
+        let db = shimin_server::store::postgres::create_scratch_database(&admin, "bench").await?;
+        let server = server_proc::LoadServer::start_on(
+            bin,
+            &server_proc::Instance {
+                database: Some(db),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let before = sys::loadavg_1m();
+        let mut f = load::run(&[&server], &sizes.load)
+            .await
+            .context("part 4 on PostgreSQL")?;
+        sys::note_load(&mut f, before);
+        figures.extend(tagged(f, "pg", "PostgreSQL", None));
+        let before = sys::loadavg_1m();
+        let mut f = push::run(&server, &sizes.push, &push::Backend::Postgres(admin.clone()))
+            .await
+            .context("part 5 on PostgreSQL")?;
+        sys::note_load(&mut f, before);
+        figures.extend(tagged(f, "pg", "PostgreSQL", None));
+        server.stop().await;
+
+        eprintln!("shimin-bench: part 7, two instances on one PostgreSQL…");
+        let db = shimin_server::store::postgres::create_scratch_database(&admin, "bench2").await?;
+        let blobs = tempfile::tempdir()?;
+        let instance = |no_demo| server_proc::Instance {
+            database: Some(db.clone()),
+            blob_dir: Some(blobs.path().to_path_buf()),
+            no_demo,
+        };
+        let a = server_proc::LoadServer::start_on(bin, &instance(false)).await?;
+        let b = server_proc::LoadServer::start_on(bin, &instance(true)).await?;
+        let before = sys::loadavg_1m();
+        let mut f = load::run(&[&a, &b], &sizes.instances).await.context("part 7")?;
+        sys::note_load(&mut f, before);
+        for fig in &mut f {
+            if fig.name.ends_with("pull_p99_ms") {
+                *fig = fig.clone().target(report::Target::at_most(100.0, "ms"));
+            }
+        }
+        figures.extend(tagged(f, "two_instances", "两个实例、同一 PostgreSQL", Some(7)));
+        a.stop().await;
+        b.stop().await;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        errors.push(format!("PostgreSQL parts: {e:#}"));
+    }
+    figures
 }

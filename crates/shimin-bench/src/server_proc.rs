@@ -24,6 +24,17 @@ enum Kind {
     InProcess(Box<RunningServer>),
 }
 
+/// Where a benchmark server keeps its data.
+#[derive(Debug, Clone, Default)]
+pub struct Instance {
+    /// `postgres://…`; `None`: SQLite in the server's own data directory.
+    pub database: Option<String>,
+    /// A blob directory shared by instances.
+    pub blob_dir: Option<PathBuf>,
+    /// Do not seed the demo county (a second instance on a seeded database).
+    pub no_demo: bool,
+}
+
 #[derive(Debug)]
 pub struct LoadServer {
     kind: Kind,
@@ -50,14 +61,21 @@ fn find_port(line: &str) -> Option<u16> {
 impl LoadServer {
     /// Starts a demo-county server on 127.0.0.1 (port chosen by the OS).
     pub async fn start(bin: Option<&Path>) -> Result<LoadServer> {
+        Self::start_on(bin, &Instance::default()).await
+    }
+
+    /// Starts a server of `instance` (a database, a shared blob directory, the demo or not).
+    pub async fn start_on(bin: Option<&Path>, instance: &Instance) -> Result<LoadServer> {
         let data = tempfile::tempdir()?;
         match bin {
-            Some(bin) => Self::start_child(bin, data).await,
+            Some(bin) => Self::start_child(bin, data, instance).await,
             None => {
                 let config = Config {
                     data_dir: data.path().to_path_buf(),
+                    database: instance.database.clone(),
+                    blob_dir: instance.blob_dir.clone(),
                     listen: vec!["127.0.0.1:0".parse()?],
-                    demo: Some(DemoOptions::default()),
+                    demo: (!instance.no_demo).then(DemoOptions::default),
                     hash_params: HashParams::insecure_fast(),
                     ..Config::default()
                 };
@@ -72,11 +90,21 @@ impl LoadServer {
         }
     }
 
-    async fn start_child(bin: &Path, data: TempDir) -> Result<LoadServer> {
-        let mut child = Command::new(bin)
-            .arg("--data-dir")
+    async fn start_child(bin: &Path, data: TempDir, instance: &Instance) -> Result<LoadServer> {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--data-dir")
             .arg(data.path())
-            .args(["--listen", "127.0.0.1:0", "--demo"])
+            .args(["--listen", "127.0.0.1:0"]);
+        if !instance.no_demo {
+            cmd.arg("--demo");
+        }
+        if let Some(db) = &instance.database {
+            cmd.arg("--database").arg(db);
+        }
+        if let Some(blobs) = &instance.blob_dir {
+            cmd.arg("--blob-dir").arg(blobs);
+        }
+        let mut child = cmd
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

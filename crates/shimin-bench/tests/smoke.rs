@@ -54,6 +54,22 @@ fn expected_names() -> Vec<String> {
     ] {
         names.push(format!("push.{f}"));
     }
+    // On PostgreSQL too, and over two instances, when the suite has a cluster (scripts/test.sh).
+    if std::env::var("SHIMIN_BENCH_POSTGRES").is_ok_and(|v| !v.is_empty()) {
+        let more: Vec<String> = names
+            .iter()
+            .filter(|n| n.starts_with("load.") || n.starts_with("push."))
+            .flat_map(|n| {
+                let (head, rest) = n.split_once('.').unwrap();
+                let mut v = vec![format!("{head}.pg.{rest}")];
+                if head == "load" {
+                    v.push(format!("load.two_instances.{rest}"));
+                }
+                v
+            })
+            .collect();
+        names.extend(more);
+    }
     names
 }
 
