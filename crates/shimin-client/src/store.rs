@@ -615,7 +615,39 @@ async fn append_outbox(
     Ok(seq)
 }
 
+/// One pending mutation as an operator sees it (no payload: it may hold personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub mutation_id: String,
+    pub item_id: String,
+    pub op_type: String,
+    /// `pending` (never sent) or `sent` (pushed at least once, no answer kept yet).
+    pub state: String,
+    pub created_at: String,
+}
+
 impl Store {
+    /// Every pending mutation, in sequence order.
+    pub async fn outbox_entries(&self) -> Result<Vec<OutboxEntry>> {
+        let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT seq, mutation_id, item_id, op_type, state, created_at FROM outbox ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, mutation_id, item_id, op_type, state, created_at)| OutboxEntry {
+                seq,
+                mutation_id,
+                item_id,
+                op_type,
+                state,
+                created_at,
+            })
+            .collect())
+    }
+
     /// The oldest `limit` outbox entries, in sequence order, marked as sent.
     pub async fn outbox_batch(&self, limit: usize) -> Result<Vec<Mutation>> {
         let rows: Vec<(i64, String, String, String, String)> =

@@ -1,8 +1,14 @@
 //! `shimin-desk-cli`: the desk core without a window, for end-to-end tests and operators.
 //!
 //! Output is JSON, one object per line, on stdout; errors as JSON on stderr (exit code 1).
-//! Citizens' personal data (applicant, title, content, history notes) are printed only with
-//! `queue --show-personal`.
+//! `sync` exits with 3 when mutations remain pending after it. Citizens' personal data
+//! (applicant, title, content, history notes) are printed only with `queue --show-personal`.
+//!
+//! Every exit goes through closing the cache: the SQLCipher connections' worker threads must
+//! be finished before the process exits. Exiting with them alive (`process::exit` on an error
+//! path, as this tool once did) lets the C runtime's exit handlers — OpenSSL's cleanup among
+//! them — free state a worker thread is still using, and about one exit in a few hundred died
+//! with "double free or corruption" (issue 16, finding 10).
 #![allow(clippy::print_stdout)]
 
 use clap::{Parser, Subcommand};
@@ -15,7 +21,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "shimin-desk-cli", about = "Shimin Desk core without a window")]
+#[command(
+    name = "shimin-desk-cli",
+    about = "Shimin Desk core without a window",
+    after_help = "Credentials (for commands that log in): SHIMIN_USER and SHIMIN_PASSWORD in the \
+                  environment, never on the command line. The cache key: --key-hex or SHIMIN_CACHE_KEY.\n\
+                  Exit codes: 0 done; 1 error (JSON on stderr); 3 sync finished with mutations still pending."
+)]
 struct Cli {
     /// Cache file (created if missing).
     #[arg(long, global = true, env = "SHIMIN_CACHE")]
@@ -80,7 +92,14 @@ enum Command {
     },
     /// Run the sync loop; print status changes and new items until killed.
     Watch,
+    /// Show the outbox (no network): this installation's client id, the next sequence number
+    /// and every pending mutation (sequence, mutation id, item, op type, state, when queued) —
+    /// an operator's view when a desk is stuck. No personal data.
+    Outbox,
 }
+
+/// Exit code of `sync` when mutations remain pending.
+const EXIT_PENDING: u8 = 3;
 
 fn out(v: Value) {
     let mut stdout = std::io::stdout().lock();
@@ -89,20 +108,24 @@ fn out(v: Value) {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = run(cli).await {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(
-            stderr,
-            "{}",
-            json!({ "error": e.code(), "message": e.to_string() })
-        );
-        std::process::exit(1);
+    match run(cli).await {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(
+                stderr,
+                "{}",
+                json!({ "error": e.code(), "message": e.to_string() })
+            );
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+/// Opens the cache, runs the command, and closes the cache whatever the outcome.
+async fn run(cli: Cli) -> Result<u8, Error> {
     let usage = |m: &str| Error::Protocol(format!("usage: {m}"));
     let cache = cli
         .cache
@@ -132,12 +155,34 @@ async fn run(cli: Cli) -> Result<(), Error> {
     config.preferred_retry = Duration::from_millis(cli.preferred_retry_ms);
     config.backoff_max = Duration::from_millis(cli.backoff_max_ms);
     let desk = Desk::open(config).await?;
+    let result = command(cli.command, &desk).await;
+    desk.close().await;
+    result
+}
 
-    match cli.command {
+async fn command(command: Command, desk: &Desk) -> Result<u8, Error> {
+    let desk = desk.clone();
+    let usage = |m: &str| Error::Protocol(format!("usage: {m}"));
+    match command {
         Command::Sync => {
             login(&desk).await?;
             let report = desk.sync_now().await?;
-            out(json!({ "report": report, "pending": desk.pending_count().await? }));
+            let pending = desk.pending_count().await?;
+            out(json!({ "report": report, "pending": pending }));
+            if pending > 0 {
+                return Ok(EXIT_PENDING);
+            }
+        }
+        Command::Outbox => {
+            let entries = desk.store().outbox_entries().await?;
+            out(json!({
+                "client_id": desk.client_id(),
+                "next_seq": desk.store().meta("next_seq").await?,
+                "pending": entries.len(),
+            }));
+            for e in entries {
+                out(serde_json::to_value(e).unwrap_or(Value::Null));
+            }
         }
         Command::Queue {
             view,
@@ -258,8 +303,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             handle.stop().await;
         }
     }
-    desk.close().await;
-    Ok(())
+    Ok(0)
 }
 
 async fn login(desk: &Desk) -> Result<(), Error> {

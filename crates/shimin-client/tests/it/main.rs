@@ -1,5 +1,6 @@
 //! Integration tests of the desk core (one binary).
 
+mod cli;
 mod clocks;
 mod engine;
 mod fixtures;
