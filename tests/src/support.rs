@@ -477,7 +477,7 @@ pub fn slot_start(days: i64) -> chrono::NaiveDateTime {
 pub fn citizen(n: u32) -> Applicant {
     Applicant {
         name: format!("测试市民{n}"),
-        id_number: format!("13043519800101{:04}", n % 10000),
+        id_number: shimin_domain::identity::resident_id(&format!("13043519800101{:03}", n % 1000)),
         phone: format!("1390000{:04}", n % 10000),
     }
 }

@@ -146,7 +146,7 @@ pub fn reservation(matter_id: i64, n: u64) -> NewReservation {
         matter_id,
         applicant: shimin_protocol::Applicant {
             name: format!("压测市民{n}"),
-            id_number: format!("130435198001{:06}", n % 1_000_000),
+            id_number: shimin_domain::identity::resident_id(&format!("13043519800101{:03}", n % 1000)),
             phone: format!("139{:08}", n % 100_000_000),
         },
         requested_slot: shimin_protocol::Slot {

@@ -637,14 +637,16 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(seq, mutation_id, item_id, op_type, state, created_at)| OutboxEntry {
-                seq,
-                mutation_id,
-                item_id,
-                op_type,
-                state,
-                created_at,
-            })
+            .map(
+                |(seq, mutation_id, item_id, op_type, state, created_at)| OutboxEntry {
+                    seq,
+                    mutation_id,
+                    item_id,
+                    op_type,
+                    state,
+                    created_at,
+                },
+            )
             .collect())
     }
 

@@ -8,8 +8,10 @@
 pub mod attachment;
 pub mod calendar;
 pub mod clock;
+pub mod identity;
 pub mod item;
 pub mod ladder;
+pub mod login;
 pub mod password;
 pub mod role;
 pub mod statutory;

@@ -15,7 +15,8 @@ pub const UNAUTHENTICATED: &str = "unauthenticated";
 pub const SESSION_EXPIRED: &str = "session_expired";
 /// Wrong user name or password (401). Deliberately one code for both.
 pub const BAD_CREDENTIALS: &str = "bad_credentials";
-/// Too many failed logins: locked for a while (423); `retry_after_secs` says how long.
+/// Too many failed password checks on this account (from this installation, or from unknown
+/// ones): wait `retry_after_secs` (423). Answered alike for names no account has.
 pub const ACCOUNT_LOCKED: &str = "account_locked";
 /// Account disabled by an administrator (403).
 pub const ACCOUNT_DISABLED: &str = "account_disabled";
@@ -66,5 +67,11 @@ pub const ALREADY_EXISTS: &str = "already_exists";
 /// The server cannot serve now (503): its database does not answer. A load balancer takes the
 /// instance out of rotation on it.
 pub const UNAVAILABLE: &str = "unavailable";
+/// Too many password attempts from this client address (429); `retry_after_secs` says when.
+pub const RATE_LIMITED: &str = "rate_limited";
+/// Every password check slot is busy (503); retry in `retry_after_secs`.
+pub const BUSY: &str = "busy";
+/// The method is not allowed on this path (405).
+pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 /// Server fault (500); details are in the server log, never in the body.
 pub const INTERNAL: &str = "internal";

@@ -24,18 +24,99 @@ impl std::fmt::Debug for Applicant {
 impl Applicant {
     /// The form supervision users see: surname kept, the rest masked.
     pub fn masked(&self) -> Applicant {
-        let surname: String = self.name.chars().take(1).collect();
-        let mask = |s: &str, keep_end: usize| {
-            let n = s.chars().count();
-            let tail: String = s.chars().skip(n.saturating_sub(keep_end)).collect();
-            format!("{}{}", "*".repeat(n.saturating_sub(keep_end)), tail)
-        };
         Applicant {
-            name: format!("{surname}**"),
-            id_number: mask(&self.id_number, 4),
-            phone: mask(&self.phone, 4),
+            name: mask_name(&self.name),
+            id_number: mask_tail(&self.id_number, 4),
+            phone: mask_tail(&self.phone, 4),
         }
     }
+}
+
+impl ItemRecord {
+    /// The values of this record classified as a citizen's personal data (R-SEC): the
+    /// applicant's name, ID number and phone, and who signed for a delivered result. Marked
+    /// here once; [`ItemRecord::for_supervision`] masks them wherever they appear.
+    pub fn personal_values(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            (
+                self.applicant.id_number.clone(),
+                mask_tail(&self.applicant.id_number, 4),
+            ),
+            (self.applicant.phone.clone(), mask_tail(&self.applicant.phone, 4)),
+            (self.applicant.name.clone(), mask_name(&self.applicant.name)),
+        ];
+        if let Some(d) = &self.details.delivery {
+            v.push((d.recipient.clone(), mask_name(&d.recipient)));
+        }
+        // Longest first, so a name inside a longer value is not masked half.
+        v.retain(|(value, _)| !value.trim().is_empty());
+        v.sort_by_key(|(value, _)| std::cmp::Reverse(value.chars().count()));
+        v
+    }
+
+    /// The record as supervision roles see it (issue 16, finding 5): the personal fields
+    /// masked, and every free text — title, the citizen's content, replies, notes of the
+    /// history, missing materials — shown through the same rule (each personal value of the
+    /// record replaced by its masked form wherever it appears), not by remembering which
+    /// fields might hold one.
+    pub fn for_supervision(mut self) -> ItemRecord {
+        let values = self.personal_values();
+        let redact = |text: &str| {
+            values.iter().fold(text.to_owned(), |t, (value, masked)| {
+                t.replace(value.as_str(), masked)
+            })
+        };
+        self.title = redact(&self.title);
+        self.content = redact(&self.content);
+        self.details.reply = self.details.reply.as_deref().map(redact);
+        self.details.missing_materials = self.details.missing_materials.iter().map(|m| redact(m)).collect();
+        if let Some(d) = &mut self.details.delivery {
+            d.recipient = mask_name(&d.recipient);
+        }
+        for e in &mut self.events {
+            e.note = e.note.as_deref().map(redact);
+            e.place = e.place.as_deref().map(redact);
+        }
+        self.applicant = self.applicant.masked();
+        self
+    }
+}
+
+/// Masks a name: the surname kept (张**).
+pub fn mask_name(name: &str) -> String {
+    let surname: String = name.chars().take(1).collect();
+    format!("{surname}**")
+}
+
+/// Masks a number: all but the last `keep_end` characters starred (1304**********583X keeps
+/// the first four too when it is an ID number: see [`mask_id_number`]).
+pub fn mask_tail(s: &str, keep_end: usize) -> String {
+    let n = s.chars().count();
+    let tail: String = s.chars().skip(n.saturating_sub(keep_end)).collect();
+    format!("{}{}", "*".repeat(n.saturating_sub(keep_end)), tail)
+}
+
+/// An ID number as lists and screens show it: the region's first four and the last four
+/// (1304**********583X).
+pub fn mask_id_number(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 8 {
+        return mask_tail(s, 0);
+    }
+    let head: String = s.chars().take(4).collect();
+    let tail: String = s.chars().skip(n - 4).collect();
+    format!("{head}{}{tail}", "*".repeat(n - 8))
+}
+
+/// A phone as lists and screens show it: the first three and the last four (138****5678).
+pub fn mask_phone(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 7 {
+        return mask_tail(s, 2);
+    }
+    let head: String = s.chars().take(3).collect();
+    let tail: String = s.chars().skip(n - 4).collect();
+    format!("{head}{}{tail}", "*".repeat(n - 7))
 }
 
 /// A work item (办件) as the desk caches it.
@@ -457,28 +538,30 @@ impl Op {
 }
 
 impl Applicant {
-    /// Name, ID number and phone present and of a sane length (the portal's intake and an
-    /// agent's registration check the same).
+    /// Name, ID number and phone by the domain's rules (`shimin_domain::identity`): the
+    /// portal's intake and an agent's registration are checked alike, on the desk and again on
+    /// the server.
     pub fn validate(&self) -> Result<(), InvalidOp> {
-        let fields = [
-            ("applicant.name", &self.name, 50usize),
-            ("applicant.id_number", &self.id_number, 32),
-            ("applicant.phone", &self.phone, 20),
-        ];
-        for (field, value, max) in fields {
-            if value.trim().is_empty() {
-                return Err(InvalidOp {
-                    field,
-                    message: "不能为空",
-                });
-            }
-            if value.chars().count() > max {
-                return Err(InvalidOp {
-                    field,
-                    message: "内容过长",
-                });
-            }
+        use shimin_domain::identity::{check_id_number, check_name, check_phone, normalize_id_number};
+        let bad = |field, p: shimin_domain::identity::IdentityProblem| InvalidOp {
+            field,
+            message: p.message_zh(),
+        };
+        check_name(&self.name).map_err(|p| bad("applicant.name", p))?;
+        if self.id_number.chars().count() > 32 {
+            return Err(bad(
+                "applicant.id_number",
+                shimin_domain::identity::IdentityProblem::TooLong,
+            ));
         }
+        check_id_number(&normalize_id_number(&self.id_number)).map_err(|p| bad("applicant.id_number", p))?;
+        if self.phone.chars().count() > 20 {
+            return Err(bad(
+                "applicant.phone",
+                shimin_domain::identity::IdentityProblem::TooLong,
+            ));
+        }
+        check_phone(&self.phone).map_err(|p| bad("applicant.phone", p))?;
         Ok(())
     }
 }

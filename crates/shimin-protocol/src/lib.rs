@@ -73,4 +73,6 @@ pub mod paths {
     pub const INTAKE_PROGRESS: &str = "/api/v1/intake/progress/{number}";
     /// `PUT`: a new version of the working-time calendar ([`crate::CalendarWire`]); sysadmin only.
     pub const ADMIN_CALENDAR: &str = "/api/v1/admin/calendar";
+    /// `POST`: clear an account's login throttling (sysadmin only).
+    pub const ADMIN_UNLOCK: &str = "/api/v1/admin/users/{username}/unlock";
 }

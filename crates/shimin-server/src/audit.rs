@@ -41,16 +41,36 @@ pub struct OwnedEntry {
     pub outcome: String,
 }
 
+/// Longest text of an audit field, in characters (issue 16, finding 3: untrusted input never
+/// reaches the permanent record unbounded).
+pub const MAX_FIELD_CHARS: usize = 256;
+
+/// `s` cut to `max` characters (an ellipsis marking a cut), control characters replaced.
+pub fn bounded(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if s.chars().nth(max).is_some() {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
 impl Entry<'_> {
+    /// The entry as it is recorded: every text bounded by [`MAX_FIELD_CHARS`].
     pub fn to_owned_entry(&self) -> OwnedEntry {
+        let b = |s: &str| bounded(s, MAX_FIELD_CHARS);
         OwnedEntry {
             at: Utc::now().trunc_subsecs(6),
             user_id: self.user_id,
-            username: self.username.map(str::to_owned),
-            action: self.action.to_owned(),
-            target: self.target.map(str::to_owned),
-            client_id: self.client_id.map(str::to_owned),
-            outcome: self.outcome.to_owned(),
+            username: self.username.map(b),
+            action: b(self.action),
+            target: self.target.map(b),
+            client_id: self.client_id.map(b),
+            outcome: b(self.outcome),
         }
     }
 }

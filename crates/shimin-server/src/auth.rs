@@ -1,56 +1,47 @@
-//! Authentication (R-PWD, R-AUD): login with lockout, bearer sessions with idle expiry,
+//! Authentication (R-PWD, R-AUD): login with throttling, bearer sessions with idle expiry,
 //! forced and voluntary password change, logout.
 //!
 //! Tokens are 32 random bytes (base64url) given to the client once; the server stores only
-//! their SHA-256. Password hashing (argon2id) runs on the blocking pool.
+//! their SHA-256. Password hashing (argon2id) runs in the bounded pool of
+//! [`crate::passwords::Hasher`].
+//!
+//! Guessing is slowed, not answered with a lockout (issue 16, finding 2): every attempt counts
+//! against a throttle key (`crate::throttle::key_for`) whose failures beyond a few make it wait,
+//! doubling (`shimin_domain::login::LoginPolicy`). A stranger cannot lock a colleague's own desk
+//! out (that desk counts on its own key), and unknown and existing user names get the same
+//! answers with the same work: the same reads, a real argon2 check (against a dummy hash for
+//! unknown names), the same throttle bookkeeping. Attempts per client address are bounded too
+//! (`crate::throttle::AddressLimiter`), and the old-password check of a password change counts
+//! like a login.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path as UrlPath, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
+use shimin_domain::login::MAX_USERNAME_CHARS;
 use shimin_domain::password::check_password;
 use shimin_domain::role::{Actor, Role};
 use shimin_protocol::{ChangePasswordRequest, LoginRequest, LoginResponse, SetPresence, UserInfo};
+use std::net::SocketAddr;
 
 use crate::audit::Entry;
 use crate::http::Json;
-use crate::store::{LoginUser, NewSession};
+use crate::store::{LoginUser, NewSession, Reads};
+use crate::throttle::key_for;
 use crate::{Error, HashParams, Result, SharedState};
 
-fn argon2(params: HashParams) -> Result<Argon2<'static>> {
-    let p = Params::new(params.m_kib, params.t, params.p, None).map_err(Error::internal)?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
-}
-
-/// Hashes a password (argon2id, PHC string). CPU-heavy: call from a blocking context.
+/// Hashes a password (argon2id, PHC string) without the pool: admin commands, tests. CPU-heavy.
 pub fn hash_password(params: HashParams, password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2(params)?
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(Error::internal)?
-        .to_string())
+    crate::passwords::hash_once(params, password)
 }
 
+/// [`hash_password`] on the blocking pool.
 pub async fn hash_password_blocking(params: HashParams, password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || hash_password(params, &password))
         .await
         .map_err(Error::internal)?
-}
-
-/// Verifies against a stored PHC hash (its own parameters), on the blocking pool.
-pub async fn verify_password(hash: String, password: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash).map_err(Error::internal)?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(Error::internal)?
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -205,61 +196,133 @@ async fn audit_login(state: &SharedState, entry: Entry<'_>) -> Result<()> {
     tx.commit().await
 }
 
+/// A user name as it may appear in the audit trail: at most [`MAX_USERNAME_CHARS`], no control
+/// characters (an attacker's 500,000-character name is not stored whole).
+fn recorded_name(username: &str) -> String {
+    crate::audit::bounded(username, MAX_USERNAME_CHARS)
+}
+
+/// Whether a name could be an account's at all (anything else is treated as unknown).
+fn plausible_name(username: &str) -> bool {
+    !username.is_empty()
+        && username.chars().count() <= MAX_USERNAME_CHARS
+        && !username.chars().any(|c| c.is_control())
+}
+
+/// The throttle key of an attempt, and whether it may be made now (`Err`: seconds to wait).
+async fn throttle_check(
+    reads: &mut dyn Reads,
+    user: Option<&LoginUser>,
+    username: &str,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, std::result::Result<(), u64>)> {
+    // Read for unknown names too: the same work either way.
+    let installation = reads.client(client_id).await?;
+    let known = matches!((user, installation), (Some(u), Some(c)) if c.user_id == u.id);
+    let key = key_for(username, client_id, known);
+    let wait = match reads.throttle(&key).await? {
+        Some((_, Some(until))) if until > now => Err(retry_after(until, now)),
+        _ => Ok(()),
+    };
+    Ok((key, wait))
+}
+
+/// Records a failed password check on `key`: the key may now have to wait (its wait returned),
+/// and an account under attack raises an alert.
+async fn count_failure(
+    state: &SharedState,
+    key: &str,
+    entry: Entry<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<u64>> {
+    let policy = state.config.login_policy;
+    let mut tx = state.store.write().await?;
+    let failures = tx.note_throttle_failure(key, now).await?;
+    let wait = policy.delay_after(failures);
+    if let Some(d) = wait {
+        tx.block_throttle(key, now + chrono::Duration::from_std(d).map_err(Error::internal)?)
+            .await?;
+    }
+    let outcome = match wait {
+        Some(_) => format!("{}; throttled after {failures} failures", entry.outcome),
+        None => entry.outcome.to_owned(),
+    };
+    tx.audit(Entry {
+        outcome: &outcome,
+        ..entry.clone()
+    });
+    if policy.is_alert_level(failures) {
+        tracing::warn!(key = %crate::audit::bounded(key, 80), failures, "login attempts: an account is under attack");
+        tx.audit(Entry {
+            action: "login.under_attack",
+            outcome: &format!("{failures} consecutive failures"),
+            ..entry
+        });
+    }
+    tx.commit().await?;
+    Ok(wait.map(|d| d.as_secs().max(1)))
+}
+
 /// `POST LOGIN`.
 pub async fn login(
     State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>> {
-    let username = req.username.trim().to_owned();
+    let _attempt = state
+        .limiter
+        .enter(peer.ip())
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
+    let username = req.username.trim();
     let client_id = req.client_id.to_string();
     let now = Utc::now();
-    let user = state.store.reader().await?.login_user(&username).await?;
+    let shown = recorded_name(username);
     let entry = |user_id: Option<i64>, outcome| Entry {
         user_id,
-        username: Some(&username),
+        username: Some(&shown),
         action: "login",
         target: None,
         client_id: Some(&client_id),
         outcome,
     };
-    let Some(user) = user else {
-        // Same work as for a real user, so timing does not tell which user names exist.
-        let _ = verify_password(state.dummy_hash.clone(), req.password.clone()).await?;
-        audit_login(&state, entry(None, "bad_credentials")).await?;
-        return Err(Error::BadCredentials);
+    let mut reader = state.store.reader().await?;
+    let user = if plausible_name(username) {
+        reader.login_user(username).await?
+    } else {
+        None
     };
-    if let Some(until) = user.locked_until.filter(|u| *u > now) {
-        audit_login(&state, entry(Some(user.id), "account_locked")).await?;
+    let (key, wait) = throttle_check(&mut *reader, user.as_ref(), &shown, &client_id, now).await?;
+    drop(reader);
+    if let Err(waiting) = wait {
+        state.limiter.charge(peer.ip());
+        // Tried during the wait: refused unchecked, and counted (hammering makes the wait
+        // grow, and raises the alert), alike for every name.
+        let entry = entry(user.as_ref().map(|u| u.id), "throttled");
+        let grown = count_failure(&state, &key, entry, now).await?;
         return Err(Error::AccountLocked {
-            retry_after_secs: retry_after(until, now),
+            retry_after_secs: grown.unwrap_or(waiting).max(waiting),
         });
     }
-    if !verify_password(user.password_hash.clone(), req.password.clone()).await? {
-        let lock_for = chrono::Duration::from_std(state.config.lockout_for).map_err(Error::internal)?;
-        let mut tx = state.store.write().await?;
-        let failures = tx.note_failed_login(user.id).await?;
-        let locked = failures >= i64::from(state.config.lockout_after);
-        if locked {
-            tx.lock_user(user.id, now + lock_for).await?;
+    // Same work as for a real user, so timing does not tell which user names exist.
+    let hash = user
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
+    let matches = state.hasher.verify(hash, req.password.clone()).await?;
+    let user = match user {
+        Some(u) if matches => u,
+        other => {
+            state.limiter.charge(peer.ip());
+            let id = other.as_ref().map(|u| u.id);
+            tracing::info!(user = %shown, "failed login");
+            return Err(
+                match count_failure(&state, &key, entry(id, "bad_credentials"), now).await? {
+                    Some(retry_after_secs) => Error::AccountLocked { retry_after_secs },
+                    None => Error::BadCredentials,
+                },
+            );
         }
-        tx.audit(entry(
-            Some(user.id),
-            if locked {
-                "bad_credentials; account_locked"
-            } else {
-                "bad_credentials"
-            },
-        ));
-        tx.commit().await?;
-        tracing::info!(user = %username, failures, locked, "failed login");
-        return Err(if locked {
-            Error::AccountLocked {
-                retry_after_secs: state.config.lockout_for.as_secs().max(1),
-            }
-        } else {
-            Error::BadCredentials
-        });
-    }
+    };
     if user.disabled {
         audit_login(&state, entry(Some(user.id), "account_disabled")).await?;
         return Err(Error::AccountDisabled);
@@ -273,8 +336,8 @@ pub async fn login(
         tx.commit().await?;
         return Err(Error::ClientMismatch);
     }
-    tx.clear_failed_logins(user.id).await?;
-    let device: String = req.device.chars().take(200).collect();
+    tx.clear_throttle(&key).await?;
+    let device = crate::audit::bounded(&req.device, 200);
     tx.create_session(&NewSession {
         token_hash: &hash_token(&token),
         user_id: user.id,
@@ -285,7 +348,7 @@ pub async fn login(
     .await?;
     tx.audit(entry(Some(user.id), "ok"));
     tx.commit().await?;
-    tracing::info!(user = %username, "login");
+    tracing::info!(user = %shown, "login");
     Ok(Json(LoginResponse {
         token,
         user: user_info(&user),
@@ -305,19 +368,33 @@ pub async fn logout(State(state): State<SharedState>, user: SessionUser) -> Resu
 }
 
 /// `POST PASSWORD`: checks the old password and R-PWD, stores the new hash, clears the
-/// must-change flag and ends the user's other sessions. 204.
+/// must-change flag and ends the user's other sessions. 204. The old-password check counts like
+/// a login on this installation's throttle key (a stolen token cannot guess freely).
 pub async fn change_password(
     State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: SessionUser,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
-    let hash = state
-        .store
-        .reader()
-        .await?
+    let _attempt = state
+        .limiter
+        .enter(peer.ip())
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
+    let now = Utc::now();
+    let key = key_for(&user.username, &user.client_id, true);
+    let mut reader = state.store.reader().await?;
+    let hash = reader
         .password_hash(user.id)
         .await?
         .ok_or(Error::Unauthenticated)?;
+    if let Some((_, Some(until))) = reader.throttle(&key).await? {
+        if until > now {
+            return Err(Error::AccountLocked {
+                retry_after_secs: retry_after(until, now),
+            });
+        }
+    }
+    drop(reader);
     let refuse = |outcome: &'static str| {
         let state = state.clone();
         let user = user.clone();
@@ -327,9 +404,13 @@ pub async fn change_password(
             tx.commit().await
         }
     };
-    if !verify_password(hash, req.old_password.clone()).await? {
-        refuse("bad_credentials").await?;
-        return Err(Error::BadCredentials);
+    if !state.hasher.verify(hash, req.old_password.clone()).await? {
+        state.limiter.charge(peer.ip());
+        let entry = user.audit_entry("change_password", None, "bad_credentials");
+        return Err(match count_failure(&state, &key, entry, now).await? {
+            Some(retry_after_secs) => Error::AccountLocked { retry_after_secs },
+            None => Error::BadCredentials,
+        });
     }
     let problems = check_password(&req.new_password).err().unwrap_or_default();
     let reused = req.new_password == req.old_password;
@@ -337,11 +418,42 @@ pub async fn change_password(
         refuse("weak_password").await?;
         return Err(Error::WeakPassword { problems, reused });
     }
-    let new_hash = hash_password_blocking(state.config.hash_params, req.new_password.clone()).await?;
+    let new_hash = state.hasher.hash(req.new_password.clone()).await?;
     let mut tx = state.store.write().await?;
     tx.set_password(user.id, &new_hash, false).await?;
     tx.revoke_other_sessions(user.id, &user.token_hash).await?;
+    tx.clear_throttle(&key).await?;
     tx.audit(user.audit_entry("change_password", None, "ok"));
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST ADMIN_UNLOCK`: the sysadmin clears an account's login throttling (after making sure
+/// in person that the attempts were the user's own, or an attack is over). 204; audited.
+pub async fn unlock(
+    State(state): State<SharedState>,
+    admin: AuthUser,
+    UrlPath(username): UrlPath<String>,
+) -> Result<StatusCode> {
+    let target = recorded_name(&username);
+    let mut tx = state.store.write().await?;
+    if admin.role != Role::Sysadmin {
+        tx.audit(admin.audit_entry("user.unlock", Some(&target), "forbidden"));
+        tx.commit().await?;
+        return Err(Error::Forbidden);
+    }
+    let Some(id) = tx.user_id(&username).await? else {
+        return Err(Error::NotFound);
+    };
+    let (stranger, installations) = crate::throttle::keys_of(&username);
+    tx.clear_throttle(&stranger).await?;
+    let cleared = tx.clear_throttles_with_prefix(&installations).await?;
+    tx.clear_failed_logins(id).await?;
+    tx.audit(admin.audit_entry(
+        "user.unlock",
+        Some(&target),
+        &format!("ok, {} keys cleared", cleared + 1),
+    ));
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

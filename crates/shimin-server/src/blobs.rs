@@ -279,9 +279,12 @@ pub async fn put_chunk(
             format!("分块须为1至{BLOB_CHUNK_BYTES}字节"),
         ));
     }
-    if q.offset + body.len() as u64 > size {
-        return Err(Error::invalid("offset", "分块超出文件声明的大小"));
-    }
+    // Numbers from the request are checked, never trusted to add up (offset may be u64::MAX).
+    let received = q
+        .offset
+        .checked_add(body.len() as u64)
+        .filter(|end| *end <= size)
+        .ok_or_else(|| Error::invalid("offset", "分块超出文件声明的大小"))?;
     let claimed = headers
         .get(CHUNK_SHA256_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -290,7 +293,6 @@ pub async fn put_chunk(
         return Err(Error::ChunkCorrupt);
     }
     let key = upload_key(user.id, &hash);
-    let received = q.offset + body.len() as u64;
     let (store, k, offset) = (state.blobs.clone(), key.clone(), q.offset);
     match blocking(move || store.append(&k, offset, &body)).await? {
         Ok(()) => {}

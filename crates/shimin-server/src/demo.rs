@@ -775,18 +775,7 @@ pub fn id_number(rng: &mut StdRng) -> String {
     let birth =
         NaiveDate::from_ymd_opt(1950, 1, 1).expect("date") + chrono::Duration::days(rng.gen_range(0..20_000));
     let body = format!("{region}{}{:03}", birth.format("%Y%m%d"), rng.gen_range(0..1000));
-    format!("{body}{}", id_check_char(&body))
-}
-
-/// The check character of the first 17 digits of a resident ID number.
-pub fn id_check_char(first17: &str) -> char {
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17
-        .chars()
-        .zip(W)
-        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
-        .sum();
-    ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'][(sum % 11) as usize]
+    shimin_domain::identity::resident_id(&body)
 }
 
 /// A plausible citizen (generated, no real person).

@@ -61,6 +61,14 @@ pub enum Error {
     SequenceGap { expected: i64 },
     #[error("database unavailable")]
     Unavailable,
+    /// Too many password attempts from one client address.
+    #[error("rate limited for {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Every password hasher busy and the queue full.
+    #[error("busy")]
+    Busy,
     #[error("cursor beyond the newest change ({server_seq})")]
     CursorAhead { server_seq: i64 },
     #[error("database: {0}")]
@@ -142,10 +150,7 @@ impl Error {
             Error::AccountLocked { retry_after_secs } => {
                 let mut body = e(
                     codes::ACCOUNT_LOCKED,
-                    format!(
-                        "连续登录失败次数过多，账户已锁定，请 {} 分钟后再试",
-                        retry_after_secs.div_ceil(60)
-                    ),
+                    format!("登录失败次数过多，请 {} 后再试", wait_zh(*retry_after_secs)),
                 );
                 body.retry_after_secs = Some(*retry_after_secs);
                 (StatusCode::LOCKED, body)
@@ -225,6 +230,23 @@ impl Error {
                 body.details = Some(serde_json::json!({ "expected": expected }));
                 (StatusCode::CONFLICT, body)
             }
+            Error::RateLimited { retry_after_secs } => {
+                let mut body = e(
+                    codes::RATE_LIMITED,
+                    format!("尝试过于频繁，请 {retry_after_secs} 秒后再试"),
+                );
+                body.retry_after_secs = Some(*retry_after_secs);
+                (StatusCode::TOO_MANY_REQUESTS, body)
+            }
+            Error::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                e(codes::METHOD_NOT_ALLOWED, "此地址不支持该请求方法".into()),
+            ),
+            Error::Busy => {
+                let mut body = e(codes::BUSY, "服务器繁忙，请稍后再试".into());
+                body.retry_after_secs = Some(1);
+                (StatusCode::SERVICE_UNAVAILABLE, body)
+            }
             Error::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 e(codes::UNAVAILABLE, "服务器暂时无法访问数据库，请稍后再试".into()),
@@ -242,6 +264,15 @@ impl Error {
                 e(codes::INTERNAL, "服务器内部错误，请稍后再试".into()),
             ),
         }
+    }
+}
+
+/// A wait in words: seconds under two minutes, minutes (rounded up) beyond.
+fn wait_zh(secs: u64) -> String {
+    if secs < 120 {
+        format!("{secs} 秒")
+    } else {
+        format!("{} 分钟", secs.div_ceil(60))
     }
 }
 

@@ -39,13 +39,16 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::BLOBS, post(blobs::start))
         .route(paths::BLOB, get(blobs::get).put(blobs::put_chunk))
         .route(paths::ADMIN_CALENDAR, put(calendar::put))
+        .route(paths::ADMIN_UNLOCK, post(auth::unlock))
         .layer(middleware::from_fn(check_protocol));
     Router::new()
         .route(paths::HEALTH, get(health))
         .merge(api)
         .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(server_time))
+        .layer(middleware::from_fn(hygiene))
         .layer(middleware::from_fn(run_to_completion))
         .with_state(state)
 }
@@ -81,6 +84,19 @@ async fn health(State(state): State<SharedState>) -> Result<axum::Json<Health>, 
             .to_owned(),
         ),
     }))
+}
+
+/// Headers every answer carries (issue 16, finding 8): nothing the server sends may be kept by
+/// a cache on the way or on the desk's disk (tokens, citizens' data: `no-store` unless the
+/// handler said otherwise), and no browser may guess a type other than the one declared.
+async fn hygiene(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    headers
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    res
 }
 
 /// Adds the server's clock to every response (the desk tracks its offset).

@@ -1,7 +1,7 @@
 //! `shimin-server`: the central server of Shimin Desk (市民网) and the reference implementation
 //! of the sync protocol in `shimin-protocol`.
 //!
-//! - [`auth`]: login (argon2id, lockout), sessions (hashed bearer tokens, idle expiry), password
+//! - [`auth`]: login (argon2id in a bounded pool, throttling), sessions (hashed bearer tokens, idle expiry), password
 //!   change (R-PWD).
 //! - [`intake`]: the citizen portal's API creating work items.
 //! - [`sync`]: pull (scoped by `shimin_domain::role::read_scope`), push (idempotent per client
@@ -30,9 +30,11 @@ pub mod http;
 pub mod inspect;
 pub mod intake;
 pub mod items;
+pub mod passwords;
 pub mod store;
 pub mod supervision;
 pub mod sync;
+pub mod throttle;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -100,10 +102,10 @@ pub struct Config {
     pub listen: Vec<SocketAddr>,
     /// A session ends after this long without a request.
     pub idle_timeout: Duration,
-    /// Consecutive failed logins before the account is locked.
-    pub lockout_after: u32,
-    /// How long a lockout lasts.
-    pub lockout_for: Duration,
+    /// How failed password checks are slowed (growing waits per throttle key).
+    pub login_policy: shimin_domain::login::LoginPolicy,
+    /// Password attempts per client address.
+    pub address_limit: throttle::AddressLimit,
     /// Seed (and optionally trickle) the demo county.
     pub demo: Option<DemoOptions>,
     /// Cost of new password hashes.
@@ -122,8 +124,8 @@ impl Default for Config {
             // Loopback only by default: exposing the server is an explicit decision.
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 8201))],
             idle_timeout: Duration::from_secs(8 * 3600),
-            lockout_after: 5,
-            lockout_for: Duration::from_secs(15 * 60),
+            login_policy: Default::default(),
+            address_limit: Default::default(),
             demo: None,
             hash_params: HashParams::default(),
             supervision_every: Some(Duration::from_secs(30)),
@@ -189,6 +191,10 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// A precomputed hash verified against for unknown users (similar timing).
     pub dummy_hash: String,
+    /// Password hashing with bounded concurrency and memory.
+    pub hasher: passwords::Hasher,
+    /// Password attempts per client address.
+    pub limiter: throttle::AddressLimiter,
     /// Attachments' bytes (`<data-dir>/blobs` by default).
     pub blobs: Arc<dyn blobs::BlobStore>,
     /// Serialises chunk appends and upload completion (uploads are few; order matters).
@@ -308,6 +314,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         changes,
         shutdown: shutdown_rx,
         dummy_hash,
+        hasher: passwords::Hasher::new(config.hash_params),
+        limiter: throttle::AddressLimiter::new(config.address_limit),
         blobs: Arc::new(
             blobs::FsBlobStore::new(&blob_dir)
                 .map_err(|e| Error::Config(format!("无法使用附件目录 {}：{e}", blob_dir.display())))?,
@@ -338,7 +346,11 @@ pub async fn start(config: Config) -> Result<RunningServer> {
             let signal = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service)
+                .with_graceful_shutdown(signal)
+                .await
+            {
                 tracing::error!(%addr, error = %e, "server stopped with an error");
             }
         }));

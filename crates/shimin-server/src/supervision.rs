@@ -55,6 +55,9 @@ pub async fn run(state: SharedState, every: Duration) {
         if let Err(e) = crate::calendar::reload_if_changed(&state).await {
             tracing::warn!(error = %e, "supervision: cannot check the calendar");
         }
+        if let Err(e) = prune_login_throttles(&state).await {
+            tracing::warn!(error = %e, "supervision: cannot prune login throttles");
+        }
         match tick(&state, Utc::now()).await {
             Ok(r) if r != TickReport::default() => {
                 tracing::info!(warnings = r.warnings, overdue = r.overdue, "supervision tick")
@@ -63,6 +66,13 @@ pub async fn run(state: SharedState, every: Duration) {
             Err(e) => tracing::warn!(error = %e, "supervision tick failed"),
         }
     }
+}
+
+/// Forgets login throttle keys untouched for a day (strangers' names must not pile up).
+async fn prune_login_throttles(state: &SharedState) -> Result<()> {
+    let mut tx = state.store.write().await?;
+    tx.prune_throttles(Utc::now() - chrono::Duration::days(1)).await?;
+    tx.commit().await
 }
 
 /// Records every warning and overdue point reached by `now` and not recorded yet. With

@@ -21,7 +21,10 @@ fn five_hundred_error_exits_never_crash() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     // The port is free again once the listener is dropped: connections are refused.
     let endpoint = format!("http://{closed}");
     let key = key();
@@ -49,14 +52,24 @@ fn five_hundred_error_exits_never_crash() {
         })
         .collect();
     let bad: Vec<String> = runs.into_iter().flat_map(|r| r.join().unwrap()).collect();
-    assert!(bad.is_empty(), "{} of 500 exits went wrong: {:?}", bad.len(), &bad[..bad.len().min(3)]);
+    assert!(
+        bad.is_empty(),
+        "{} of 500 exits went wrong: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(3)]
+    );
 }
 
 #[test]
 fn help_names_the_credential_variables_and_the_exit_codes() {
     let out = cli().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for needle in ["SHIMIN_USER", "SHIMIN_PASSWORD", "SHIMIN_CACHE_KEY", "3 sync finished"] {
+    for needle in [
+        "SHIMIN_USER",
+        "SHIMIN_PASSWORD",
+        "SHIMIN_CACHE_KEY",
+        "3 sync finished",
+    ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
 }
@@ -87,14 +100,25 @@ async fn the_outbox_view_shows_pending_mutations_without_their_payloads() {
             .unwrap();
         for text in ["一", "二"] {
             desk.store()
-                .enqueue(item.id, &shimin_protocol::Op::AddNote { text: text.into() }, &who, chrono::Utc::now())
+                .enqueue(
+                    item.id,
+                    &shimin_protocol::Op::AddNote { text: text.into() },
+                    &who,
+                    chrono::Utc::now(),
+                )
                 .await
                 .unwrap();
         }
         desk.close().await;
     }
     let out = cli()
-        .args(["--cache", cache.to_str().unwrap(), "--key-hex", &key_hex, "outbox"])
+        .args([
+            "--cache",
+            cache.to_str().unwrap(),
+            "--key-hex",
+            &key_hex,
+            "outbox",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -105,6 +129,12 @@ async fn the_outbox_view_shows_pending_mutations_without_their_payloads() {
     assert_eq!(lines[0]["pending"], 2);
     assert!(lines[0]["client_id"].is_string());
     assert_eq!(lines[1]["op_type"], "add_note");
-    assert_eq!((lines[1]["seq"].as_i64(), lines[2]["seq"].as_i64()), (Some(1), Some(2)));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains('一'), "no payloads");
+    assert_eq!(
+        (lines[1]["seq"].as_i64(), lines[2]["seq"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('一'),
+        "no payloads"
+    );
 }

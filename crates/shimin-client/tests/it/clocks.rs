@@ -87,7 +87,7 @@ fn cst(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 fn applicant() -> Applicant {
     Applicant {
         name: "测试人".into(),
-        id_number: "130427199001011234".into(),
+        id_number: shimin_domain::identity::resident_id("13042719900101123"),
         phone: "13800000000".into(),
     }
 }

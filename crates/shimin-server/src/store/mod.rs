@@ -165,6 +165,8 @@ pub trait Reads: Send {
     async fn login_user(&mut self, username: &str) -> Result<Option<LoginUser>>;
     async fn session(&mut self, token_hash: &str) -> Result<Option<SessionFacts>>;
     async fn password_hash(&mut self, user_id: i64) -> Result<Option<String>>;
+    /// A login throttle key's state: (consecutive failures, blocked until).
+    async fn throttle(&mut self, key: &str) -> Result<Option<(u32, Option<DateTime<Utc>>)>>;
 
     // --- push bookkeeping -----------------------------------------------------------------
     async fn client(&mut self, client_id: &str) -> Result<Option<ClientState>>;
@@ -259,6 +261,14 @@ pub trait Writes: Reads {
     /// Revokes every session of the user but `keep` (its token hash).
     async fn revoke_other_sessions(&mut self, user_id: i64, keep: &str) -> Result<()>;
     async fn set_password(&mut self, user_id: i64, hash: &str, must_change: bool) -> Result<()>;
+    /// One more failure of a throttle key; returns its count of consecutive failures.
+    async fn note_throttle_failure(&mut self, key: &str, at: DateTime<Utc>) -> Result<u32>;
+    async fn block_throttle(&mut self, key: &str, until: DateTime<Utc>) -> Result<()>;
+    /// Forgets throttle keys: one exact key, or every key starting with `prefix`.
+    async fn clear_throttle(&mut self, key: &str) -> Result<()>;
+    async fn clear_throttles_with_prefix(&mut self, prefix: &str) -> Result<u64>;
+    /// Forgets keys untouched since `before`.
+    async fn prune_throttles(&mut self, before: DateTime<Utc>) -> Result<u64>;
 
     // --- push bookkeeping -----------------------------------------------------------------
     /// Registers a client installation for a user if it is new; returns its owner.

@@ -51,9 +51,9 @@ impl StoredItem {
         }
     }
 
-    /// The wire record with its history; applicant masked for supervision scopes.
+    /// The wire record with its history; as supervision roles see it when `masked`.
     pub fn into_record(self, events: Vec<ItemEvent>, masked: bool) -> ItemRecord {
-        ItemRecord {
+        let record = ItemRecord {
             id: self.id,
             number: self.number,
             kind: self.kind,
@@ -62,11 +62,7 @@ impl StoredItem {
             matter_id: self.matter_id,
             agent_id: self.agent_id,
             handler_id: self.handler_id,
-            applicant: if masked {
-                self.applicant.masked()
-            } else {
-                self.applicant
-            },
+            applicant: self.applicant,
             title: self.title,
             content: self.content,
             received_at: self.received_at,
@@ -77,6 +73,11 @@ impl StoredItem {
             details: self.details,
             version: self.version,
             events,
+        };
+        if masked {
+            record.for_supervision()
+        } else {
+            record
         }
     }
 }

@@ -59,7 +59,7 @@ async fn wrong_password_and_unknown_user_are_the_same_error() {
 }
 
 #[tokio::test]
-async fn five_failures_lock_the_account_even_for_the_right_password() {
+async fn the_fifth_failure_makes_strangers_wait_even_with_the_right_password() {
     let ts = start().await;
     let name = ts.demo_user(Role::Clerk, Some("县民政局"));
     for i in 1..=4 {
@@ -69,28 +69,31 @@ async fn five_failures_lock_the_account_even_for_the_right_password() {
     let fifth = ts.login(&name, "Wrong#123").await.err().unwrap();
     assert_eq!(fifth.status, StatusCode::LOCKED);
     assert_eq!(fifth.error.code, codes::ACCOUNT_LOCKED);
+    let retry = fifth.error.retry_after_secs.expect("retry_after_secs");
+    assert!(retry > 25 && retry <= 30, "{retry}");
+    // Trying during the wait is refused unchecked, and the wait doubles.
     let sixth = ts.login(&name, DEMO_PASSWORD).await.err().unwrap();
     assert_eq!(sixth.status, StatusCode::LOCKED);
     assert_eq!(sixth.error.code, codes::ACCOUNT_LOCKED);
     let retry = sixth.error.retry_after_secs.expect("retry_after_secs");
-    assert!(retry > 14 * 60 && retry <= 15 * 60, "{retry}");
+    assert!(retry > 55 && retry <= 60, "{retry}");
     // Other accounts are unaffected.
     ts.login_as(Role::Clerk, Some("县公安局")).await;
 }
 
 #[tokio::test]
-async fn lock_expires() {
-    let ts = start_with(|c| c.lockout_for = Duration::from_millis(1500)).await;
+async fn the_wait_ends() {
+    let ts = start_with(|c| c.login_policy.first_delay = Duration::from_millis(1500)).await;
     let name = ts.demo_user(Role::Clerk, Some("县民政局"));
     for _ in 0..5 {
         ts.login(&name, "Wrong#123").await.err().unwrap();
     }
-    assert_eq!(
-        ts.login(&name, DEMO_PASSWORD).await.err().unwrap().error.code,
-        codes::ACCOUNT_LOCKED
-    );
-    tokio::time::sleep(Duration::from_millis(1700)).await;
-    ts.login(&name, DEMO_PASSWORD).await.expect("lock over");
+    let waiting = ts.login(&name, DEMO_PASSWORD).await.err().unwrap().error;
+    assert_eq!(waiting.code, codes::ACCOUNT_LOCKED);
+    let secs = waiting.retry_after_secs.unwrap();
+    assert!(secs <= 3, "{secs}");
+    tokio::time::sleep(Duration::from_millis(secs * 1000 + 300)).await;
+    ts.login(&name, DEMO_PASSWORD).await.expect("the wait is over");
 }
 
 #[tokio::test]

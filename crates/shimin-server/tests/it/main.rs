@@ -6,6 +6,7 @@ mod auth;
 mod clocks;
 mod demo;
 mod events;
+mod hardening;
 mod input;
 mod pull;
 mod push;

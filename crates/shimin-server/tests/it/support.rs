@@ -289,7 +289,7 @@ pub fn mutation(seq: i64, item_id: Uuid, op: Op) -> Mutation {
 pub fn applicant() -> Applicant {
     Applicant {
         name: "测试人".into(),
-        id_number: "130427199001011234".into(),
+        id_number: shimin_domain::identity::resident_id("13042719900101123"),
         phone: "13800000000".into(),
     }
 }

@@ -629,6 +629,16 @@ impl Reads for SqliteConn {
             .await?)
     }
 
+    async fn throttle(&mut self, key: &str) -> Result<Option<(u32, Option<DateTime<Utc>>)>> {
+        let row: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT failures, blocked_until FROM login_throttle WHERE key = ?")
+                .bind(key)
+                .fetch_optional(self.c())
+                .await?;
+        row.map(|(f, until)| Ok((u32::try_from(f).unwrap_or(u32::MAX), opt_ts(until.as_deref())?)))
+            .transpose()
+    }
+
     async fn client(&mut self, client_id: &str) -> Result<Option<ClientState>> {
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT user_id, last_seq FROM clients WHERE client_id = ?")
@@ -1186,6 +1196,53 @@ impl Writes for SqliteConn {
             .execute(self.c())
             .await?;
         Ok(())
+    }
+
+    async fn note_throttle_failure(&mut self, key: &str, at: DateTime<Utc>) -> Result<u32> {
+        let f: i64 = sqlx::query_scalar(
+            "INSERT INTO login_throttle (key, failures, blocked_until, updated_at) VALUES (?, 1, NULL, ?)
+             ON CONFLICT (key) DO UPDATE SET failures = failures + 1, updated_at = excluded.updated_at
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(ts(at))
+        .fetch_one(self.c())
+        .await?;
+        Ok(u32::try_from(f).unwrap_or(u32::MAX))
+    }
+
+    async fn block_throttle(&mut self, key: &str, until: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE login_throttle SET blocked_until = ? WHERE key = ?")
+            .bind(ts(until))
+            .bind(key)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_throttle(&mut self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE key = ?")
+            .bind(key)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_throttles_with_prefix(&mut self, prefix: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM login_throttle WHERE substr(key, 1, length(?)) = ?")
+            .bind(prefix)
+            .bind(prefix)
+            .execute(self.c())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn prune_throttles(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM login_throttle WHERE updated_at < ?")
+            .bind(ts(before))
+            .execute(self.c())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn register_client(&mut self, client_id: &str, user_id: i64, at: DateTime<Utc>) -> Result<i64> {
