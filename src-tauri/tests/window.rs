@@ -434,7 +434,9 @@ async fn citizen_text_with_markup_shows_as_text() {
         .reserve_with_content(
             w.matter,
             Applicant {
-                name: "<i>王五</i>".into(),
+                // Names may not hold < or > (the server refuses them); an entity still must
+                // show as typed, not decoded.
+                name: "王&amp;五".into(),
                 ..citizen(4)
             },
             markup,
@@ -445,7 +447,7 @@ async fn citizen_text_with_markup_shows_as_text() {
     desk.open_item("reservation", &created.number).await;
     let content = desk.wd.find_testid("detail-content").await;
     assert_eq!(content.text().await.unwrap().trim(), markup);
-    assert_eq!(desk.text("detail-applicant-name").await, "<i>王五</i>");
+    assert_eq!(desk.text("detail-applicant-name").await, "王&amp;五");
     let detail = desk.wd.find_testid("detail").await;
     for tag in ["img", "b", "i"] {
         assert!(

@@ -21,6 +21,7 @@
 
 mod bootstrap;
 mod desk;
+mod flood;
 mod latency;
 mod load;
 mod push;
@@ -138,6 +139,8 @@ struct Sizes {
     push: push::Plan,
     /// Part 7: desks over two instances on one PostgreSQL.
     instances: load::Plan,
+    /// Part 8: the login flood.
+    flood: flood::Plan,
 }
 
 impl Sizes {
@@ -165,6 +168,7 @@ impl Sizes {
                     items_per_step: 10,
                     rate_per_s: 10.0,
                 },
+                flood: flood::Plan { each: 8 },
             },
             Size::Full => Sizes {
                 desk_rounds: 5,
@@ -188,6 +192,7 @@ impl Sizes {
                     items_per_step: 30,
                     rate_per_s: 5.0,
                 },
+                flood: flood::Plan { each: 64 },
             },
         }
     }
@@ -356,6 +361,15 @@ async fn suite(cli: &Cli) -> Result<i32> {
                     figures.extend(f)
                 }
                 Err(e) => errors.push(format!("part 5 (push): {e:#}")),
+            }
+            eprintln!("shimin-bench: part 8, login flood…");
+            let before = sys::loadavg_1m();
+            match flood::run(&server, &sizes.flood).await {
+                Ok(mut f) => {
+                    sys::note_load(&mut f, before);
+                    figures.extend(f)
+                }
+                Err(e) => errors.push(format!("part 8 (login flood): {e:#}")),
             }
             if !server.is_child() {
                 tracing::warn!("server ran in-process: its RSS includes the load generator");

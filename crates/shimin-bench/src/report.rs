@@ -58,7 +58,7 @@ pub enum FigureStatus {
 /// One figure of the suite.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
-    /// Part of issue 6 (1–6).
+    /// Part of the suite (1–8).
     pub part: u8,
     /// Stable machine name, e.g. `bootstrap.100000.items_per_s`.
     pub name: String,
@@ -193,13 +193,15 @@ pub struct Report {
     pub elapsed_s: f64,
 }
 
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 8] = [
     "1. Bootstrap: server → empty encrypted cache",
     "2. Live latency: intake → desk cache → notifier",
     "3. Queue queries on the cache",
-    "4. Server load: concurrent desks holding live streams",
-    "5. Push throughput",
+    "4. Server load: concurrent desks holding live streams (SQLite; `.pg.`: PostgreSQL)",
+    "5. Push throughput (SQLite; `.pg.`: PostgreSQL)",
     "6. Desk app",
+    "7. Two server instances on one PostgreSQL",
+    "8. Login flood",
 ];
 
 fn fmt_num(v: f64) -> String {

@@ -54,6 +54,9 @@ fn expected_names() -> Vec<String> {
     ] {
         names.push(format!("push.{f}"));
     }
+    for f in ["server_rss_peak_mib", "legit_logins_ok", "errors"] {
+        names.push(format!("flood.{f}"));
+    }
     // On PostgreSQL too, and over two instances, when the suite has a cluster (scripts/test.sh).
     if std::env::var("SHIMIN_BENCH_POSTGRES").is_ok_and(|v| !v.is_empty()) {
         let more: Vec<String> = names

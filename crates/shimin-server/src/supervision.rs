@@ -79,10 +79,16 @@ async fn prune_login_throttles(state: &SharedState) -> Result<()> {
 /// several instances on one database, only the one holding the sweep lease works a tick (the
 /// others find nothing to do); a point is recorded once whoever records it.
 pub async fn tick(state: &SharedState, now: DateTime<Utc>) -> Result<TickReport> {
-    let mut report = TickReport::default();
-    let Some(_lease) = state.store.try_sweep_lease().await? else {
-        return Ok(report);
+    let Some(lease) = state.store.try_sweep_lease().await? else {
+        return Ok(TickReport::default());
     };
+    let result = sweep(state, now).await;
+    lease.release().await;
+    result
+}
+
+async fn sweep(state: &SharedState, now: DateTime<Utc>) -> Result<TickReport> {
+    let mut report = TickReport::default();
     for _ in 0..MAX_BATCHES {
         let ids = state
             .store

@@ -353,16 +353,11 @@ describe('agent workspace (代办员工作台)', () => {
     await flushPromises()
     expect(w.get('[data-testid="case-error-phone"]').text()).toBe('联系电话只能填写数字')
     expect(w.find('[data-testid="case-error-name"]').exists()).toBe(false)
-    expect(w.get('[data-testid="case-warning-id-number"]').text()).toBe('身份证号应为18位，当前为16位')
+    expect(w.get('[data-testid="case-error-id-number"]').text()).toBe('证件号码应为18位，当前为16位')
 
+    // Corrected, it registers.
     await w.get('[data-testid="case-phone"]').setValue('13800000000')
-    await w.get('[data-testid="case-form"]').trigger('submit')
-    await flushPromises()
-    // A warning asks for a second, deliberate press.
-    expect(calls('register_case')).toHaveLength(0)
-    expect(w.get('[data-testid="case-warning"]').text()).toContain('仍然登记')
-    expect(w.get('[data-testid="case-submit"]').text()).toBe('仍然登记')
-    // Pressing again (without changing anything) registers the number as typed.
+    await w.get('[data-testid="case-id-number"]').setValue('130400199001011230')
     await w.get('[data-testid="case-form"]').trigger('submit')
     await flushPromises()
     expect(calls('register_case')).toEqual([
@@ -371,7 +366,7 @@ describe('agent workspace (代办员工作台)', () => {
         {
           req: {
             matter_id: 7,
-            applicant: { name: '张三', id_number: '1304001990010112', phone: '13800000000' },
+            applicant: { name: '张三', id_number: '130400199001011230', phone: '13800000000' },
             content: '行动不便，委托代办',
             place: '东关村',
           },
@@ -444,7 +439,7 @@ describe('agent workspace (代办员工作台)', () => {
     w.unmount()
   })
 
-  it('asks again for confirmation after the agent edits a warned field', async () => {
+  it('refuses a wrong check digit as the server would, and registers the corrected number', async () => {
     const w = await mountAgent()
     key('F2')
     await flushPromises()
@@ -455,11 +450,11 @@ describe('agent workspace (代办员工作台)', () => {
     await w.get('[data-testid="case-place"]').setValue('东关村')
     await w.get('[data-testid="case-form"]').trigger('submit')
     await flushPromises()
-    expect(w.get('[data-testid="case-warning-id-number"]').text()).toBe('身份证号校验位不符，请核对是否录错')
+    expect(w.get('[data-testid="case-error-id-number"]').text()).toBe('证件号码校验位不符，请核对是否录错')
+    expect(calls('register_case')).toHaveLength(0)
     expect(document.activeElement).toBe(w.get('[data-testid="case-id-number"]').element)
     await w.get('[data-testid="case-id-number"]').setValue('130400199001011230')
-    expect(w.get('[data-testid="case-submit"]').text()).toBe('登记（Ctrl+Enter）')
-    // Ctrl+Enter submits from any field; the corrected number has no warning left.
+    // Ctrl+Enter submits from any field; the corrected number passes.
     await w.get('[data-testid="case-id-number"]').trigger('keydown', { key: 'Enter', ctrlKey: true })
     await flushPromises()
     expect(calls('register_case')[0][1]).toMatchObject({ req: { applicant: { id_number: '130400199001011230' } } })

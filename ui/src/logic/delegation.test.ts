@@ -5,7 +5,7 @@ import {
   checklistSummary,
   emptyCaseForm,
   formatSize,
-  idNumberWarning,
+  idNumberProblem,
   loadLastPlace,
   missingFromChecklist,
   normalizeIdNumber,
@@ -27,19 +27,23 @@ const form = (over: Partial<CaseForm> = {}): CaseForm => ({
   ...over,
 })
 
-describe('ID number check', () => {
+describe('ID number check, by the server rules', () => {
   it('accepts 18 characters with a valid check digit, also a lowercase x', () => {
-    expect(idNumberWarning('11010519491231002X')).toBeNull()
-    expect(idNumberWarning('11010519491231002x')).toBeNull()
-    expect(idNumberWarning(' 130400 199001011230 ')).toBeNull()
+    expect(idNumberProblem('11010519491231002X')).toBeNull()
+    expect(idNumberProblem('11010519491231002x')).toBeNull()
+    expect(idNumberProblem(' 130400 199001011230 ')).toBeNull()
     expect(normalizeIdNumber(' 11010519491231002x')).toBe('11010519491231002X')
   })
-  it('warns about the length, stray characters and a wrong check digit', () => {
-    expect(idNumberWarning('13040019900101')).toBe('身份证号应为18位，当前为14位')
-    expect(idNumberWarning('1304001990010112A0')).toBe('身份证号前17位应为数字，最后一位为数字或X')
-    expect(idNumberWarning('13040019900101123Y')).toBe('身份证号前17位应为数字，最后一位为数字或X')
-    expect(idNumberWarning('130400199001011234')).toBe('身份证号校验位不符，请核对是否录错')
-    expect(idNumberWarning('')).toBeNull()
+  it('accepts a unified social credit code with its check character', () => {
+    expect(idNumberProblem('91350100M000100Y43')).toBeNull()
+    expect(idNumberProblem('91350100M000100Y40')).toBe('证件号码校验位不符，请核对是否录错')
+  })
+  it('names the length, stray characters, an impossible birth date and a wrong check digit', () => {
+    expect(idNumberProblem('13040019900101')).toBe('证件号码应为18位，当前为14位')
+    expect(idNumberProblem('1304001990010112I0')).toContain('身份证号前17位应为数字')
+    expect(idNumberProblem('13040019901301123X')).toBe('身份证号中的出生日期不存在')
+    expect(idNumberProblem('130400199001011234')).toBe('证件号码校验位不符，请核对是否录错')
+    expect(idNumberProblem('')).toBeNull()
   })
 })
 
@@ -56,7 +60,6 @@ describe('buildNewCase', () => {
         content: '行动不便',
         place: '东关村',
       },
-      warnings: {},
     })
   })
   it('names every missing required field in Chinese', () => {
@@ -76,13 +79,12 @@ describe('buildNewCase', () => {
     expect(buildNewCase(form({ phone: '12345' }))).toMatchObject({ ok: false, errors: { phone: expect.stringContaining('位数不对') } })
     expect(buildNewCase(form({ phone: '0311-88886666' })).ok).toBe(true)
   })
-  it('lets an odd ID number through with a warning', () => {
-    const r = buildNewCase(form({ idNumber: '13040019900101' }))
-    expect(r.ok).toBe(true)
-    expect(r.warnings).toEqual({ idNumber: '身份证号应为18位，当前为14位' })
-    // Alongside errors the warning is still reported.
+  it('refuses an ID number the server would refuse, beside other problems', () => {
     const bad = buildNewCase(form({ idNumber: '13040019900101', name: '' }))
-    expect(bad).toMatchObject({ ok: false, errors: { name: '请填写群众姓名' }, warnings: { idNumber: expect.any(String) } })
+    expect(bad).toMatchObject({
+      ok: false,
+      errors: { name: '请填写群众姓名', idNumber: '证件号码应为18位，当前为14位' },
+    })
   })
 })
 

@@ -27,19 +27,37 @@ export function normalizeIdNumber(s: string): string {
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 const ID_CHECK = '10X98765432'
 
+const CREDIT_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+const CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
 /**
- * Check a resident ID number (居民身份证号, GB 11643). Returns null when it looks right, else a
- * Chinese warning. Only a warning: the agent may confirm an unusual number (the window checks).
+ * Check an ID number as the server does (shimin_domain::identity): a resident ID number
+ * (居民身份证号, GB 11643) with a real birth date and its check character, or a company's unified
+ * social credit code (统一社会信用代码, GB 32100) with its check character. Returns null when it is
+ * right, else the Chinese problem. The server refuses what this refuses, so it is an error here.
  */
-export function idNumberWarning(raw: string): string | null {
+export function idNumberProblem(raw: string): string | null {
   const s = normalizeIdNumber(raw)
   if (!s) return null
-  if (s.length !== 18) return `身份证号应为18位，当前为${s.length}位`
-  if (!/^\d{17}[\dX]$/.test(s)) return '身份证号前17位应为数字，最后一位为数字或X'
-  let sum = 0
-  for (let i = 0; i < 17; i++) sum += Number(s[i]) * ID_WEIGHTS[i]
-  if (ID_CHECK[sum % 11] !== s[17]) return '身份证号校验位不符，请核对是否录错'
-  return null
+  if (s.length !== 18) return `证件号码应为18位，当前为${s.length}位`
+  if (/^\d{17}[\dX]$/.test(s)) {
+    const y = Number(s.slice(6, 10))
+    const m = Number(s.slice(10, 12))
+    const d = Number(s.slice(12, 14))
+    const date = new Date(Date.UTC(y, m - 1, d))
+    if (y < 1900 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) {
+      return '身份证号中的出生日期不存在'
+    }
+    let sum = 0
+    for (let i = 0; i < 17; i++) sum += Number(s[i]) * ID_WEIGHTS[i]
+    return ID_CHECK[sum % 11] === s[17] ? null : '证件号码校验位不符，请核对是否录错'
+  }
+  if ([...s].every((c) => CREDIT_ALPHABET.includes(c))) {
+    let sum = 0
+    for (let i = 0; i < 17; i++) sum += CREDIT_ALPHABET.indexOf(s[i]) * CREDIT_WEIGHTS[i]
+    return CREDIT_ALPHABET[(31 - (sum % 31)) % 31] === s[17] ? null : '证件号码校验位不符，请核对是否录错'
+  }
+  return '身份证号前17位应为数字、最后一位为数字或X（统一社会信用代码为数字和大写字母）'
 }
 
 /** Phone as typed, without spaces and hyphens (e.g. "0311-8888 6666"). */
@@ -48,16 +66,12 @@ export function normalizePhone(s: string): string {
 }
 
 export type CaseFormResult =
-  | { ok: true; value: NewCase; warnings: Partial<Record<CaseField, string>> }
-  | { ok: false; errors: Partial<Record<CaseField, string>>; warnings: Partial<Record<CaseField, string>> }
+  | { ok: true; value: NewCase }
+  | { ok: false; errors: Partial<Record<CaseField, string>> }
 
-/**
- * Validate the registration form. Errors block; warnings (an odd ID number) are shown and the
- * caller asks the agent to confirm before submitting anyway.
- */
+/** Validate the registration form by the server's rules, every problem at once. */
 export function buildNewCase(f: CaseForm): CaseFormResult {
   const errors: Partial<Record<CaseField, string>> = {}
-  const warnings: Partial<Record<CaseField, string>> = {}
   const name = f.name.trim()
   const idNumber = normalizeIdNumber(f.idNumber)
   const phone = normalizePhone(f.phone)
@@ -66,14 +80,14 @@ export function buildNewCase(f: CaseForm): CaseFormResult {
   if (!name) errors.name = '请填写群众姓名'
   if (!idNumber) errors.idNumber = '请填写身份证号'
   else {
-    const w = idNumberWarning(idNumber)
-    if (w) warnings.idNumber = w
+    const problem = idNumberProblem(idNumber)
+    if (problem) errors.idNumber = problem
   }
   if (!phone) errors.phone = '请填写联系电话'
   else if (!/^\d+$/.test(phone)) errors.phone = '联系电话只能填写数字'
   else if (phone.length < 7 || phone.length > 12) errors.phone = '联系电话位数不对（手机号11位，座机含区号不超过12位）'
   if (!place) errors.place = '请填写收件村（社区）'
-  if (Object.keys(errors).length > 0) return { ok: false, errors, warnings }
+  if (Object.keys(errors).length > 0) return { ok: false, errors }
   return {
     ok: true,
     value: {
@@ -82,7 +96,6 @@ export function buildNewCase(f: CaseForm): CaseFormResult {
       content: f.content.trim(),
       place,
     },
-    warnings,
   }
 }
 

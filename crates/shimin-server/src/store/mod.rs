@@ -371,8 +371,13 @@ pub(crate) trait BackendOps: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// A held sweep lease; dropping it releases.
-pub trait SweepLease: Send + std::fmt::Debug {}
+/// A held sweep lease. Release it explicitly: dropped, PostgreSQL's is only released when its
+/// connection is next used (a rollback queued by the driver), so the next tick would find it
+/// taken.
+#[async_trait]
+pub trait SweepLease: Send + std::fmt::Debug {
+    async fn release(self: Box<Self>);
+}
 
 /// A change the database must refuse (R-AUD): the test seam for the append-only guarantee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

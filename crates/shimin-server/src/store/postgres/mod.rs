@@ -272,8 +272,15 @@ async fn listen(pool: &PgPool) -> Result<PgListener> {
 /// The sweep lease: a transaction holding `pg_try_advisory_xact_lock`; dropped, it rolls back
 /// and the lock is released (also when the instance dies: the connection ends).
 #[derive(Debug)]
-struct AdvisoryLease(#[allow(dead_code)] Transaction<'static, Postgres>);
-impl SweepLease for AdvisoryLease {}
+struct AdvisoryLease(Transaction<'static, Postgres>);
+#[async_trait]
+impl SweepLease for AdvisoryLease {
+    async fn release(self: Box<Self>) {
+        if let Err(e) = self.0.rollback().await {
+            tracing::warn!(error = %e, "releasing the sweep lease");
+        }
+    }
+}
 
 #[async_trait]
 impl BackendOps for PgStore {

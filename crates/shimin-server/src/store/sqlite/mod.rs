@@ -105,7 +105,10 @@ pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
 /// SQLite has one server instance: the sweep lease is always granted.
 #[derive(Debug)]
 struct OnlyInstance;
-impl SweepLease for OnlyInstance {}
+#[async_trait]
+impl SweepLease for OnlyInstance {
+    async fn release(self: Box<Self>) {}
+}
 
 #[async_trait]
 impl BackendOps for SqliteStore {
