@@ -179,8 +179,30 @@ impl Desk {
         }
     }
 
+    /// Shows queue view `view`, clicking its tab again if a re-render swallowed the click
+    /// (right after login the first snapshot and the alerts re-render the panel).
+    async fn select_tab(&self, view: &str) {
+        let tab = format!("queue-tab-{view}");
+        let until = Instant::now() + UI;
+        loop {
+            self.click(&tab).await;
+            let settle = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < settle {
+                let selected = match self.wd.find(Locator::Css(&by_testid(&tab))).await {
+                    Ok(el) => el.attr("aria-selected").await.ok().flatten(),
+                    Err(_) => None,
+                };
+                if selected.as_deref() == Some("true") {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(Instant::now() < until, "queue tab {view} never became selected");
+        }
+    }
+
     async fn open_item(&self, view: &str, number: &str) {
-        self.click(&format!("queue-tab-{view}")).await;
+        self.select_tab(view).await;
         let row = self.row(number).await;
         let open = row.find(Locator::Css(&by_testid("queue-open"))).await;
         if let Err(e) = match open {
@@ -224,6 +246,8 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
     let (ts, portal, matter) = (&w.ts, &w.portal, w.matter);
     let desk = w.desk().await;
     desk.login(&w.clerk, false).await;
+    // Live push connected: the reservation reaches the desk by a poke, not the next poll.
+    desk.wait_attr("status-online", "data-live", "true").await;
 
     let created = portal.reserve(matter, citizen(1)).await;
     desk.open_item("reservation", &created.number).await;
@@ -375,7 +399,7 @@ async fn offline_the_desk_still_lists_and_handles_items_and_they_reach_the_serve
     let desk = w.desk().await;
     desk.login(&w.clerk, false).await;
     let ts = &mut w.ts;
-    desk.click("queue-tab-reservation").await;
+    desk.select_tab("reservation").await;
     desk.row(&created.number).await;
 
     ts.stop().await;
@@ -606,7 +630,7 @@ async fn the_window_sees_a_delivered_cases_custody_chain_and_its_signature_image
     let number = case.number.clone();
     let desk = w.desk().await;
     desk.login(&clerk, false).await;
-    desk.click("queue-tab-delegated_case").await;
+    desk.select_tab("delegated_case").await;
     desk.click("queue-include-closed").await;
     desk.type_into("queue-search", &number).await;
     desk.open_item("delegated_case", &number).await;
