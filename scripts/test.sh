@@ -21,5 +21,26 @@ shimin_pg_start
 trap shimin_pg_stop EXIT
 echo "== cargo test (SQLite; the benchmark smoke run also measures PostgreSQL and two instances)"
 SHIMIN_TEST_DATABASE="" SHIMIN_BENCH_POSTGRES="$SHIMIN_PG_URL" cargo test --workspace --locked
-echo "== cargo test on PostgreSQL: the server's, the client's and the end-to-end suites again"
-SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" cargo test --workspace --locked --test it
+echo "== on PostgreSQL: the server's, the client's and the end-to-end suites again"
+# The `it` binaries the pass above built, run again (from their package directory, as cargo
+# runs them). Not `cargo test --test it`: selecting fewer targets unifies dependency features
+# differently and would rebuild much of the dependency tree.
+shimin_it_binaries() {
+  SHIMIN_TEST_DATABASE="" SHIMIN_BENCH_POSTGRES="$SHIMIN_PG_URL" \
+    cargo test --workspace --locked --no-run --message-format=json-render-diagnostics |
+    python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "it" and m.get("executable"):
+        print(os.path.dirname(m["manifest_path"]) + "\t" + m["executable"])
+'
+}
+mapfile -t shimin_its < <(shimin_it_binaries)
+((${#shimin_its[@]} >= 4)) || { echo "expected the it suites of 4 crates, found ${#shimin_its[@]}" >&2; exit 1; }
+for entry in "${shimin_its[@]}"; do
+  dir="${entry%%$'\t'*}"
+  exe="${entry#*$'\t'}"
+  echo "-- $(basename "$dir")/tests/it on PostgreSQL"
+  (cd "$dir" && SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" "$exe")
+done

@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "queue",
     "item",
+    "reveal_personal",
     "act",
     "rejections",
     "dismiss_rejection",

@@ -299,6 +299,21 @@ pub async fn item(state: State<'_, Shared>, req: ItemReq) -> CmdResult<ItemDetai
 }
 
 #[derive(Debug, Deserialize)]
+pub struct RevealReq {
+    id: Uuid,
+    #[serde(with = "shimin_protocol::coded")]
+    field: shimin_domain::identity::PersonalField,
+}
+
+/// Shows a masked number of an item in full (显示完整号码); the desk records the act for the
+/// server's audit trail.
+#[tauri::command]
+pub async fn reveal_personal(state: State<'_, Shared>, req: RevealReq) -> CmdResult<String> {
+    let desk = logged_in(&state).await?;
+    Ok(desk.reveal(req.id, req.field).await?)
+}
+
+#[derive(Debug, Deserialize)]
 pub struct ActReq {
     id: Uuid,
     op: Op,

@@ -16,6 +16,7 @@ pub mod views;
 use serde::Serialize;
 use shimin_client::{CacheEvent, Desk};
 use state::{AppState, Live, Shared};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager};
 use uuid::Uuid;
@@ -26,6 +27,12 @@ pub const EVENT_REJECTED: &str = "desk://rejected";
 pub const EVENT_FOCUS_ITEM: &str = "desk://focus-item";
 pub const EVENT_ALERT: &str = "desk://alert";
 pub const EVENT_SESSION_ENDED: &str = "desk://session-ended";
+
+/// The quit in progress has started closing the cache / has closed it (see `run`).
+static CLOSING: AtomicBool = AtomicBool::new(false);
+static CACHE_CLOSED: AtomicBool = AtomicBool::new(false);
+/// How long the last-resort close at `RunEvent::Exit` may take.
+const EXIT_CLOSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Started by the autostart entry: stay in the tray until the clerk opens the window.
 const MINIMIZED_ARG: &str = "--minimized";
@@ -168,6 +175,43 @@ fn init_logging(paths: &settings::Paths) -> Option<tracing_appender::non_blockin
     guard
 }
 
+/// A quit asked by the system (SIGTERM at logout or shutdown, SIGHUP, Ctrl-C in a terminal)
+/// takes the same way out as the tray's 退出: `RunEvent::Exit` closes the cache first. Dying by
+/// the signal's default action would leave SQLCipher's worker threads running into the exit
+/// handlers (the CLI's double free, issue 16). Installed first thing in [`run`], so a signal
+/// that arrives while the window is still being built waits for the app instead of killing it.
+struct QuitSignals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl QuitSignals {
+    fn install() -> Option<QuitSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let installed = tauri::async_runtime::block_on(async {
+            Ok::<_, std::io::Error>(QuitSignals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        });
+        installed
+            .map_err(|e| tracing::warn!(error = %e, "cannot listen for quit signals"))
+            .ok()
+    }
+
+    async fn quit_app_on_signal(mut self, app: AppHandle) {
+        let name = tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "quit requested by the system");
+        app.exit(0);
+    }
+}
+
 pub fn run() {
     let paths = match settings::Paths::resolve() {
         Ok(p) => p,
@@ -177,6 +221,7 @@ pub fn run() {
         }
     };
     let _log_guard = init_logging(&paths);
+    let quit_signals = QuitSignals::install();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "desk starting");
     let state: Shared = Arc::new(AppState::new(paths));
     let start_minimized = std::env::args().any(|a| a == MINIMIZED_ARG);
@@ -205,6 +250,7 @@ pub fn run() {
             commands::sync_now,
             commands::queue,
             commands::item,
+            commands::reveal_personal,
             commands::act,
             commands::rejections,
             commands::dismiss_rejection,
@@ -221,6 +267,9 @@ pub fn run() {
             commands::attachment,
         ])
         .setup(move |app| {
+            if let Some(signals) = quit_signals {
+                tauri::async_runtime::spawn(signals.quit_app_on_signal(app.handle().clone()));
+            }
             if let Err(e) = tray::build(app.handle()) {
                 // No tray host (some desktops): the window and notifications still work.
                 tracing::warn!(error = %e, "tray icon unavailable");
@@ -243,11 +292,32 @@ pub fn run() {
         })
         .build(tauri::generate_context!());
     match result {
-        Ok(app) => app.run(|app, event| {
-            if let tauri::RunEvent::Exit = event {
-                let state = app.state::<Shared>().inner().clone();
-                tauri::async_runtime::block_on(state.close_desk());
+        Ok(app) => app.run(|app, event| match event {
+            // The cache is closed before the process ends, while the event loop still runs:
+            // the session's tasks update the tray and windows through the main thread, so
+            // blocking it to wait for them could wait forever (a quit hung that way when it
+            // came as a notification was being raised). The exit is held back, the close
+            // runs on the async runtime, and then the app exits for real.
+            tauri::RunEvent::ExitRequested { api, code, .. } if !CACHE_CLOSED.load(Ordering::SeqCst) => {
+                api.prevent_exit();
+                if !CLOSING.swap(true, Ordering::SeqCst) {
+                    let (app, state) = (app.clone(), app.state::<Shared>().inner().clone());
+                    tauri::async_runtime::spawn(async move {
+                        state.close_desk().await;
+                        CACHE_CLOSED.store(true, Ordering::SeqCst);
+                        app.exit(code.unwrap_or(0));
+                    });
+                }
             }
+            // Not reached through ExitRequested (should not happen): close, bounded.
+            tauri::RunEvent::Exit if !CACHE_CLOSED.load(Ordering::SeqCst) => {
+                let state = app.state::<Shared>().inner().clone();
+                let closing = async { tokio::time::timeout(EXIT_CLOSE_LIMIT, state.close_desk()).await };
+                if tauri::async_runtime::block_on(closing).is_err() {
+                    tracing::warn!("the cache did not close in time at exit");
+                }
+            }
+            _ => {}
         }),
         Err(e) => {
             tracing::error!(error = %e, "desk failed to start");

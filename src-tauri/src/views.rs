@@ -131,11 +131,35 @@ pub struct QueueRow {
     pub slot: Option<Slot>,
 }
 
+/// The applicant as screens show them: the ID number and phone masked for every role
+/// (1304**********583X, 138****5678); the full value only through `reveal_personal`, which
+/// leaves an audit entry (issue 16).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ApplicantView {
     pub name: String,
     pub id_number: String,
     pub phone: String,
+    /// This user may show the masked numbers in full (their desk holds them).
+    pub revealable: bool,
+}
+
+impl ApplicantView {
+    fn of(a: &shimin_protocol::Applicant, me: Option<&UserInfo>) -> ApplicantView {
+        let revealable = me.is_some_and(|u| {
+            shimin_domain::role::Actor {
+                user_id: u.id,
+                role: u.role,
+                unit_id: u.unit_id,
+            }
+            .holds_personal_data()
+        });
+        ApplicantView {
+            name: a.name.clone(),
+            id_number: shimin_protocol::mask_id_number(&a.id_number),
+            phone: shimin_protocol::mask_phone(&a.phone),
+            revealable,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -291,11 +315,7 @@ impl Lookup {
         ItemDetail {
             row: self.row(v),
             content: r.content.clone(),
-            applicant: ApplicantView {
-                name: r.applicant.name.clone(),
-                id_number: r.applicant.id_number.clone(),
-                phone: r.applicant.phone.clone(),
-            },
+            applicant: ApplicantView::of(&r.applicant, me),
             requested_slot: r.details.requested_slot,
             granted_slot: r.details.granted_slot,
             reply: r.details.reply.clone(),

@@ -252,6 +252,26 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
     let created = portal.reserve(matter, citizen(1)).await;
     desk.open_item("reservation", &created.number).await;
     assert_eq!(desk.text("detail-applicant-name").await, citizen(1).name);
+    // The ID number is masked on screen; 显示 shows it in full and the server audits the act.
+    let full_id = citizen(1).id_number;
+    let masked = desk.text("detail-applicant-id_number").await;
+    assert!(
+        masked.contains('*') && !masked.contains(&full_id),
+        "shown {masked:?}"
+    );
+    desk.click("reveal-id_number").await;
+    eventually(UI, "the full ID number is shown", || async {
+        desk.text("detail-applicant-id_number").await == full_id
+    })
+    .await;
+    eventually(UI, "the server audits the reveal", || async {
+        shimin_server::inspect::audit(ts.store())
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "personal.reveal" && e.target.as_deref() == Some(created.number.as_str()))
+    })
+    .await;
     desk.accept().await;
 
     let number = created.number.clone();
@@ -685,4 +705,124 @@ async fn the_window_sees_a_delivered_cases_custody_chain_and_its_signature_image
     }
     desk.wd.screenshot(screenshot_path("window-delegated")).await;
     desk.wd.close().await;
+}
+
+/// The desk's name on the session bus while it runs (tauri-plugin-single-instance).
+const INSTANCE_NAME: &str = "cn.gov.shimin.desk.SingleInstance";
+
+/// Quitting never corrupts the desk's memory (issue 16, finding 10): the app is started again
+/// and again on a remembered session and asked to quit the way a desktop asks (SIGTERM at
+/// logout, SIGHUP, SIGINT), while it starts, once the session is resumed and syncing; and a
+/// start that cannot create its data directory fails with its message. Every run exits with
+/// its own code, never by a signal (SIGABRT of a double free, SIGSEGV).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_desk_quits_cleanly_whenever_it_is_asked_to() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let w = World::new().await;
+    let endpoints = format!("内网={}", w.ts.url());
+    let desk = w.desk().await;
+    desk.login(&w.clerk, true).await;
+    desk.wd.close().await;
+    let data_dir = desk.data_dir.clone();
+    let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desk-quits");
+    std::fs::create_dir_all(&logs).unwrap();
+
+    let run = |n: usize, data_dir: &std::path::Path| {
+        let log = logs.join(format!("run-{n}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = w
+            .session
+            .command(app())
+            .env("SHIMIN_DESK_DATA_DIR", data_dir)
+            .env("SHIMIN_DESK_ENDPOINTS", &endpoints)
+            .env("SHIMIN_DESK_LOG", "info")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("the desk starts");
+        (child, log)
+    };
+    let signals = ["TERM", "HUP", "INT"];
+    const RUNS: usize = 12;
+    for n in 0..RUNS {
+        eventually(UI, "the previous desk has left the session bus", || async {
+            !w.session.name_has_owner(INSTANCE_NAME)
+        })
+        .await;
+        let (mut child, log) = run(n, &data_dir);
+        // A third of the runs quit while starting; the others once the session is resumed
+        // and the sync loop runs.
+        if n % 3 == 0 {
+            tokio::time::sleep(Duration::from_millis(300 + 200 * n as u64)).await;
+        } else {
+            eventually(UI, "the desk resumes the remembered session", || async {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .contains("session resumed from the keyring")
+            })
+            .await;
+            assert!(
+                w.session.name_has_owner(INSTANCE_NAME),
+                "run {n} is the running desk"
+            );
+            tokio::time::sleep(Duration::from_millis(100 * (n % 4) as u64)).await;
+        }
+        let signal = signals[n % signals.len()];
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+        let until = Instant::now() + UI;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > until {
+                panic!(
+                    "run {n} did not quit on SIG{signal}; its threads:\n{}",
+                    threads_of(child.id())
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let output = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(
+            (status.code(), status.signal()),
+            (Some(0), None),
+            "run {n} (SIG{signal}) ended {status:?}; log {}:\n{output}",
+            log.display()
+        );
+        assert!(
+            !output.contains("double free") && !output.contains("corrupted"),
+            "run {n}: {output}"
+        );
+    }
+
+    // A start that cannot create its data directory: a message and exit code 1.
+    let blocked = w.session.home().join("not-a-directory");
+    std::fs::write(&blocked, b"a file").unwrap();
+    let (mut child, log) = run(RUNS, &blocked.join("desk-data"));
+    let status = child.wait().unwrap();
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!((status.code(), status.signal()), (Some(1), None), "{output}");
+    assert!(output.contains("无法创建数据目录"), "{output}");
+
+    // The cache is intact after all that: the desk still opens on the remembered session.
+    let again = w.desk().await;
+    again.wd.wait_for_testid("queue-tab-all", UI).await;
+    again.wait_attr("status-online", "data-synced", "true").await;
+    again.wd.close().await;
+}
+
+/// The stacks of a hung process's threads, when gdb is there to take them (a diagnosis only).
+fn threads_of(pid: u32) -> String {
+    let out = std::process::Command::new("gdb")
+        .args(["-batch", "-p", &pid.to_string(), "-ex", "thread apply all bt 12"])
+        .output();
+    match out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).chars().take(20_000).collect(),
+        Err(_) => "(no gdb here to show them)".to_owned(),
+    }
 }

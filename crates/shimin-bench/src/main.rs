@@ -877,9 +877,16 @@ async fn only_load(cli: &Cli) -> Result<i32> {
     }
     server.stop().await;
     merge_part(cli, 4, "--only-load", figures, &errors, |r| {
-        if r.load_server != desc {
-            r.load_server = format!("{desc} (part 4 re-run; part 5: {})", r.load_server);
-        }
+        // Part 5's server as the full run described it, once (not one wrapper per re-run).
+        let part5 = match r.load_server.split_once(" (part 4 re-run; part 5: ") {
+            Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest).to_owned(),
+            None => r.load_server.clone(),
+        };
+        r.load_server = if part5 == desc {
+            desc
+        } else {
+            format!("{desc} (part 4 re-run; part 5: {part5})")
+        };
     })?;
     Ok(if errors.is_empty() { 0 } else { 1 })
 }

@@ -9,10 +9,12 @@ use crate::{driver, Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::to_local;
+use shimin_domain::identity::PersonalField;
 use shimin_domain::ladder::Presence;
 use shimin_protocol::{
     codes, paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
-    PushRequest, PushResponse, SetPresence, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
+    PushRequest, PushResponse, RevealBatch, RevealReceipt, SetPresence, Unit, UserInfo, MAX_PULL_LIMIT,
+    MAX_PUSH_BATCH, MAX_REVEAL_BATCH,
 };
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,6 +55,8 @@ pub struct SyncReport {
     pub pushed_rejected: u64,
     pub pulled_changes: u64,
     pub cursor: i64,
+    /// Records of masked numbers shown in full, handed in to the server.
+    pub reveals_handed_in: u64,
 }
 
 /// A delegated case an agent registers (代办件登记), offline.
@@ -526,6 +530,8 @@ impl Desk {
             }
         }
 
+        report.reveals_handed_in = self.hand_in_reveals(i, token).await?;
+
         // Pull pages until the end of the snapshot; each page commits with its cursor.
         let mut restarted = false;
         loop {
@@ -591,6 +597,27 @@ impl Desk {
             s.last_error = None;
         });
         Ok(report)
+    }
+
+    /// Hands in the queued reveals (oldest first, in batches) and forgets each batch the server
+    /// settled. Returns how many were handed in.
+    async fn hand_in_reveals(&self, i: usize, token: &str) -> Result<u64> {
+        let store = &self.inner.store;
+        let mut handed_in = 0;
+        loop {
+            let reveals = store.pending_reveals(MAX_REVEAL_BATCH).await?;
+            if reveals.is_empty() {
+                return Ok(handed_in);
+            }
+            let ids: Vec<Uuid> = reveals.iter().map(|r| r.id).collect();
+            let _: RevealReceipt = self
+                .inner
+                .transport
+                .post(i, paths::REVEALS, &RevealBatch { reveals }, Some(token))
+                .await?;
+            store.forget_reveals(&ids).await?;
+            handed_in += ids.len() as u64;
+        }
     }
 
     /// Uploads one captured attachment in chunks, resuming where the server's copy of this
@@ -724,6 +751,37 @@ impl Desk {
             .await?;
         self.after_local_change(item_id).await;
         Ok(view)
+    }
+
+    /// Shows `field` of item `item_id` in full (显示完整号码): the value from the cache, at once
+    /// and offline too, with a record of the act queued for the server's audit trail (handed
+    /// in by the next sync, which this wakes). Lists and screens show these fields masked.
+    pub async fn reveal(&self, item_id: Uuid, field: PersonalField) -> Result<String> {
+        if !self.op_actor()?.actor().holds_personal_data() {
+            return Err(Error::Refused {
+                code: "not_permitted",
+                message: "监督人员只能查看脱敏信息",
+            });
+        }
+        let item = self
+            .inner
+            .store
+            .item(item_id)
+            .await?
+            .ok_or(Error::ItemNotFound(item_id))?;
+        let applicant = &item.record.applicant;
+        let value = match field {
+            PersonalField::IdNumber => applicant.id_number.clone(),
+            PersonalField::Phone => applicant.phone.clone(),
+        };
+        if !value.is_empty() {
+            self.inner
+                .store
+                .queue_reveal(item_id, field, self.server_now())
+                .await?;
+            self.inner.wake.notify_one();
+        }
+        Ok(value)
     }
 
     /// The acting user, as ops record it.

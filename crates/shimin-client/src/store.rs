@@ -25,6 +25,8 @@ use std::path::Path;
 use std::str::FromStr;
 use uuid::Uuid;
 
+mod reveals;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Rows per multi-row INSERT of a pull page (18 parameters each).
@@ -265,9 +267,12 @@ impl Store {
     pub async fn reset_for_new_user(&self) -> Result<()> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
-        let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
-            .fetch_one(&mut *tx)
-            .await?;
+        // Reveals count too: handed in under the next user's session they would be theirs.
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM pending_reveals)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if pending > 0 {
             return Err(Error::OtherUserPending {
                 pending: pending as u64,

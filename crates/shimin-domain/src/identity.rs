@@ -7,6 +7,40 @@
 //! - Phones: 7–15 digits, optionally a leading `+`, hyphens and spaces between groups.
 //! - Names: 1–50 characters, no control characters, no markup characters (`<` `>`).
 
+/// A citizen's number that lists and screens show masked for every role (1304**********583X,
+/// 138****5678); showing it in full is a deliberate act (显示完整号码) that leaves an audit
+/// entry (R-SEC, R-AUD). Names stay readable: a counter calls people by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PersonalField {
+    /// 身份证号 or 统一社会信用代码
+    IdNumber,
+    /// 联系电话
+    Phone,
+}
+
+impl PersonalField {
+    pub const ALL: [PersonalField; 2] = [PersonalField::IdNumber, PersonalField::Phone];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PersonalField::IdNumber => "id_number",
+            PersonalField::Phone => "phone",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<PersonalField> {
+        PersonalField::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// Its name on screens and in the audit trail's reading.
+    pub fn label(self) -> &'static str {
+        match self {
+            PersonalField::IdNumber => "证件号码",
+            PersonalField::Phone => "联系电话",
+        }
+    }
+}
+
 /// What kind of number an ID number is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdKind {

@@ -144,6 +144,13 @@ impl Scope {
 }
 
 impl Actor {
+    /// Whether this actor's desk holds citizens' personal data in full (and so may reveal a
+    /// masked number, leaving an audit entry): the unit office roles and agents. Supervision
+    /// roles only ever receive masked data (R-SCOPE, R-SEC).
+    pub fn holds_personal_data(&self) -> bool {
+        matches!(read_scope(self), Scope::Unit(_) | Scope::Agent(_))
+    }
+
     /// Whether this actor may act on an item handled by `unit_id` carried by `agent_id`.
     /// Supervision users read but do not handle.
     pub fn may_handle(&self, unit_id: i64, agent_id: Option<i64>) -> bool {

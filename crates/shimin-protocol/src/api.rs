@@ -94,6 +94,36 @@ pub struct SetPresence {
     pub presence: shimin_domain::ladder::Presence,
 }
 
+/// Most reveals in one [`RevealBatch`].
+pub const MAX_REVEAL_BATCH: usize = 100;
+
+/// A desk's record that its user showed a citizen's masked number in full (R-SEC, R-AUD).
+/// The desk shows the value from its cache at once, online or not, and sends the record with
+/// its next sync; `id` makes sending it again harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reveal {
+    pub id: Uuid,
+    pub item_id: Uuid,
+    #[serde(with = "crate::coded")]
+    pub field: shimin_domain::identity::PersonalField,
+    /// When the desk showed it (the desk's clock corrected by the server offset).
+    pub at: DateTime<Utc>,
+}
+
+/// `POST` [`crate::paths::REVEALS`]: reveals the desk has not yet handed in (recorded with the
+/// session's own client installation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealBatch {
+    pub reveals: Vec<Reveal>,
+}
+
+/// The answer to a [`RevealBatch`]: how many were new to the server (the rest it already had,
+/// or named items it does not know). Every reveal of the batch is settled either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealReceipt {
+    pub recorded: u32,
+}
+
 /// The logged-in user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {

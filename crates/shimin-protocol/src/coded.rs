@@ -7,6 +7,7 @@
 //! older peers (see the version history in the crate root).
 
 use serde::{de, Deserialize, Deserializer, Serializer};
+use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
@@ -38,6 +39,7 @@ coded!(Status, "status");
 coded!(Role, "role");
 coded!(Presence, "presence");
 coded!(UnitKind, "unit kind");
+coded!(PersonalField, "personal field");
 
 pub fn serialize<T: Coded, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.code())

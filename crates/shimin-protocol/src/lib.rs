@@ -15,7 +15,8 @@
 //!   `ItemDetails.attachments` / `delivery`, blob upload endpoints, the progress query;
 //!   `Poke.spread_ms` (pull background changes at a random moment within it).
 //!   Wave 2 (2026-12): kinds, statuses, roles, presences and unit kinds are enums in the
-//!   types ([`coded`]), the same codes on the wire; `PullResponse.epoch` (additive).
+//!   types ([`coded`]), the same codes on the wire; `PullResponse.epoch` (additive); the
+//!   reveals endpoint (additive).
 
 pub mod api;
 pub mod catalog;
@@ -75,4 +76,6 @@ pub mod paths {
     pub const ADMIN_CALENDAR: &str = "/api/v1/admin/calendar";
     /// `POST`: clear an account's login throttling (sysadmin only).
     pub const ADMIN_UNLOCK: &str = "/api/v1/admin/users/{username}/unlock";
+    /// `POST` [`crate::RevealBatch`]: the desk's records of masked numbers shown in full.
+    pub const REVEALS: &str = "/api/v1/reveals";
 }

@@ -40,6 +40,7 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::BLOB, get(blobs::get).put(blobs::put_chunk))
         .route(paths::ADMIN_CALENDAR, put(calendar::put))
         .route(paths::ADMIN_UNLOCK, post(auth::unlock))
+        .route(paths::REVEALS, post(crate::reveals::record))
         .layer(middleware::from_fn(check_protocol));
     Router::new()
         .route(paths::HEALTH, get(health))

@@ -70,6 +70,9 @@ table_reader!(
 table_reader!(
     /// Which items refer to which blobs: (item, hash).
     attachments, Table::ItemAttachments, ItemAttachments, (Uuid, String));
+table_reader!(
+    /// Every reveal of a masked number (显示完整号码).
+    reveals, Table::Reveals, Reveals, crate::store::RevealRow);
 
 /// One item's history, oldest first.
 pub async fn history(store: &Store, item: Uuid) -> Result<Vec<ItemEvent>> {

@@ -31,6 +31,7 @@ pub mod inspect;
 pub mod intake;
 pub mod items;
 pub mod passwords;
+pub mod reveals;
 pub mod store;
 pub mod supervision;
 pub mod sync;

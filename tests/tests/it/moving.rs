@@ -5,6 +5,7 @@
 
 use crate::support::*;
 use shimin_client::{Desk, QueueQuery, QueueView};
+use shimin_domain::identity::PersonalField;
 use shimin_protocol::Op;
 use shimin_server::store::dump::Table;
 use shimin_server::store::Database;
@@ -56,9 +57,13 @@ async fn migrate_copies_the_demo_county_exactly_and_desks_continue_on_postgresql
     desk.sync_now().await.unwrap();
     let items_on_desk = desk.store().item_count().await.unwrap();
     let item = an_item(&desk).await;
+    // A reveal handed in before the move (its row must move too) and one made during it.
+    desk.reveal(item, PersonalField::Phone).await.unwrap();
+    assert_eq!(desk.sync_now().await.unwrap().reveals_handed_in, 1);
     server.stop().await;
     note(&desk, item, "迁移期间的备注一").await;
     note(&desk, item, "迁移期间的备注二").await;
+    desk.reveal(item, PersonalField::IdNumber).await.unwrap();
     assert_eq!(desk.pending_count().await.unwrap(), 2);
 
     // The move.
@@ -67,7 +72,13 @@ async fn migrate_copies_the_demo_county_exactly_and_desks_continue_on_postgresql
         .unwrap();
     let target = admin::open(Database::Postgres(target_url.clone())).await.unwrap();
     let summaries = admin::migrate(&source, &target, true).await.expect("migrated");
-    for table in [Table::Items, Table::ItemEvents, Table::AuditLog, Table::Users] {
+    for table in [
+        Table::Items,
+        Table::ItemEvents,
+        Table::AuditLog,
+        Table::Users,
+        Table::Reveals,
+    ] {
         let s = summaries.iter().find(|s| s.table == table).unwrap();
         assert!(s.rows > 0, "{} copied", table.name());
         assert_eq!(*s, source.summary(table).await.unwrap(), "{} equal", table.name());
@@ -88,6 +99,8 @@ async fn migrate_copies_the_demo_county_exactly_and_desks_continue_on_postgresql
     server.restart().await;
     let report = desk.sync_now().await.unwrap();
     assert_eq!(report.pushed_applied, 2);
+    assert_eq!(report.reveals_handed_in, 1);
+    assert_eq!(inspect::reveals(server.store()).await.unwrap().len(), 2);
     assert!(
         (report.pulled_changes as u64) < items_on_desk,
         "no re-bootstrap ({} changes pulled)",

@@ -75,3 +75,38 @@ async fn mutations_made_while_the_server_is_down_apply_once_after_it_returns() {
         assert_eq!((view.record.status, view.pending), (Status::Accepted, false));
     }
 }
+
+/// A masked number shown in full while the server is down (issue 16): the desk shows the value
+/// from its cache at once, keeps the record, and hands it in once when the server returns;
+/// the server's audit trail then names the clerk, the item and the field, not the value.
+#[tokio::test]
+async fn a_number_revealed_offline_reaches_the_audit_trail_once() {
+    use shimin_domain::identity::PersonalField;
+    let mut server = TestServer::demo().await;
+    let clerk = server.user("clerk", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let portal = Portal::login(&server).await;
+    let matter = server.matter_of(clerk.unit_id.expect("a clerk has a unit")).await;
+    let created = portal.reserve(matter, citizen(950)).await;
+    let desk = desk(dir.path(), "clerk", &[server.url()], &clerk).await;
+    desk.sync_now().await.unwrap();
+
+    server.stop().await;
+    let shown = desk
+        .reveal(created.id, PersonalField::IdNumber)
+        .await
+        .expect("works offline");
+    assert_eq!(shown, citizen(950).id_number);
+    desk.sync_now().await.expect_err("server is down");
+
+    server.restart().await;
+    let report = desk.sync_now().await.unwrap();
+    assert_eq!(report.reveals_handed_in, 1);
+    assert_eq!(desk.sync_now().await.unwrap().reveals_handed_in, 0);
+    let audit = shimin_server::inspect::audit(server.store()).await.unwrap();
+    let reveals: Vec<_> = audit.iter().filter(|e| e.action == "personal.reveal").collect();
+    assert_eq!(reveals.len(), 1, "recorded once");
+    assert_eq!(reveals[0].user_id, Some(clerk.id));
+    assert_eq!(reveals[0].target.as_deref(), Some(created.number.as_str()));
+    assert!(!reveals[0].outcome.contains(&shown), "the audit holds no value");
+}

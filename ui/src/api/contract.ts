@@ -191,9 +191,14 @@ export interface MatterInfo {
   fee_fen: number
 }
 
+/// A citizen's number shown masked for every role; revealing one leaves an audit entry.
+export type PersonalField = 'id_number' | 'phone'
+
 export interface ItemDetail extends QueueRow {
   content: string // what the citizen wrote: render as text only
-  applicant: { name: string; id_number: string; phone: string }
+  /// id_number and phone arrive masked (1304**********583X, 138****5678); `reveal_personal`
+  /// gives the full value when `revealable`.
+  applicant: { name: string; id_number: string; phone: string; revealable: boolean }
   requested_slot: Slot | null
   granted_slot: Slot | null
   reply: string | null
@@ -289,6 +294,8 @@ export interface Commands {
   sync_now: { req: undefined; res: null }
   queue: { req: QueueRequest; res: QueueRow[] }
   item: { req: { id: string }; res: ItemDetail }
+  /// The full value of a masked number (显示完整号码); the desk records the act for the audit.
+  reveal_personal: { req: { id: string; field: PersonalField }; res: string }
   act: { req: { id: string; op: Op }; res: ItemDetail }
   rejections: { req: undefined; res: Rejection[] }
   dismiss_rejection: { req: { mutation_id: string }; res: null }

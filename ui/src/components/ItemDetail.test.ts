@@ -22,7 +22,7 @@ describe('ItemDetail', () => {
         detail: detail({
           content: evil,
           title: `<b>${evil}</b>`,
-          applicant: { name: '<script>alert(2)</script>', id_number: '1', phone: '2' },
+          applicant: { name: '<script>alert(2)</script>', id_number: '1', phone: '2', revealable: false },
           history: [{ at: '2026-12-01T01:00:00Z', actor_name: '<i>x</i>', action: 'a', action_name: '备注', status_name: 's', note: evil, place: null }],
         }),
       },
@@ -34,6 +34,29 @@ describe('ItemDetail', () => {
     expect(w.find('b').exists()).toBe(false)
     expect(w.find('script').exists()).toBe(false)
     expect(w.find('i').exists()).toBe(false)
+  })
+
+  it('shows numbers masked and reveals one on request, through the shell', async () => {
+    const w = mount(ItemDetail, { props: { detail: detail() } })
+    expect(w.get('[data-testid="detail-applicant-id_number"]').text()).toBe('1304**********1234')
+    expect(w.get('[data-testid="detail-applicant-phone"]').text()).toBe('138****0000')
+    invoke.mockResolvedValueOnce('130400199001011234')
+    await w.get('[data-testid="reveal-id_number"]').trigger('click')
+    await flushPromises()
+    expect(invoke).toHaveBeenLastCalledWith('reveal_personal', { req: { id: detail().id, field: 'id_number' } })
+    expect(w.get('[data-testid="detail-applicant-id_number"]').text()).toBe('130400199001011234')
+    expect(w.find('[data-testid="reveal-id_number"]').exists()).toBe(false)
+    // The phone stays masked until asked for; another item shows masked again.
+    expect(w.get('[data-testid="detail-applicant-phone"]').text()).toBe('138****0000')
+    await w.setProps({ detail: detail({ id: 'other-item' }) })
+    expect(w.get('[data-testid="detail-applicant-id_number"]').text()).toBe('1304**********1234')
+  })
+
+  it('offers no reveal to users who only see masked data', () => {
+    const base = detail()
+    const w = mount(ItemDetail, { props: { detail: detail({ applicant: { ...base.applicant, revealable: false } }) } })
+    expect(w.find('[data-testid="reveal-id_number"]').exists()).toBe(false)
+    expect(w.find('[data-testid="reveal-phone"]').exists()).toBe(false)
   })
 
   it('shows only the allowed actions', () => {

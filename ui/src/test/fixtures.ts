@@ -36,7 +36,8 @@ export function detail(over: Partial<ItemDetail> = {}): ItemDetail {
   return {
     ...row(),
     content: '我想预约办理户籍迁入。',
-    applicant: { name: '张三', id_number: '130400199001011234', phone: '13800000000' },
+    // As the shell sends it: numbers masked, revealable by a clerk.
+    applicant: { name: '张三', id_number: '1304**********1234', phone: '138****0000', revealable: true },
     requested_slot: { start: '2026-12-01T09:00:00', end: '2026-12-01T10:00:00' },
     granted_slot: null,
     reply: null,

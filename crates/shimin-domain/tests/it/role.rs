@@ -72,3 +72,33 @@ fn role_codes_round_trip() {
     }
     assert_eq!(Role::from_code("root"), None);
 }
+
+/// Whose desk holds citizens' numbers in full, and so may reveal a masked one (R-SEC): the
+/// roles that handle items; supervision and the rest only ever hold masked data.
+#[test]
+fn only_roles_that_handle_items_hold_personal_data() {
+    for role in Role::ALL {
+        let expected = matches!(
+            role,
+            Role::Clerk | Role::DeptLeader | Role::NetAdmin | Role::Agent
+        );
+        assert_eq!(actor(role).holds_personal_data(), expected, "role {role:?}");
+    }
+    let unbound = Actor {
+        unit_id: None,
+        ..actor(Role::Clerk)
+    };
+    assert!(
+        !unbound.holds_personal_data(),
+        "a clerk without a unit holds nothing"
+    );
+}
+
+#[test]
+fn personal_field_codes_round_trip() {
+    use shimin_domain::identity::PersonalField;
+    for f in PersonalField::ALL {
+        assert_eq!(PersonalField::from_code(f.code()), Some(f));
+    }
+    assert_eq!(PersonalField::from_code("name"), None, "names are not masked");
+}

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use shimin_protocol::ItemEvent;
 use uuid::Uuid;
 
-use super::model::{ColleagueRow, MatterRow, SiteRow, StoredItem, UnitRow};
+use super::model::{ColleagueRow, MatterRow, RevealRow, SiteRow, StoredItem, UnitRow};
 
 /// Rows per exported chunk.
 pub const CHUNK: usize = 1000;
@@ -39,10 +39,11 @@ pub enum Table {
     Blobs,
     BlobUploads,
     ItemAttachments,
+    Reveals,
 }
 
 impl Table {
-    pub const ALL: [Table; 20] = [
+    pub const ALL: [Table; 21] = [
         Table::Meta,
         Table::ChangeSeq,
         Table::Sites,
@@ -63,6 +64,7 @@ impl Table {
         Table::Blobs,
         Table::BlobUploads,
         Table::ItemAttachments,
+        Table::Reveals,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +89,7 @@ impl Table {
             Table::Blobs => "blobs",
             Table::BlobUploads => "blob_uploads",
             Table::ItemAttachments => "item_attachments",
+            Table::Reveals => "reveals",
         }
     }
 
@@ -240,6 +243,7 @@ pub enum Rows {
     Blobs(Vec<BlobDump>),
     BlobUploads(Vec<UploadDump>),
     ItemAttachments(Vec<(Uuid, String)>),
+    Reveals(Vec<RevealRow>),
 }
 
 impl Rows {
@@ -265,6 +269,7 @@ impl Rows {
             Rows::Blobs(v) => v.len(),
             Rows::BlobUploads(v) => v.len(),
             Rows::ItemAttachments(v) => v.len(),
+            Rows::Reveals(v) => v.len(),
         }
     }
 
@@ -301,6 +306,7 @@ impl Rows {
             Rows::Blobs(v) => each(v, hasher),
             Rows::BlobUploads(v) => each(v, hasher),
             Rows::ItemAttachments(v) => each(v, hasher),
+            Rows::Reveals(v) => each(v, hasher),
         }
     }
 }

@@ -228,6 +228,8 @@ pub trait Writes: Reads {
         at: DateTime<Utc>,
     ) -> Result<bool>;
     async fn open_supervision_case(&mut self, case: &NewSupervisionCase<'_>) -> Result<()>;
+    /// Records a reveal once (by its id); false when it was recorded already.
+    async fn record_reveal(&mut self, reveal: &RevealRow) -> Result<bool>;
 
     // --- directory, catalogue, calendar -----------------------------------------------------
     async fn add_site(&mut self, name: &str, seq: i64) -> Result<i64>;

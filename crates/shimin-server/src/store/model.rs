@@ -328,3 +328,17 @@ pub(crate) fn number_keys(items: &[BulkItem]) -> (KeyCounts, ItemKeys) {
     }
     (keys, of_item)
 }
+
+/// A user showed a citizen's masked number in full (issue 16): as recorded, and as
+/// `migrate` copies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealRow {
+    pub id: Uuid,
+    pub item_id: Uuid,
+    pub user_id: i64,
+    pub client_id: String,
+    /// A `PersonalField` code.
+    pub field: String,
+    pub revealed_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}

@@ -343,6 +343,98 @@ async fn personal_data_in_free_text_is_masked_for_supervision() {
     }
 }
 
+/// Finding 5, second part: showing a masked number in full is recorded once per reveal (the
+/// desk may send it again), with an audit entry naming who, which installation, which item
+/// and field, never the value; supervision roles have nothing to reveal.
+#[tokio::test]
+async fn a_reveal_of_a_masked_number_is_audited_once_and_never_holds_the_value() {
+    let ts = start().await;
+    let portal = ts.portal().await;
+    let created = new_reservation(&ts, &portal, "县公安局").await;
+    let clerk = ts.login_as(Role::Clerk, Some("县公安局")).await;
+    let reveal = |field| Reveal {
+        id: Uuid::new_v4(),
+        item_id: created.id,
+        field,
+        at: chrono::Utc::now(),
+    };
+    let (id_number, phone) = (
+        reveal(shimin_domain::identity::PersonalField::IdNumber),
+        reveal(shimin_domain::identity::PersonalField::Phone),
+    );
+    let unknown_item = Reveal {
+        item_id: Uuid::new_v4(),
+        ..reveal(shimin_domain::identity::PersonalField::Phone)
+    };
+    let batch = RevealBatch {
+        reveals: vec![id_number.clone(), phone.clone(), unknown_item],
+    };
+    let first: RevealReceipt = clerk.post(paths::REVEALS, &batch).await.unwrap();
+    assert_eq!(first.recorded, 2, "the unknown item is settled without a record");
+    let again: RevealReceipt = clerk.post(paths::REVEALS, &batch).await.unwrap();
+    assert_eq!(again.recorded, 0, "sent again, counted once");
+
+    let rows = inspect::reveals(ts.store()).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|r| r.user_id == clerk.user_id() && r.client_id == clerk.client_id.to_string()));
+    let audit: Vec<_> = ts
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "personal.reveal")
+        .collect();
+    assert_eq!(audit.len(), 2);
+    let stored = ts.item(created.id).await;
+    for e in &audit {
+        assert_eq!(e.target.as_deref(), Some(created.number.as_str()));
+        assert_eq!(e.user_id, Some(clerk.user_id()));
+        assert!(
+            !e.outcome.contains(&stored.applicant.id_number) && !e.outcome.contains(&stored.applicant.phone)
+        );
+    }
+    assert!(audit.iter().any(|e| e.outcome.starts_with("id_number shown ")));
+    assert!(audit.iter().any(|e| e.outcome.starts_with("phone shown ")));
+
+    // Supervision roles only ever see masked data.
+    let inspector = ts.login_as(Role::Inspector, None).await;
+    let f = fail(inspector.req(Method::POST, paths::REVEALS).json(&batch)).await;
+    assert_eq!(f.status, StatusCode::FORBIDDEN);
+    // Too many at once: refused, nothing recorded.
+    let flood = RevealBatch {
+        reveals: (0..=MAX_REVEAL_BATCH)
+            .map(|_| reveal(shimin_domain::identity::PersonalField::Phone))
+            .collect(),
+    };
+    let f = fail(clerk.req(Method::POST, paths::REVEALS).json(&flood)).await;
+    assert_eq!(f.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(inspect::reveals(ts.store()).await.unwrap().len(), 2);
+    // A time the server's clock has not reached is recorded as the time it arrived.
+    let ahead = Reveal {
+        at: chrono::Utc::now() + chrono::Duration::hours(2),
+        ..reveal(shimin_domain::identity::PersonalField::Phone)
+    };
+    let before = chrono::Utc::now();
+    let receipt: RevealReceipt = clerk
+        .post(
+            paths::REVEALS,
+            &RevealBatch {
+                reveals: vec![ahead.clone()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(receipt.recorded, 1);
+    let row = inspect::reveals(ts.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == ahead.id)
+        .unwrap();
+    assert!(row.revealed_at >= before - chrono::Duration::seconds(1) && row.revealed_at < ahead.at);
+}
+
 /// Finding 6: numbers from requests are checked; no input answers 5xx.
 #[tokio::test]
 async fn extreme_numbers_in_requests_never_answer_5xx() {

@@ -1010,6 +1010,10 @@ impl Writes for PgConn {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn record_reveal(&mut self, reveal: &RevealRow) -> Result<bool> {
+        insert_reveal(self.c(), reveal).await
+    }
+
     async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
         sqlx::query(
             "INSERT INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
@@ -1426,4 +1430,22 @@ async fn append_audit(conn: &mut PgConnection, entries: &[OwnedEntry]) -> Result
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Inserts a reveal unless its id is known; true when it was new. Also `migrate`'s import.
+pub(super) async fn insert_reveal(conn: &mut PgConnection, r: &RevealRow) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO reveals (id, item_id, user_id, client_id, field, revealed_at, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )
+    .bind(r.id)
+    .bind(r.item_id)
+    .bind(r.user_id)
+    .bind(&r.client_id)
+    .bind(&r.field)
+    .bind(r.revealed_at)
+    .bind(r.recorded_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::conn::{unit_kind, ColleagueSql, EventRow, ItemRow, MatterSql, ITEM_COLUMNS, MATTER_COLUMNS};
 use crate::store::dump::{self, Rows, Table, CHUNK};
-use crate::store::model::{SiteRow, UnitRow};
+use crate::store::model::{RevealRow, SiteRow, UnitRow};
 use crate::{Error, Result};
 
 async fn stream<R, T>(
@@ -412,8 +412,30 @@ pub(super) async fn export(conn: &mut PgConnection, table: Table, out: Sender<Ro
             )
             .await
         }
+        Table::Reveals => {
+            stream(
+                conn,
+                "SELECT id, item_id, user_id, client_id, field, revealed_at, recorded_at FROM reveals ORDER BY id",
+                |(id, item_id, user_id, client_id, field, revealed_at, recorded_at): RevealTuple| {
+                    Ok(RevealRow {
+                        id,
+                        item_id,
+                        user_id,
+                        client_id,
+                        field,
+                        revealed_at,
+                        recorded_at,
+                    })
+                },
+                Rows::Reveals,
+                &out,
+            )
+            .await
+        }
     }
 }
+
+type RevealTuple = (Uuid, Uuid, i64, String, String, DateTime<Utc>, DateTime<Utc>);
 
 /// Writes one chunk of rows as they are (ids, numbers, versions kept).
 pub(super) async fn import(conn: &mut PgConnection, rows: &Rows) -> Result<()> {
@@ -726,6 +748,11 @@ pub(super) async fn import(conn: &mut PgConnection, rows: &Rows) -> Result<()> {
                     .bind(hash)
                     .execute(&mut *conn)
                     .await?;
+            }
+        }
+        Rows::Reveals(v) => {
+            for r in v {
+                super::conn::insert_reveal(&mut *conn, r).await?;
             }
         }
     }

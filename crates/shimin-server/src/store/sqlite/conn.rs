@@ -1014,6 +1014,10 @@ impl Writes for SqliteConn {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn record_reveal(&mut self, reveal: &RevealRow) -> Result<bool> {
+        insert_reveal(self.c(), reveal).await
+    }
+
     async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
         sqlx::query(
             "INSERT OR IGNORE INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
@@ -1466,4 +1470,22 @@ pub(super) async fn seal_unsealed(conn: &mut SqliteConnection) -> Result<u64> {
         prev = hash;
     }
     Ok(rows.len() as u64)
+}
+
+/// Inserts a reveal unless its id is known; true when it was new.
+async fn insert_reveal(conn: &mut SqliteConnection, r: &RevealRow) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO reveals (id, item_id, user_id, client_id, field, revealed_at, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.id.to_string())
+    .bind(r.item_id.to_string())
+    .bind(r.user_id)
+    .bind(&r.client_id)
+    .bind(&r.field)
+    .bind(ts(r.revealed_at))
+    .bind(ts(r.recorded_at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::Sender;
 use super::conn::{opt_ts, unit_kind, uuid, ColleagueSql, ItemRow, MatterSql, MATTER_COLUMNS};
 use super::parse_ts;
 use crate::store::dump::{self, Rows, Table, CHUNK};
-use crate::store::model::{SiteRow, UnitRow};
+use crate::store::model::{RevealRow, SiteRow, UnitRow};
 use crate::{Error, Result};
 
 async fn stream<R, T>(
@@ -403,5 +403,27 @@ pub(super) async fn export(conn: &mut SqliteConnection, table: Table, out: Sende
             )
             .await
         }
+        Table::Reveals => {
+            stream(
+                conn,
+                "SELECT id, item_id, user_id, client_id, field, revealed_at, recorded_at FROM reveals ORDER BY id",
+                |(id, item_id, user_id, client_id, field, revealed_at, recorded_at): RevealTuple| {
+                    Ok(RevealRow {
+                        id: uuid(&id)?,
+                        item_id: uuid(&item_id)?,
+                        user_id,
+                        client_id,
+                        field,
+                        revealed_at: parse_ts(&revealed_at)?,
+                        recorded_at: parse_ts(&recorded_at)?,
+                    })
+                },
+                Rows::Reveals,
+                &out,
+            )
+            .await
+        }
     }
 }
+
+type RevealTuple = (String, String, i64, String, String, String, String);
