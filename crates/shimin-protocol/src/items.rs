@@ -279,7 +279,10 @@ pub enum Op {
     RefuseApplication {
         reason: String,
     },
-    /// `to` is a status code of `Status::APPLICATION_STAGES`.
+    /// `to` is a status code of `Status::APPLICATION_STAGES`. Kept a string on purpose, unlike
+    /// the record's `status`: a code this build does not know is then one mutation refused
+    /// (`invalid_op`, "未知的办理环节") rather than a push batch the server cannot parse, which
+    /// would hold up every mutation behind it in the desk's outbox.
     Advance {
         to: String,
     },
