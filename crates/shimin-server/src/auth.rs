@@ -28,6 +28,7 @@ use std::net::SocketAddr;
 
 use crate::audit::Entry;
 use crate::http::Json;
+use crate::passwords::Lane;
 use crate::store::{LoginUser, NewSession, Reads};
 use crate::throttle::key_for;
 use crate::{Error, HashParams, Result, SharedState};
@@ -209,14 +210,24 @@ fn plausible_name(username: &str) -> bool {
         && !username.chars().any(|c| c.is_control())
 }
 
-/// The throttle key of an attempt, and whether it may be made now (`Err`: seconds to wait).
+/// What the server knows of an attempt before checking its password.
+struct Attempt {
+    /// Its throttle key.
+    key: String,
+    /// The hashers' lane: the account's own installation, or anyone else.
+    lane: Lane,
+    /// Whether it may be made now (`Err`: seconds to wait).
+    wait: std::result::Result<(), u64>,
+}
+
+/// The throttle key and lane of an attempt, and whether it may be made now.
 async fn throttle_check(
     reads: &mut dyn Reads,
     user: Option<&LoginUser>,
     username: &str,
     client_id: &str,
     now: DateTime<Utc>,
-) -> Result<(String, std::result::Result<(), u64>)> {
+) -> Result<Attempt> {
     // Read for unknown names too: the same work either way.
     let installation = reads.client(client_id).await?;
     let known = matches!((user, installation), (Some(u), Some(c)) if c.user_id == u.id);
@@ -225,7 +236,8 @@ async fn throttle_check(
         Some((_, Some(until))) if until > now => Err(retry_after(until, now)),
         _ => Ok(()),
     };
-    Ok((key, wait))
+    let lane = if known { Lane::OwnDesk } else { Lane::Others };
+    Ok(Attempt { key, lane, wait })
 }
 
 /// Records a failed password check on `key`: the key may now have to wait (its wait returned),
@@ -292,7 +304,8 @@ pub async fn login(
     } else {
         None
     };
-    let (key, wait) = throttle_check(&mut *reader, user.as_ref(), &shown, &client_id, now).await?;
+    let Attempt { key, lane, wait } =
+        throttle_check(&mut *reader, user.as_ref(), &shown, &client_id, now).await?;
     drop(reader);
     if let Err(waiting) = wait {
         state.limiter.charge(peer.ip());
@@ -308,7 +321,7 @@ pub async fn login(
     let hash = user
         .as_ref()
         .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
-    let matches = state.hasher.verify(hash, req.password.clone()).await?;
+    let matches = state.hasher.verify(lane, hash, req.password.clone()).await?;
     let user = match user {
         Some(u) if matches => u,
         other => {
@@ -404,7 +417,11 @@ pub async fn change_password(
             tx.commit().await
         }
     };
-    if !state.hasher.verify(hash, req.old_password.clone()).await? {
+    if !state
+        .hasher
+        .verify(Lane::OwnDesk, hash, req.old_password.clone())
+        .await?
+    {
         state.limiter.charge(peer.ip());
         let entry = user.audit_entry("change_password", None, "bad_credentials");
         return Err(match count_failure(&state, &key, entry, now).await? {

@@ -7,6 +7,12 @@
 //! queue on the CPU), each in one of as many buffers allocated once and reused; requests beyond
 //! a queue of [`MAX_WAITING`] are refused at once as busy instead of piling up. The server's
 //! memory for passwords is therefore `permits × m` whatever the traffic.
+//!
+//! A flood from many addresses still fills that queue, so checks come in two [`Lane`]s: an
+//! account's own desk (an installation the server has seen that account log in from) and
+//! everyone else. Everyone else may hold at most `permits − 1` hashers and has its own waiting
+//! limit, so a clerk at the own desk waits for one hash at most, never for the flood, and is
+//! never turned away as busy by it (with one core the lanes take turns).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,12 +27,25 @@ use crate::{Error, HashParams, Result};
 /// Password checks waiting for a free hasher beyond which new ones are refused as busy.
 pub const MAX_WAITING: usize = 64;
 
+/// Whose password check it is (see the module's comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// From an installation the account has logged in from before, or an authenticated
+    /// session (a password change).
+    OwnDesk,
+    /// Anyone else: new installations, unknown names, attackers.
+    Others,
+}
+
 /// The server's password hashers.
 #[derive(Debug)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    /// What [`Lane::Others`] must hold besides a permit: one fewer than the permits.
+    others: Arc<Semaphore>,
     buffers: Arc<Mutex<Vec<Vec<Block>>>>,
-    waiting: AtomicUsize,
+    /// Checks waiting, per lane (own desk, others).
+    waiting: [AtomicUsize; 2],
     /// Hashes running now, and the most ever at once (a check of the bound; a metric).
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
@@ -44,8 +63,9 @@ impl Hasher {
             .clamp(1, 4);
         Hasher {
             permits: Arc::new(Semaphore::new(count)),
+            others: Arc::new(Semaphore::new((count - 1).max(1))),
             buffers: Arc::default(),
-            waiting: AtomicUsize::new(0),
+            waiting: Default::default(),
             running: Arc::default(),
             peak: Arc::default(),
             params,
@@ -58,6 +78,11 @@ impl Hasher {
         self.count
     }
 
+    /// Checks of `lane` waiting for a hasher now.
+    pub fn waiting(&self, lane: Lane) -> usize {
+        self.waiting[lane as usize].load(Ordering::SeqCst)
+    }
+
     /// The most hashes that ever ran at once.
     pub fn peak_concurrency(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
@@ -66,20 +91,29 @@ impl Hasher {
     /// Runs `work` with a hasher's memory on the blocking pool, when one is free.
     async fn with_memory<T: Send + 'static>(
         &self,
+        lane: Lane,
         work: impl FnOnce(&mut Vec<Block>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let waiting = &self.waiting[lane as usize];
+        if waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Error::Busy);
         }
-        let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let permit = permit.map_err(Error::internal)?;
+        let acquired = async {
+            let gate = match lane {
+                Lane::OwnDesk => None,
+                Lane::Others => Some(self.others.clone().acquire_owned().await?),
+            };
+            Ok::<_, tokio::sync::AcquireError>((gate, self.permits.clone().acquire_owned().await?))
+        }
+        .await;
+        waiting.fetch_sub(1, Ordering::SeqCst);
+        let (gate, permit) = acquired.map_err(Error::internal)?;
         let buffers = self.buffers.clone();
         let (running, peak) = (self.running.clone(), self.peak.clone());
         let blocks = (self.params.m_kib as usize).max(Params::DEFAULT_M_COST as usize);
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _held = (gate, permit);
             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
             peak.fetch_max(now, Ordering::SeqCst);
             let mut memory = lock(&buffers).pop().unwrap_or_default();
@@ -95,16 +129,17 @@ impl Hasher {
         .map_err(Error::internal)?
     }
 
-    /// A new PHC hash of `password` with the configured parameters.
+    /// A new PHC hash of `password` with the configured parameters (for an authenticated user
+    /// or an administrator: the own lane).
     pub async fn hash(&self, password: String) -> Result<String> {
         let params = self.params;
-        self.with_memory(move |memory| hash_with(params, &password, memory))
+        self.with_memory(Lane::OwnDesk, move |memory| hash_with(params, &password, memory))
             .await
     }
 
     /// Whether `password` matches the stored PHC `hash` (its own parameters).
-    pub async fn verify(&self, hash: String, password: String) -> Result<bool> {
-        self.with_memory(move |memory| verify_with(&hash, &password, memory))
+    pub async fn verify(&self, lane: Lane, hash: String, password: String) -> Result<bool> {
+        self.with_memory(lane, move |memory| verify_with(&hash, &password, memory))
             .await
     }
 }

@@ -9,6 +9,7 @@ use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::role::Role;
 use shimin_protocol::*;
 use shimin_server::demo::DEMO_PASSWORD;
+use shimin_server::passwords::Lane;
 use shimin_server::{inspect, HashParams};
 use uuid::Uuid;
 
@@ -40,32 +41,52 @@ async fn login_from(
         .unwrap()
 }
 
+/// Waits (bounded) until `cond` holds.
+async fn eventually_true(cond: impl Fn() -> bool) {
+    let until = Instant::now() + std::time::Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < until, "condition never held");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 fn local(n: u8) -> IpAddr {
     IpAddr::from([127, 0, 0, n])
 }
 
 /// Finding 1: 64 concurrent password checks of unknown users and 64 of a real user run at most
-/// one per core at once, every one is answered (no 5xx), and a colleague's login from another
-/// address goes through meanwhile. (The memory figure is the benchmark's, part 8.)
+/// one per core at once, every one is answered (no 5xx), and a colleague at their own desk
+/// logs in meanwhile without waiting for the flood. (The memory figure is the benchmark's,
+/// part 8.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_login_flood_runs_a_bounded_number_of_password_checks_and_others_still_log_in() {
     let ts = start_with(|c| {
         c.hash_params = HashParams {
             m_kib: 8192,
-            t: 1,
+            t: 2,
             p: 1,
         };
         c.address_limit.burst = 1000;
     })
     .await;
+    // The colleague's desk has logged in before: the server knows the installation.
+    let colleague = ts.demo_user(Role::Clerk, Some("县民政局"));
+    let desk = Uuid::new_v4();
+    let first = login_from(&ts, local(2), &colleague, DEMO_PASSWORD, desk).await;
+    assert_eq!(first.status(), StatusCode::OK);
     let real = ts.demo_user(Role::Clerk, Some("县公安局"));
-    let flood: Vec<_> = (0..128)
+    let flood: Vec<_> = (0..128u8)
         .map(|i| {
-            let (url, real) = (ts.url(paths::LOGIN), real.clone());
+            let (ts_url, real) = (ts.url(""), real.clone());
             tokio::spawn(async move {
                 let name = if i % 2 == 0 { format!("nobody{i}") } else { real };
-                reqwest::Client::new()
-                    .post(url)
+                // Each from its own address, as a distributed flood comes.
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .local_address(IpAddr::from([127, 0, 1, i]))
+                    .build()
+                    .unwrap()
+                    .post(format!("{ts_url}{}", paths::LOGIN))
                     .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
                     .json(&LoginRequest {
                         username: name,
@@ -80,10 +101,17 @@ async fn a_login_flood_runs_a_bounded_number_of_password_checks_and_others_still
             })
         })
         .collect();
-    // A colleague elsewhere logs in during the flood.
-    let colleague = ts.demo_user(Role::Clerk, Some("县民政局"));
-    let r = login_from(&ts, local(2), &colleague, DEMO_PASSWORD, Uuid::new_v4()).await;
+    // Once the flood queues for the hashers, the colleague logs in at the own desk: answered
+    // while most of the flood is still waiting.
+    let hasher = &ts.server.state().hasher;
+    eventually_true(|| hasher.waiting(Lane::Others) >= 16).await;
+    let r = login_from(&ts, local(2), &colleague, DEMO_PASSWORD, desk).await;
     assert_eq!(r.status(), StatusCode::OK, "a legitimate login during the flood");
+    let unanswered = flood.iter().filter(|f| !f.is_finished()).count();
+    assert!(
+        unanswered >= 8,
+        "the own desk waited for the flood ({unanswered} left)"
+    );
     for f in flood {
         let status = f.await.unwrap();
         assert!(
@@ -92,7 +120,6 @@ async fn a_login_flood_runs_a_bounded_number_of_password_checks_and_others_still
         );
         assert!(status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE);
     }
-    let hasher = &ts.server.state().hasher;
     assert!(
         hasher.peak_concurrency() <= hasher.permits(),
         "{} hashes at once, {} allowed",
