@@ -71,7 +71,7 @@ enum Command {
         include_closed: bool,
         #[arg(long, default_value_t = 1000)]
         limit: u32,
-        /// Also print applicant, title, content and history notes.
+        /// Also print applicant (ID number and phone masked), title, content and history notes.
         #[arg(long)]
         show_personal: bool,
         /// Log in and sync first.
@@ -317,9 +317,14 @@ async fn login(desk: &Desk) -> Result<(), Error> {
     Ok(())
 }
 
-/// An item as a JSON line; personal fields only on request.
+/// An item as a JSON line; personal fields only on request, and even then the ID number and
+/// the phone masked as on every screen (showing one in full is the desk app's audited 显示).
 fn item_json(item: &ItemView, show_personal: bool) -> Value {
-    let mut v = serde_json::to_value(item).unwrap_or(Value::Null);
+    let mut item = item.clone();
+    let a = &mut item.record.applicant;
+    a.id_number = shimin_protocol::mask_id_number(&a.id_number);
+    a.phone = shimin_protocol::mask_phone(&a.phone);
+    let mut v = serde_json::to_value(&item).unwrap_or(Value::Null);
     if !show_personal {
         if let Value::Object(m) = &mut v {
             for key in ["applicant", "title", "content", "events", "details"] {

@@ -138,3 +138,45 @@ async fn the_outbox_view_shows_pending_mutations_without_their_payloads() {
         "no payloads"
     );
 }
+
+/// `queue --show-personal` prints the applicant, but the ID number and the phone masked as on
+/// every screen (showing one in full is the desk app's audited 显示, issue 16).
+#[tokio::test]
+async fn the_queue_shows_citizens_numbers_masked_even_with_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_hex = key();
+    let cache = dir.path().join("queue.db");
+    let item = crate::fixtures::item(3, "consultation", 1);
+    {
+        let config = shimin_client::ClientConfig::new(
+            cache.clone(),
+            shimin_client::CacheKey::from_hex(&key_hex).unwrap(),
+            Vec::new(),
+        );
+        let desk = shimin_client::Desk::open(config).await.unwrap();
+        desk.store()
+            .apply_pull(&crate::fixtures::items_page(vec![item.clone()], 1, false))
+            .await
+            .unwrap();
+        desk.close().await;
+    }
+    let out = cli()
+        .args(["--cache", cache.to_str().unwrap(), "--key-hex", &key_hex])
+        .args(["queue", "--view", "all", "--show-personal"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line: serde_json::Value = serde_json::from_str(stdout.lines().next().expect("one item")).unwrap();
+    let applicant = &line["applicant"];
+    assert_eq!(applicant["name"], item.applicant.name.as_str());
+    assert_eq!(
+        applicant["id_number"],
+        shimin_protocol::mask_id_number(&item.applicant.id_number).as_str()
+    );
+    assert_eq!(
+        applicant["phone"],
+        shimin_protocol::mask_phone(&item.applicant.phone).as_str()
+    );
+    assert!(!stdout.contains(&item.applicant.id_number) && !stdout.contains(&item.applicant.phone));
+}
