@@ -4,7 +4,8 @@
 # server on loopback, and the desk app's real window under Xvfb over WebDriver, with a real
 # notification daemon and keyring), the server's, client's and end-to-end suites a second time
 # on PostgreSQL (Debian's package, a throwaway cluster on a loopback port, scripts/pg.sh), and
-# the benchmark suite at smoke size. Installs what is missing first (scripts/setup.sh).
+# the benchmark suite at smoke size, and the desk app's Debian package (a debug build). Installs
+# what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -44,3 +45,17 @@ for entry in "${shimin_its[@]}"; do
   echo "-- $(basename "$dir")/tests/it on PostgreSQL"
   (cd "$dir" && SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" "$exe")
 done
+echo "== the desk app's Debian package (installer/build.sh --debug: no second, release build)"
+# Last: the Tauri CLI builds the app with its own features, replacing the debug binary the
+# window tests use (the next test run builds theirs again).
+bash installer/build.sh --debug
+shimin_debs=("${CARGO_TARGET_DIR:-target}"/debug/bundle/deb/shimin-desk_*_amd64.deb)
+shimin_deb="${shimin_debs[-1]}"
+shimin_deb_dir="$(mktemp -d)"
+dpkg-deb -x "$shimin_deb" "$shimin_deb_dir"
+shimin_depends="$(dpkg-deb --field "$shimin_deb" Depends)"
+[[ "$shimin_depends" == *libwebkit2gtk-4.1-0* ]] || { echo "package without its WebKitGTK dependency: $shimin_depends" >&2; exit 1; }
+test -x "$shimin_deb_dir/usr/bin/shimin-desk" || { echo "package without the app binary" >&2; exit 1; }
+grep -q "^Categories=Office;" "$shimin_deb_dir"/usr/share/applications/*.desktop || { echo "package without its menu entry" >&2; exit 1; }
+rm -rf "$shimin_deb_dir"
+echo "package ok: $shimin_deb"
