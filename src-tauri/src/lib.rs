@@ -176,7 +176,7 @@ fn init_logging(paths: &settings::Paths) -> Option<tracing_appender::non_blockin
 }
 
 /// A quit asked by the system (SIGTERM at logout or shutdown, SIGHUP, Ctrl-C in a terminal)
-/// takes the same way out as the tray's 退出: `RunEvent::Exit` closes the cache first. Dying by
+/// takes the same way out as the tray's 退出 (the cache closed first, see `run`). Dying by
 /// the signal's default action would leave SQLCipher's worker threads running into the exit
 /// handlers (the CLI's double free, issue 16). Installed first thing in [`run`], so a signal
 /// that arrives while the window is still being built waits for the app instead of killing it.

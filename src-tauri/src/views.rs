@@ -6,7 +6,6 @@ use serde::Serialize;
 use shimin_client::view::facts;
 use shimin_client::{ClockLevel, Clocks, Countdown, ItemView, SyncStatus};
 use shimin_domain::item::{citizen_progress_zh, decide, Command, CustodyStep, ItemKind, Status};
-use shimin_domain::role::Actor;
 use shimin_protocol::{AttachmentRef, Colleague, Delivery, Matter, Slot, Unit, UserInfo};
 use std::collections::HashMap;
 
@@ -145,19 +144,12 @@ pub struct ApplicantView {
 
 impl ApplicantView {
     fn of(a: &shimin_protocol::Applicant, me: Option<&UserInfo>) -> ApplicantView {
-        let revealable = me.is_some_and(|u| {
-            shimin_domain::role::Actor {
-                user_id: u.id,
-                role: u.role,
-                unit_id: u.unit_id,
-            }
-            .holds_personal_data()
-        });
+        let shown = a.as_on_screen();
         ApplicantView {
-            name: a.name.clone(),
-            id_number: shimin_protocol::mask_id_number(&a.id_number),
-            phone: shimin_protocol::mask_phone(&a.phone),
-            revealable,
+            name: shown.name,
+            id_number: shown.id_number,
+            phone: shown.phone,
+            revealable: me.is_some_and(|u| u.actor().holds_personal_data()),
         }
     }
 }
@@ -411,11 +403,7 @@ impl Lookup {
 
 /// What `user` may do to the item now, by the same rules (`decide`) the server applies.
 pub fn allowed(v: &ItemView, user: &UserInfo) -> (Vec<&'static str>, Vec<(&'static str, &'static str)>) {
-    let actor = Actor {
-        user_id: user.id,
-        role: user.role,
-        unit_id: user.unit_id,
-    };
+    let actor = user.actor();
     let item = facts(&v.record);
     let may = |c: Command| decide(&item, &actor, c).is_ok();
     let simple = [

@@ -144,14 +144,24 @@ impl Desk {
     }
 
     async fn wait_attr(&self, testid: &str, attr: &str, want: &str) {
-        let until = Instant::now() + UI;
+        assert!(
+            self.attr_becomes(testid, attr, want, UI).await,
+            "{testid}[{attr}] never became {want:?}"
+        );
+    }
+
+    /// Whether attribute `attr` of the element with `testid` reads `want` within `limit`.
+    async fn attr_becomes(&self, testid: &str, attr: &str, want: &str, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
         loop {
             if let Ok(el) = self.wd.find(Locator::Css(&by_testid(testid))).await {
                 if el.attr(attr).await.ok().flatten().as_deref() == Some(want) {
-                    return;
+                    return true;
                 }
             }
-            assert!(Instant::now() < until, "{testid}[{attr}] never became {want:?}");
+            if Instant::now() >= until {
+                return false;
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -186,16 +196,11 @@ impl Desk {
         let until = Instant::now() + UI;
         loop {
             self.click(&tab).await;
-            let settle = Instant::now() + Duration::from_secs(2);
-            while Instant::now() < settle {
-                let selected = match self.wd.find(Locator::Css(&by_testid(&tab))).await {
-                    Ok(el) => el.attr("aria-selected").await.ok().flatten(),
-                    Err(_) => None,
-                };
-                if selected.as_deref() == Some("true") {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            if self
+                .attr_becomes(&tab, "aria-selected", "true", Duration::from_secs(2))
+                .await
+            {
+                return;
             }
             assert!(Instant::now() < until, "queue tab {view} never became selected");
         }

@@ -31,14 +31,6 @@ impl PersonalField {
     pub fn from_code(code: &str) -> Option<PersonalField> {
         PersonalField::ALL.into_iter().find(|f| f.code() == code)
     }
-
-    /// Its name on screens and in the audit trail's reading.
-    pub fn label(self) -> &'static str {
-        match self {
-            PersonalField::IdNumber => "证件号码",
-            PersonalField::Phone => "联系电话",
-        }
-    }
 }
 
 /// What kind of number an ID number is.

@@ -136,6 +136,17 @@ pub struct UserInfo {
     pub unit_id: Option<i64>,
 }
 
+impl UserInfo {
+    /// This user as the domain's rules see them.
+    pub fn actor(&self) -> shimin_domain::role::Actor {
+        shimin_domain::role::Actor {
+            user_id: self.id,
+            role: self.role,
+            unit_id: self.unit_id,
+        }
+    }
+}
+
 /// Answer of the intake API: the new item's id and number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Created {

@@ -22,6 +22,17 @@ impl std::fmt::Debug for Applicant {
 }
 
 impl Applicant {
+    /// The form every screen and list shows, for every role: the name readable, the ID number
+    /// and the phone masked (1304**********583X, 138****5678). The full numbers are shown only
+    /// by a deliberate, audited reveal (issue 16).
+    pub fn as_on_screen(&self) -> Applicant {
+        Applicant {
+            name: self.name.clone(),
+            id_number: mask_id_number(&self.id_number),
+            phone: mask_phone(&self.phone),
+        }
+    }
+
     /// The form supervision users see: surname kept, the rest masked.
     pub fn masked(&self) -> Applicant {
         Applicant {

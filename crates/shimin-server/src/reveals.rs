@@ -54,7 +54,7 @@ pub async fn record(
             item_id: r.item_id,
             user_id: user.id,
             client_id: user.client_id.clone(),
-            field: r.field.code().to_owned(),
+            field: r.field,
             revealed_at,
             recorded_at: now,
         };

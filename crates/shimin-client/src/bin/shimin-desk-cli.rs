@@ -93,8 +93,9 @@ enum Command {
     /// Run the sync loop; print status changes and new items until killed.
     Watch,
     /// Show the outbox (no network): this installation's client id, the next sequence number
-    /// and every pending mutation (sequence, mutation id, item, op type, state, when queued) —
-    /// an operator's view when a desk is stuck. No personal data.
+    /// and every pending mutation (sequence, mutation id, item, op type, state, when queued),
+    /// and how many reveal records wait to be handed in — an operator's view when a desk is
+    /// stuck. No personal data.
     Outbox,
 }
 
@@ -179,6 +180,7 @@ async fn command(command: Command, desk: &Desk) -> Result<u8, Error> {
                 "client_id": desk.client_id(),
                 "next_seq": desk.store().meta("next_seq").await?,
                 "pending": entries.len(),
+                "reveals_pending": desk.store().pending_reveal_count().await?,
             }));
             for e in entries {
                 out(serde_json::to_value(e).unwrap_or(Value::Null));
@@ -321,9 +323,7 @@ async fn login(desk: &Desk) -> Result<(), Error> {
 /// the phone masked as on every screen (showing one in full is the desk app's audited 显示).
 fn item_json(item: &ItemView, show_personal: bool) -> Value {
     let mut item = item.clone();
-    let a = &mut item.record.applicant;
-    a.id_number = shimin_protocol::mask_id_number(&a.id_number);
-    a.phone = shimin_protocol::mask_phone(&a.phone);
+    item.record.applicant = item.record.applicant.as_on_screen();
     let mut v = serde_json::to_value(&item).unwrap_or(Value::Null);
     if !show_personal {
         if let Value::Object(m) = &mut v {

@@ -127,6 +127,7 @@ async fn the_outbox_view_shows_pending_mutations_without_their_payloads() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines[0]["pending"], 2);
+    assert_eq!(lines[0]["reveals_pending"], 0);
     assert!(lines[0]["client_id"].is_string());
     assert_eq!(lines[1]["op_type"], "add_note");
     assert_eq!(

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemFacts, ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
@@ -337,8 +338,8 @@ pub struct RevealRow {
     pub item_id: Uuid,
     pub user_id: i64,
     pub client_id: String,
-    /// A `PersonalField` code.
-    pub field: String,
+    #[serde(with = "shimin_protocol::coded")]
+    pub field: PersonalField,
     pub revealed_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
 }

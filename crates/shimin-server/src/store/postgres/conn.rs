@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, Scope, UnitKind};
@@ -108,6 +109,11 @@ pub(super) fn presence(s: &str) -> Result<Presence> {
 
 pub(super) fn unit_kind(s: &str) -> Result<UnitKind> {
     UnitKind::from_code(s).ok_or_else(|| Error::internal(format!("unknown unit kind {s} in database")))
+}
+
+pub(super) fn personal_field(s: &str) -> Result<PersonalField> {
+    PersonalField::from_code(s)
+        .ok_or_else(|| Error::internal(format!("unknown personal field {s} in database")))
 }
 
 pub(super) fn role(s: &str) -> Result<Role> {
@@ -1442,7 +1448,7 @@ pub(super) async fn insert_reveal(conn: &mut PgConnection, r: &RevealRow) -> Res
     .bind(r.item_id)
     .bind(r.user_id)
     .bind(&r.client_id)
-    .bind(&r.field)
+    .bind(r.field.code())
     .bind(r.revealed_at)
     .bind(r.recorded_at)
     .execute(conn)

@@ -9,7 +9,9 @@ use sqlx::{FromRow, PgConnection, PgPool};
 use tokio::sync::mpsc::Sender;
 use uuid::Uuid;
 
-use super::conn::{unit_kind, ColleagueSql, EventRow, ItemRow, MatterSql, ITEM_COLUMNS, MATTER_COLUMNS};
+use super::conn::{
+    personal_field, unit_kind, ColleagueSql, EventRow, ItemRow, MatterSql, ITEM_COLUMNS, MATTER_COLUMNS,
+};
 use crate::store::dump::{self, Rows, Table, CHUNK};
 use crate::store::model::{RevealRow, SiteRow, UnitRow};
 use crate::{Error, Result};
@@ -422,7 +424,7 @@ pub(super) async fn export(conn: &mut PgConnection, table: Table, out: Sender<Ro
                         item_id,
                         user_id,
                         client_id,
-                        field,
+                        field: personal_field(&field)?,
                         revealed_at,
                         recorded_at,
                     })

@@ -5,7 +5,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, SqliteConnection};
 use tokio::sync::mpsc::Sender;
 
-use super::conn::{opt_ts, unit_kind, uuid, ColleagueSql, ItemRow, MatterSql, MATTER_COLUMNS};
+use super::conn::{
+    opt_ts, personal_field, unit_kind, uuid, ColleagueSql, ItemRow, MatterSql, MATTER_COLUMNS,
+};
 use super::parse_ts;
 use crate::store::dump::{self, Rows, Table, CHUNK};
 use crate::store::model::{RevealRow, SiteRow, UnitRow};
@@ -413,7 +415,7 @@ pub(super) async fn export(conn: &mut SqliteConnection, table: Table, out: Sende
                         item_id: uuid(&item_id)?,
                         user_id,
                         client_id,
-                        field,
+                        field: personal_field(&field)?,
                         revealed_at: parse_ts(&revealed_at)?,
                         recorded_at: parse_ts(&recorded_at)?,
                     })
