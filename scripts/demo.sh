@@ -28,7 +28,21 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/v1/health" >/dev/nul
 echo "演示服务器: 内网 http://127.0.0.1:$PORT  外网 http://127.0.0.2:$PORT"
 echo "演示账户: gongan.zhangwei（县公安局A角窗口人员）、gongan.wangfang（B角）等，见 README；密码 Demo#2026（首次登录无需改密）"
 export SHIMIN_DESK_DATA_DIR="$DEMO_DIR/desk"
-export SHIMIN_DESK_ENDPOINTS="内网=http://127.0.0.1:$PORT,外网=http://127.0.0.2:$PORT"
+# The machine-wide settings IT would install as /etc/shimin-desk/settings.toml: the demo's two
+# loopback addresses, marked as plain-HTTP intranet (the traffic never leaves this machine).
+mkdir -p "$DEMO_DIR/etc"
+cat > "$DEMO_DIR/etc/settings.toml" <<TOML
+[[endpoint]]
+name = "内网"
+url = "http://127.0.0.1:$PORT"
+plain_http = true
+
+[[endpoint]]
+name = "外网"
+url = "http://127.0.0.2:$PORT"
+plain_http = true
+TOML
+export SHIMIN_DESK_MACHINE_SETTINGS="$DEMO_DIR/etc/settings.toml"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   "$target/release/shimin-desk"
 else

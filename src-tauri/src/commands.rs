@@ -21,6 +21,10 @@ pub struct SettingsView {
     pub remembered_username: Option<String>,
     pub autostart: bool,
     pub app_version: &'static str,
+    /// The endpoints are set by the administrator's machine-wide settings (not editable).
+    pub endpoints_managed: bool,
+    /// Why the machine-wide settings could not be used.
+    pub machine_error: Option<String>,
 }
 
 fn settings_view(state: &Shared) -> SettingsView {
@@ -30,6 +34,8 @@ fn settings_view(state: &Shared) -> SettingsView {
         remembered_username: s.remembered_username.clone(),
         autostart: s.autostart,
         app_version: env!("CARGO_PKG_VERSION"),
+        endpoints_managed: s.endpoints_managed(),
+        machine_error: s.machine_error.clone(),
     }
 }
 
@@ -45,6 +51,12 @@ pub struct EndpointsReq {
 
 #[tauri::command]
 pub async fn save_endpoints(state: State<'_, Shared>, req: EndpointsReq) -> CmdResult<SettingsView> {
+    if lock(&state.settings).endpoints_managed() {
+        return Err(DeskError::new(
+            "managed_by_admin",
+            "服务器地址由管理员统一配置（/etc/shimin-desk/settings.toml），不能在此修改",
+        ));
+    }
     let endpoints = validate_endpoints(req.endpoints)?;
     if state.live.lock().await.is_some() {
         return Err(DeskError::new("logged_in", "请先退出登录再修改服务器地址"));

@@ -8,9 +8,111 @@ use std::path::{Path, PathBuf};
 
 /// Environment override of the data directory (tests, several desks on one machine).
 pub const DATA_DIR_ENV: &str = "SHIMIN_DESK_DATA_DIR";
-/// Environment override of the server endpoints: `名称=URL,名称=URL` (the demo and the tests
-/// point the desk at loopback with it). Replaces the saved list at start.
-pub const ENDPOINTS_ENV: &str = "SHIMIN_DESK_ENDPOINTS";
+/// The machine-wide settings the county's IT installs (root-owned; a user cannot change them).
+pub const MACHINE_SETTINGS_FILE: &str = "/etc/shimin-desk/settings.toml";
+/// Environment override of [`MACHINE_SETTINGS_FILE`]'s path (the demo and the tests, which
+/// point the desk at their loopback servers with a file of their own).
+pub const MACHINE_SETTINGS_ENV: &str = "SHIMIN_DESK_MACHINE_SETTINGS";
+
+/// `/etc/shimin-desk/settings.toml`: what IT decides for every user of the machine.
+///
+/// ```toml
+/// autostart = true                        # default for a user who has not chosen
+/// ca_bundle = "/etc/shimin-desk/county-ca.pem"
+///
+/// [[endpoint]]
+/// name = "内网"
+/// url = "http://172.31.200.60:201"
+/// plain_http = true                       # this intranet address may be used unencrypted
+///
+/// [[endpoint]]
+/// name = "外网"
+/// url = "https://221.193.254.108"
+/// ```
+///
+/// Endpoints listed here replace the user's list, which can then not be edited. `plain_http`
+/// is the only way an `http://` address is ever used (R-NET).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineSettings {
+    #[serde(default, rename = "endpoint")]
+    pub endpoints: Vec<MachineEndpoint>,
+    /// The county's CA certificates (PEM), trusted beside the system's roots.
+    pub ca_bundle: Option<PathBuf>,
+    /// Autostart of a user who has not chosen.
+    pub autostart: Option<bool>,
+}
+
+/// One endpoint of the machine-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineEndpoint {
+    pub name: String,
+    pub url: String,
+    /// The administrator accepts this `http://` address unencrypted (an intranet).
+    #[serde(default)]
+    pub plain_http: bool,
+    /// Through the system proxy (default: every endpoint but the first).
+    pub proxy: Option<bool>,
+}
+
+impl MachineSettings {
+    /// The path in force ([`MACHINE_SETTINGS_ENV`] or [`MACHINE_SETTINGS_FILE`]).
+    pub fn path() -> PathBuf {
+        match std::env::var_os(MACHINE_SETTINGS_ENV) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from(MACHINE_SETTINGS_FILE),
+        }
+    }
+
+    /// `Ok(None)` when there is no file; an unreadable or invalid file is an error naming
+    /// the problem (the desk then fails closed: no endpoint is marked plain).
+    pub fn load(path: &Path) -> Result<Option<MachineSettings>, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("无法读取 {}：{e}", path.display())),
+        };
+        let m: MachineSettings = toml::from_str(&text)
+            .map_err(|e| format!("{} 有误：{}", path.display(), e.to_string().trim_end()))?;
+        if !m.endpoints.is_empty() {
+            validate_endpoints(m.endpoint_settings())
+                .map_err(|e| format!("{}：{}", path.display(), e.message))?;
+        }
+        if let Some(bad) = m
+            .endpoints
+            .iter()
+            .find(|e| e.plain_http && !e.url.trim().starts_with("http://"))
+        {
+            return Err(format!(
+                "{}：plain_http 只用于 http:// 地址（{}）",
+                path.display(),
+                bad.url
+            ));
+        }
+        Ok(Some(m))
+    }
+
+    fn endpoint_settings(&self) -> Vec<EndpointSetting> {
+        self.endpoints
+            .iter()
+            .map(|e| EndpointSetting {
+                name: e.name.trim().to_owned(),
+                base_url: e.url.trim().trim_end_matches('/').to_owned(),
+            })
+            .collect()
+    }
+
+    /// The county CA bundle's bytes, if one is configured.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        match &self.ca_bundle {
+            None => Ok(None),
+            Some(p) => std::fs::read(p)
+                .map(Some)
+                .map_err(|e| format!("无法读取县级根证书 {}：{e}", p.display())),
+        }
+    }
+}
 
 /// The desk's directories.
 #[derive(Debug, Clone)]
@@ -68,6 +170,12 @@ pub struct Settings {
     pub remembered_username: Option<String>,
     #[serde(default)]
     pub autostart: bool,
+    /// The machine-wide settings in force (not saved with the user's).
+    #[serde(skip)]
+    pub machine: Option<MachineSettings>,
+    /// Why the machine-wide settings could not be used (shown in the settings page).
+    #[serde(skip)]
+    pub machine_error: Option<String>,
 }
 
 impl Settings {
@@ -83,6 +191,8 @@ impl Settings {
                 .collect(),
             remembered_username: None,
             autostart: false,
+            machine: None,
+            machine_error: None,
         }
     }
 
@@ -100,13 +210,34 @@ impl Settings {
             },
             Err(_) => Settings::fresh(),
         };
-        if let Some(list) = std::env::var(ENDPOINTS_ENV).ok().filter(|v| !v.trim().is_empty()) {
-            match parse_endpoint_list(&list) {
-                Ok(endpoints) => settings.endpoints = endpoints,
-                Err(e) => tracing::warn!(error = %e.message, "{ENDPOINTS_ENV} ignored"),
+        settings.apply_machine(MachineSettings::load(&MachineSettings::path()), path.exists());
+        settings
+    }
+
+    /// Puts the machine-wide settings in force: their endpoints replace the user's, their
+    /// autostart is the default of a user who never chose (`user_file` false).
+    fn apply_machine(&mut self, machine: Result<Option<MachineSettings>, String>, user_file: bool) {
+        match machine {
+            Ok(Some(m)) => {
+                if !m.endpoints.is_empty() {
+                    self.endpoints = m.endpoint_settings();
+                }
+                if let (Some(a), false) = (m.autostart, user_file) {
+                    self.autostart = a;
+                }
+                self.machine = Some(m);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "machine-wide settings unusable; no endpoint may use plain HTTP");
+                self.machine_error = Some(e);
             }
         }
-        settings
+    }
+
+    /// Whether the endpoints are the administrator's (not editable here).
+    pub fn endpoints_managed(&self) -> bool {
+        self.machine.as_ref().is_some_and(|m| !m.endpoints.is_empty())
     }
 
     /// Writes atomically (temporary file + rename).
@@ -120,31 +251,31 @@ impl Settings {
     }
 
     /// The endpoints for the desk core: the intranet never through a system proxy (it would
-    /// route intranet traffic outside), the others through it if one is set.
+    /// route intranet traffic outside), the others through it if one is set. Only the
+    /// machine-wide settings mark an `http://` address as usable.
     pub fn client_endpoints(&self) -> Vec<Endpoint> {
+        if let Some(m) = self.machine.as_ref().filter(|_| self.endpoints_managed()) {
+            return m
+                .endpoints
+                .iter()
+                .zip(m.endpoint_settings())
+                .enumerate()
+                .map(|(i, (me, e))| {
+                    let endpoint = Endpoint::new(e.name, e.base_url, me.proxy.unwrap_or(i > 0));
+                    if me.plain_http {
+                        endpoint.allowing_plain_http()
+                    } else {
+                        endpoint
+                    }
+                })
+                .collect();
+        }
         self.endpoints
             .iter()
             .enumerate()
             .map(|(i, e)| Endpoint::new(&e.name, &e.base_url, i > 0))
             .collect()
     }
-}
-
-/// `内网=http://…,外网=http://…` → endpoints.
-pub fn parse_endpoint_list(list: &str) -> CmdResult<Vec<EndpointSetting>> {
-    let endpoints = list
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .enumerate()
-        .map(|(i, part)| {
-            let (name, url) = match part.split_once('=') {
-                Some((n, u)) => (n.trim().to_owned(), u.trim().to_owned()),
-                None => (format!("地址{}", i + 1), part.trim().to_owned()),
-            };
-            Ok(EndpointSetting { name, base_url: url })
-        })
-        .collect::<CmdResult<Vec<_>>>()?;
-    validate_endpoints(endpoints)
 }
 
 /// Checks an endpoint list from the UI: 1–4 entries, each a named `http(s)://host[:port]`
@@ -214,18 +345,56 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_list_from_the_environment_form() {
-        let list = parse_endpoint_list("内网=http://127.0.0.1:1,外网=http://127.0.0.2:2").unwrap();
+    fn machine_settings_mark_plain_endpoints_and_replace_the_users_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.toml");
+        std::fs::write(
+            &path,
+            "autostart = true\n[[endpoint]]\nname = \"内网\"\nurl = \"http://127.0.0.1:1/\"\nplain_http = true\n\
+             [[endpoint]]\nname = \"外网\"\nurl = \"https://127.0.0.2:2\"\n",
+        )
+        .unwrap();
+        let mut s = Settings::fresh();
+        s.apply_machine(MachineSettings::load(&path), false);
+        assert!(s.endpoints_managed() && s.autostart);
         assert_eq!(
-            list,
-            vec![ep("内网", "http://127.0.0.1:1"), ep("外网", "http://127.0.0.2:2")]
+            s.endpoints,
+            vec![
+                ep("内网", "http://127.0.0.1:1"),
+                ep("外网", "https://127.0.0.2:2")
+            ]
         );
-        let s = Settings {
-            endpoints: list,
+        let eps = s.client_endpoints();
+        assert!(eps[0].plain_http_allowed && !eps[0].use_system_proxy);
+        assert!(!eps[1].plain_http_allowed && eps[1].use_system_proxy);
+
+        // A user's own list never marks plain HTTP.
+        let user = Settings {
+            endpoints: vec![ep("内网", "http://127.0.0.1:1")],
             ..Settings::fresh()
         };
-        let eps = s.client_endpoints();
-        assert!(!eps[0].use_system_proxy && eps[1].use_system_proxy);
+        assert!(!user.client_endpoints()[0].plain_http_allowed);
+
+        for (bad, names) in [
+            (
+                "[[endpoint]]\nname = \"内网\"\nurl = \"http://a\"\nplain = true\n",
+                "plain",
+            ),
+            (
+                "[[endpoint]]\nname = \"内网\"\nurl = \"https://a\"\nplain_http = true\n",
+                "plain_http",
+            ),
+            ("[[endpoint]]\nname = \"内网\"\nurl = \"ftp://a\"\n", "ftp://a"),
+            ("ca_bundel = \"/x\"\n", "ca_bundel"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let err = MachineSettings::load(&path).unwrap_err();
+            assert!(err.contains(names), "{err}");
+            let mut s = Settings::fresh();
+            s.apply_machine(MachineSettings::load(&path), false);
+            assert!(s.machine_error.is_some() && s.client_endpoints().iter().all(|e| !e.plain_http_allowed));
+        }
+        assert_eq!(MachineSettings::load(&dir.path().join("none.toml")), Ok(None));
     }
 
     #[test]

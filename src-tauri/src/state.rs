@@ -100,8 +100,16 @@ impl AppState {
         if new_key && cache.exists() {
             set_aside(&cache, "no key in the keyring for the existing cache");
         }
-        let endpoints = lock(&self.settings).client_endpoints();
+        let (endpoints, ca) = {
+            let settings = lock(&self.settings);
+            let ca = match &settings.machine {
+                Some(m) => m.ca_pem().map_err(|e| DeskError::new("ca_bundle_invalid", e))?,
+                None => None,
+            };
+            (settings.client_endpoints(), ca)
+        };
         let mut config = ClientConfig::new(&cache, key, endpoints);
+        config.county_ca_pem = ca;
         config.device = format!(
             "shimin-desk {} ({})",
             env!("CARGO_PKG_VERSION"),

@@ -32,6 +32,10 @@ pub struct StatusView {
     pub online: bool,
     pub endpoint: Option<String>,
     pub endpoint_url: Option<String>,
+    /// How the endpoint in use carries the traffic: `https`, `plain_intranet`.
+    pub security: Option<shimin_client::Security>,
+    /// An endpoint refused for transport security (certificate, plain HTTP), in Chinese.
+    pub security_problem: Option<String>,
     pub pending: u64,
     pub uploads_pending: u64,
     pub last_sync: Option<DateTime<Utc>>,
@@ -51,6 +55,8 @@ impl StatusView {
             online: s.online,
             endpoint: s.endpoint.clone(),
             endpoint_url: s.endpoint_url.clone(),
+            security: s.security,
+            security_problem: s.security_problem.as_ref().map(|p| p.message.clone()),
             pending: s.pending,
             uploads_pending: s.uploads_pending,
             last_sync: s.last_sync,

@@ -6,7 +6,7 @@
 use fantoccini::Locator;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::role::Role;
-use shimin_e2e::desktop::{by_testid, DesktopSession, WebDriver};
+use shimin_e2e::desktop::{by_testid, machine_settings, DesktopSession, WebDriver};
 use shimin_e2e::support::{citizen, eventually, Portal, TestServer, DEMO_PASSWORD};
 use shimin_protocol::Applicant;
 use std::path::PathBuf;
@@ -97,12 +97,13 @@ struct Desk {
 
 async fn open_desk(session: &DesktopSession, endpoints: &str) -> Desk {
     let data_dir = session.home().join("desk-data");
+    let machine = machine_settings(&session.home().join("etc"), endpoints, None);
     let wd = WebDriver::start(
         session,
         app(),
         [
             ("SHIMIN_DESK_DATA_DIR", data_dir.display().to_string()),
-            ("SHIMIN_DESK_ENDPOINTS", endpoints.to_owned()),
+            (machine.0, machine.1),
             ("SHIMIN_DESK_LOG", "info".to_owned()),
         ],
     )
@@ -725,7 +726,11 @@ async fn the_desk_quits_cleanly_whenever_it_is_asked_to() {
     use std::os::unix::process::ExitStatusExt;
 
     let w = World::new().await;
-    let endpoints = format!("内网={}", w.ts.url());
+    let machine = machine_settings(
+        &w.session.home().join("etc"),
+        &format!("内网={}", w.ts.url()),
+        None,
+    );
     let desk = w.desk().await;
     desk.login(&w.clerk, true).await;
     desk.wd.close().await;
@@ -740,7 +745,7 @@ async fn the_desk_quits_cleanly_whenever_it_is_asked_to() {
             .session
             .command(app())
             .env("SHIMIN_DESK_DATA_DIR", data_dir)
-            .env("SHIMIN_DESK_ENDPOINTS", &endpoints)
+            .env(machine.0, &machine.1)
             .env("SHIMIN_DESK_LOG", "info")
             .stdout(out.try_clone().unwrap())
             .stderr(out)

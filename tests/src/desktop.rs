@@ -962,6 +962,31 @@ fn free_port() -> u16 {
 }
 
 /// The CSS selector of the element with `data-testid="id"`.
+/// Writes the desk's machine-wide settings (what IT installs as
+/// `/etc/shimin-desk/settings.toml`) for the endpoints `名称=URL,名称=URL`, each `http://` one
+/// marked intranet-plain (loopback test servers), and returns the environment variable that
+/// points the desk at the file.
+pub fn machine_settings(dir: &Path, endpoints: &str, ca_bundle: Option<&Path>) -> (&'static str, String) {
+    let mut toml = String::new();
+    if let Some(ca) = ca_bundle {
+        toml.push_str(&format!("ca_bundle = {:?}\n", ca.display().to_string()));
+    }
+    for (i, part) in endpoints.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
+        let (name, url) = part
+            .split_once('=')
+            .map(|(n, u)| (n.trim().to_owned(), u.trim().to_owned()))
+            .unwrap_or_else(|| (format!("地址{}", i + 1), part.trim().to_owned()));
+        toml.push_str(&format!("\n[[endpoint]]\nname = {name:?}\nurl = {url:?}\n"));
+        if url.starts_with("http://") {
+            toml.push_str("plain_http = true\n");
+        }
+    }
+    std::fs::create_dir_all(dir).expect("settings directory");
+    let path = dir.join("machine-settings.toml");
+    std::fs::write(&path, toml).expect("machine settings written");
+    ("SHIMIN_DESK_MACHINE_SETTINGS", path.display().to_string())
+}
+
 pub fn by_testid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
 }

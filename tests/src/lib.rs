@@ -4,6 +4,7 @@
 //! keyring, notification daemon, WebDriver) for tests of the desk app's real window.
 
 pub mod desktop;
+pub mod pki;
 pub mod proxy;
 pub mod support;
 

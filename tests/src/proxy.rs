@@ -4,7 +4,9 @@
 //! forwards requests to the server but throws away what comes back, as a network that dies
 //! after the request went out. `cut_after_bytes(n)` lets `n` more bytes through towards the
 //! server and then drops the connection mid-request (an uplink dying part-way through an
-//! upload); `bytes_up()` counts what went towards the server.
+//! upload); `bytes_up()` counts what went towards the server. `captured()` is what crossed, both
+//! ways (the first [`CAPTURE_LIMIT`] bytes of each direction), as a packet capture on the path
+//! would see it.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,6 +14,29 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+/// Bytes kept per direction by the capture.
+pub const CAPTURE_LIMIT: usize = 8 << 20;
+
+/// What crossed the path, each direction's bytes in the order they were forwarded.
+#[derive(Debug, Default)]
+pub struct Capture {
+    pub up: Vec<u8>,
+    pub down: Vec<u8>,
+}
+
+impl Capture {
+    fn keep(buf: &mut Vec<u8>, bytes: &[u8]) {
+        let room = CAPTURE_LIMIT.saturating_sub(buf.len());
+        buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Whether `needle` appears in either direction.
+    pub fn contains(&self, needle: &[u8]) -> bool {
+        let found = |hay: &[u8]| !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle);
+        found(&self.up) || found(&self.down)
+    }
+}
 
 #[derive(Debug)]
 pub struct Proxy {
@@ -21,6 +46,7 @@ pub struct Proxy {
     connections: Arc<AtomicU64>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
     up: Arc<Uplink>,
+    capture: Arc<Mutex<Capture>>,
 }
 
 /// Bytes towards the server: counted, and optionally limited.
@@ -67,6 +93,7 @@ impl Proxy {
                 budget: AtomicU64::new(u64::MAX),
                 stall: AtomicBool::new(false),
             }),
+            capture: Arc::new(Mutex::new(Capture::default())),
         };
         proxy.spawn_accept(listener);
         Ok(proxy)
@@ -113,6 +140,11 @@ impl Proxy {
         Ok(())
     }
 
+    /// What crossed the path so far (both directions).
+    pub fn captured(&self) -> std::sync::MutexGuard<'_, Capture> {
+        self.capture.lock().unwrap()
+    }
+
     /// Bytes forwarded towards the server so far.
     pub fn bytes_up(&self) -> u64 {
         self.up.total.load(Ordering::SeqCst)
@@ -153,6 +185,7 @@ impl Proxy {
         let count = self.connections.clone();
         let tasks = self.tasks.clone();
         let up = self.up.clone();
+        let capture = self.capture.clone();
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -161,11 +194,12 @@ impl Proxy {
                 count.fetch_add(1, Ordering::SeqCst);
                 let lose = lose.clone();
                 let up = up.clone();
+                let capture = capture.clone();
                 let conn = tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    let _ = forward(client, server, lose, up).await;
+                    let _ = forward(client, server, lose, up, capture).await;
                 });
                 tasks.lock().unwrap().push(conn);
             }
@@ -185,10 +219,12 @@ async fn forward(
     server: TcpStream,
     lose: Arc<AtomicBool>,
     up: Arc<Uplink>,
+    capture: Arc<Mutex<Capture>>,
 ) -> std::io::Result<()> {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let (dead_tx, mut dead_rx) = tokio::sync::oneshot::channel::<()>();
+    let capture_up = capture.clone();
     let upstream = tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -197,6 +233,7 @@ async fn forward(
                 Ok(n) => n,
             };
             let mut allowed = up.take(n as u64) as usize;
+            Capture::keep(&mut capture_up.lock().unwrap().up, &buf[..allowed]);
             if server_write.write_all(&buf[..allowed]).await.is_err() {
                 break;
             }
@@ -204,6 +241,7 @@ async fn forward(
                 // Stalled: nothing more goes out until the budget is lifted.
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 let more = up.take((n - allowed) as u64) as usize;
+                Capture::keep(&mut capture_up.lock().unwrap().up, &buf[allowed..allowed + more]);
                 if server_write
                     .write_all(&buf[allowed..allowed + more])
                     .await
@@ -245,6 +283,7 @@ async fn forward(
             upstream.abort();
             return Ok(());
         }
+        Capture::keep(&mut capture.lock().unwrap().down, &buf[..n]);
         client_write.write_all(&buf[..n]).await?;
     }
     let _ = client_write.shutdown().await;

@@ -71,6 +71,36 @@ impl TestServer {
         }
     }
 
+    /// A demo server serving HTTPS with `cert` on an ephemeral loopback port, beside plain
+    /// HTTP on another (for the portal's side of a test).
+    pub async fn demo_tls(cert: &crate::pki::ServerCert) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let database = fresh_database().await;
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let server = shimin_server::start(Config {
+            listen_tls: vec![loopback],
+            tls: Some(shimin_server::tls::TlsFiles {
+                cert: cert.cert.clone(),
+                key: cert.key.clone(),
+            }),
+            ..config(data.path(), database.clone(), vec![loopback])
+        })
+        .await
+        .expect("server starts");
+        let listen = server.addrs.clone();
+        TestServer {
+            server: Some(server),
+            data,
+            listen,
+            database,
+        }
+    }
+
+    /// The first HTTPS address.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.running().tls_addrs[0]
+    }
+
     /// The running server (panics after [`TestServer::stop`]).
     pub fn running(&self) -> &RunningServer {
         self.server.as_ref().expect("server is running")
@@ -255,13 +285,14 @@ pub struct DemoUser {
     pub unit_id: Option<i64>,
 }
 
-/// Short timeouts so failures show quickly; the endpoints are loopback URLs.
+/// Short timeouts so failures show quickly; the endpoints are loopback URLs (marked as
+/// intranet-plain when `http://`: the traffic never leaves the machine).
 pub fn desk_config(cache: PathBuf, endpoints: &[String]) -> ClientConfig {
     let names = ["内网", "外网", "备用"];
     let endpoints = endpoints
         .iter()
         .enumerate()
-        .map(|(i, url)| Endpoint::new(names[i.min(2)], url.clone(), false))
+        .map(|(i, url)| Endpoint::new(names[i.min(2)], url.clone(), false).allowing_plain_http())
         .collect();
     let mut cfg = ClientConfig::new(cache, CacheKey::random(), endpoints);
     cfg.connect_timeout = Duration::from_millis(500);

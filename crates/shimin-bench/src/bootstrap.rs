@@ -50,7 +50,11 @@ pub struct ChildOut {
 }
 
 pub fn cache_config(cache: &Path, key: CacheKey, url: &str) -> ClientConfig {
-    let mut cfg = ClientConfig::new(cache, key, vec![Endpoint::new("内网", url, false)]);
+    let mut cfg = ClientConfig::new(
+        cache,
+        key,
+        vec![Endpoint::new("内网", url, false).allowing_plain_http()],
+    );
     cfg.request_timeout = std::time::Duration::from_secs(120);
     cfg.device = "shimin-bench".into();
     cfg

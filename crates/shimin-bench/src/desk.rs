@@ -4,7 +4,7 @@
 
 use crate::report::{summary, Figure};
 use anyhow::{Context, Result};
-use shimin_e2e::desktop::{DesktopSession, WebDriver};
+use shimin_e2e::desktop::{machine_settings, DesktopSession, WebDriver};
 use shimin_e2e::support::{TestServer, DEMO_PASSWORD};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -75,7 +75,7 @@ pub async fn run(desk_bin: &Path, rounds: usize) -> Result<Vec<Figure>> {
             desk_bin,
             [
                 ("SHIMIN_DESK_DATA_DIR", data.display().to_string()),
-                ("SHIMIN_DESK_ENDPOINTS", format!("内网={}", ts.url())),
+                machine_settings(&data, &format!("内网={}", ts.url()), None),
             ],
         )
         .await;

@@ -138,7 +138,7 @@ async fn run_mode(dir: &Path, setup: &Setup, mode: Mode) -> Result<Run> {
     let mut cfg = ClientConfig::new(
         dir.join(format!("latency-{}.db", mode.name())),
         CacheKey::random(),
-        vec![Endpoint::new("内网", desk_url, false)],
+        vec![Endpoint::new("内网", desk_url, false).allowing_plain_http()],
     );
     cfg.device = "shimin-bench".into();
     match mode {

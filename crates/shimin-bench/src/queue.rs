@@ -91,7 +91,7 @@ pub async fn run(cache: &Path, key_hex: &str, url: &str, s: &Setup) -> Result<Ve
     let desk = Desk::open(ClientConfig::new(
         cache,
         key,
-        vec![Endpoint::new("内网", url, false)],
+        vec![Endpoint::new("内网", url, false).allowing_plain_http()],
     ))
     .await?;
     let cached = desk.store().item_count().await?;

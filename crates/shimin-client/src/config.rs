@@ -19,15 +19,36 @@ pub struct Endpoint {
     pub base_url: String,
     /// `false` for the intranet: a system proxy would route intranet traffic outside.
     pub use_system_proxy: bool,
+    /// The administrator marked this `http://` address as intranet-plain in the machine-wide
+    /// settings (R-NET). Without the mark an `http://` address is never used: nothing, least
+    /// of all a password or a token, is sent to it.
+    pub plain_http_allowed: bool,
 }
 
 impl Endpoint {
+    /// An endpoint; an `http://` one stays unused until [`Endpoint::allowing_plain_http`].
     pub fn new(name: impl Into<String>, base_url: impl Into<String>, use_system_proxy: bool) -> Endpoint {
         Endpoint {
             name: name.into(),
             base_url: base_url.into(),
             use_system_proxy,
+            plain_http_allowed: false,
         }
+    }
+
+    /// Marks the endpoint as one that may be used over plain HTTP (an administrator's
+    /// intranet-plain mark; the tests' and the demo's loopback servers).
+    pub fn allowing_plain_http(mut self) -> Endpoint {
+        self.plain_http_allowed = true;
+        self
+    }
+
+    /// Whether the address is `http://` (not encrypted).
+    pub fn is_plain(&self) -> bool {
+        self.base_url
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("http://")
     }
 
     /// The production endpoints, intranet first.
@@ -126,6 +147,9 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// Free text identifying the device in the audit trail.
     pub device: String,
+    /// The county's CA certificates (PEM bundle), trusted beside the system's roots for
+    /// HTTPS endpoints (installed by IT with the machine-wide settings).
+    pub county_ca_pem: Option<Vec<u8>>,
 }
 
 impl ClientConfig {
@@ -144,6 +168,7 @@ impl ClientConfig {
             preferred_retry: Duration::from_secs(30),
             backoff_max: Duration::from_secs(60),
             device: default_device(),
+            county_ca_pem: None,
         }
     }
 }

@@ -77,6 +77,13 @@ pub struct SyncStatus {
     /// Name of the endpoint in use ("内网" / "外网").
     pub endpoint: Option<String>,
     pub endpoint_url: Option<String>,
+    /// How the endpoint in use carries the traffic (HTTPS, or plain on a marked intranet).
+    #[serde(default)]
+    pub security: Option<crate::http::Security>,
+    /// The latest refusal for transport security (a certificate refused, a plain address not
+    /// marked), with the endpoint's name: shown until that endpoint works again.
+    #[serde(default)]
+    pub security_problem: Option<SecurityProblem>,
     /// Local ops not yet confirmed.
     pub pending: u64,
     /// Captured attachments not yet held by the server (uploads to come or under way).
@@ -96,6 +103,32 @@ pub struct SyncStatus {
     /// clerk must log in again. Local work stays in the outbox. Cleared by a login.
     #[serde(default)]
     pub session_lost: bool,
+}
+
+/// An endpoint refused for transport security (R-NET).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityProblem {
+    pub endpoint: String,
+    /// `tls_expired`, `tls_wrong_host`, `tls_unknown_ca`, `tls_bad_certificate`,
+    /// `plain_http_refused`.
+    pub code: String,
+    /// zh-CN, for the status bar.
+    pub message: String,
+}
+
+impl SecurityProblem {
+    /// The problem `e` stands for, if it is a transport-security refusal.
+    pub fn of(e: &Error) -> Option<SecurityProblem> {
+        let endpoint = match e {
+            Error::Certificate { endpoint, .. } | Error::PlainHttpRefused { endpoint, .. } => endpoint,
+            _ => return None,
+        };
+        Some(SecurityProblem {
+            endpoint: endpoint.clone(),
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        })
+    }
 }
 
 /// Emitted after changes are committed to the cache.
@@ -425,17 +458,47 @@ impl Desk {
             .chain((0..n).filter(|i| *i != hint));
         let mut tried = Vec::new();
         let mut last_error = String::from("未配置服务器地址");
+        let mut refused = None;
         for i in order {
             match f(i).await {
                 Ok(v) => return Ok((i, v)),
                 Err(e) if e.is_unreachable() => {
+                    self.note_endpoint_failure(&e);
                     tried.push(self.inner.transport.name(i));
                     last_error = e.to_string();
+                    if e.is_transport_security() {
+                        refused.get_or_insert(e);
+                    }
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::AllEndpointsDown { tried, last_error })
+        // A refused certificate or plain address says more than "all down": the clerk (and IT)
+        // must see that the desk refused, not that the network failed.
+        Err(refused.unwrap_or(Error::AllEndpointsDown { tried, last_error }))
+    }
+
+    /// Keeps a transport-security refusal visible in the status (never a silent move to the
+    /// next endpoint).
+    pub(crate) fn note_endpoint_failure(&self, e: &Error) {
+        if let Some(problem) = SecurityProblem::of(e) {
+            tracing::warn!(endpoint = %problem.endpoint, code = %problem.code, "endpoint refused for transport security");
+            self.inner
+                .status
+                .send_modify(|s| s.security_problem = Some(problem));
+        }
+    }
+
+    /// Endpoint `i` worked: a refusal noted for it is over.
+    pub(crate) fn note_endpoint_ok(&self, i: usize) {
+        let name = self.inner.transport.name(i);
+        self.inner.status.send_if_modified(|s| {
+            let clear = s.security_problem.as_ref().is_some_and(|p| p.endpoint == name);
+            if clear {
+                s.security_problem = None;
+            }
+            clear
+        });
     }
 
     // ------------------------------------------------------------------ sync
@@ -444,7 +507,10 @@ impl Desk {
     pub async fn sync_now(&self) -> Result<SyncReport> {
         let result = self.on_any_endpoint(|i| self.sync_on(i)).await;
         match result {
-            Ok((_, report)) => Ok(report),
+            Ok((i, report)) => {
+                self.note_endpoint_ok(i);
+                Ok(report)
+            }
             Err(e) => {
                 self.inner.status.send_modify(|s| {
                     if e.is_unreachable() {
@@ -452,6 +518,7 @@ impl Desk {
                         s.live = false;
                         s.endpoint = None;
                         s.endpoint_url = None;
+                        s.security = None;
                     }
                     s.last_error = Some(e.to_string());
                 });
@@ -592,6 +659,7 @@ impl Desk {
             s.online = true;
             s.endpoint = Some(transport.name(i));
             s.endpoint_url = Some(transport.url(i));
+            s.security = transport.security(i);
             s.last_sync = Some(now);
             s.pending = pending;
             s.last_error = None;

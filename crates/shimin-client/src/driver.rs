@@ -41,10 +41,12 @@ pub(crate) async fn run(desk: Desk, mut stop: watch::Receiver<bool>) {
                         let event = match desk.inner.transport.probe(i).await {
                             Ok(p) => {
                                 desk.set_offset_ms(p.offset_ms, true);
+                                desk.note_endpoint_ok(i);
                                 Event::ProbeOk(i)
                             }
                             Err(e) => {
                                 tracing::debug!(endpoint = i, error = %e, "probe failed");
+                                desk.note_endpoint_failure(&e);
                                 Event::ProbeFailed(i)
                             }
                         };
@@ -64,6 +66,7 @@ pub(crate) async fn run(desk: Desk, mut stop: watch::Receiver<bool>) {
                                     s.last_error = Some(e.to_string());
                                     s.session_lost |= lost;
                                 });
+                                desk.note_endpoint_failure(&e);
                                 if e.is_unreachable() {
                                     Event::SyncUnreachable(i)
                                 } else {
@@ -109,12 +112,18 @@ fn publish(desk: &Desk, engine: &Engine) {
     desk.inner.status.send_if_modified(|s| {
         let endpoint = active.map(|i| t.name(i));
         let url = active.map(|i| t.url(i));
+        let security = active.and_then(|i| t.security(i));
         let online = active.is_some();
-        let changed = s.online != online || s.endpoint != endpoint || s.endpoint_url != url || s.live != live;
+        let changed = s.online != online
+            || s.endpoint != endpoint
+            || s.endpoint_url != url
+            || s.live != live
+            || s.security != security;
         s.online = online;
         s.endpoint = endpoint;
         s.endpoint_url = url;
         s.live = live;
+        s.security = security;
         changed
     });
 }

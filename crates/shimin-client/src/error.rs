@@ -21,6 +21,17 @@ pub enum Error {
     /// One endpoint could not be reached (connect failure, timeout, connection cut).
     #[error("无法连接 {endpoint}: {message}")]
     Offline { endpoint: String, message: String },
+    /// The endpoint's certificate was refused (expired, for another host, from a CA this desk
+    /// does not trust): nothing was sent to it.
+    #[error("{endpoint}：{}", problem.message_zh())]
+    Certificate { endpoint: String, problem: CertProblem },
+    /// An `http://` endpoint that the machine-wide settings do not mark as intranet-plain:
+    /// nothing was sent to it.
+    #[error("{endpoint}：拒绝以明文 HTTP 连接 {url}（只有管理员标记为内网明文的地址才可用 HTTP）")]
+    PlainHttpRefused { endpoint: String, url: String },
+    /// The county CA bundle of the configuration cannot be used.
+    #[error("县级根证书无法使用：{0}")]
+    CaBundle(String),
     /// No endpoint could be reached.
     #[error("所有服务器地址均无法连接（{}）: {last_error}", tried.join("、"))]
     AllEndpointsDown { tried: Vec<String>, last_error: String },
@@ -81,6 +92,9 @@ impl Error {
             Error::Cache(_) | Error::Migrate(_) => "cache",
             Error::Api { error, .. } => &error.code,
             Error::Offline { .. } => "offline",
+            Error::Certificate { problem, .. } => problem.code(),
+            Error::PlainHttpRefused { .. } => "plain_http_refused",
+            Error::CaBundle(_) => "ca_bundle_invalid",
             Error::AllEndpointsDown { .. } => "all_endpoints_down",
             Error::Protocol(_) => "protocol",
             Error::NotLoggedIn => "not_logged_in",
@@ -99,9 +113,92 @@ impl Error {
         }
     }
 
-    /// Whether the failure is "could not reach the server" (as opposed to an answer).
+    /// Whether the failure is "could not use this endpoint" (as opposed to an answer): the
+    /// desk moves on to its next endpoint. A refused certificate or plain address counts (the
+    /// endpoint is unusable) but is never silent: see [`Error::is_transport_security`].
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Error::Offline { .. } | Error::AllEndpointsDown { .. })
+        matches!(
+            self,
+            Error::Offline { .. }
+                | Error::AllEndpointsDown { .. }
+                | Error::Certificate { .. }
+                | Error::PlainHttpRefused { .. }
+        )
+    }
+
+    /// A refusal for transport security (certificate, plain HTTP): the status bar shows it.
+    pub fn is_transport_security(&self) -> bool {
+        matches!(self, Error::Certificate { .. } | Error::PlainHttpRefused { .. })
+    }
+}
+
+/// What was wrong with a server's certificate (R-NET).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertProblem {
+    /// Expired, or not valid yet (a desk clock far off shows this too).
+    Expired,
+    /// Issued for another host name.
+    WrongHost,
+    /// Not issued by a CA this desk trusts (system roots and the county CA).
+    UnknownCa,
+    /// Any other fault (bad signature, wrong purpose, revoked, malformed).
+    Invalid,
+}
+
+impl CertProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            CertProblem::Expired => "tls_expired",
+            CertProblem::WrongHost => "tls_wrong_host",
+            CertProblem::UnknownCa => "tls_unknown_ca",
+            CertProblem::Invalid => "tls_bad_certificate",
+        }
+    }
+
+    pub fn message_zh(self) -> &'static str {
+        match self {
+            CertProblem::Expired => "服务器证书已过期或尚未生效（请核对本机时间，或请信息中心更新证书）",
+            CertProblem::WrongHost => "服务器证书与所连接的地址不符（可能连到了假冒的服务器），已拒绝连接",
+            CertProblem::UnknownCa => {
+                "服务器证书不是受信任的机构签发的（本机未安装县级根证书，或连到了假冒的服务器），已拒绝连接"
+            }
+            CertProblem::Invalid => "服务器证书无效，已拒绝连接",
+        }
+    }
+
+    /// The problem a rustls error stands for, if it is about the certificate.
+    pub fn of(e: &rustls::Error) -> Option<CertProblem> {
+        use rustls::CertificateError as C;
+        let rustls::Error::InvalidCertificate(c) = e else {
+            return None;
+        };
+        Some(match c {
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. } => {
+                CertProblem::Expired
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => CertProblem::WrongHost,
+            C::UnknownIssuer => CertProblem::UnknownCa,
+            _ => CertProblem::Invalid,
+        })
+    }
+
+    /// Looks through an error's causes (reqwest → hyper → io::Error → rustls) for a refused
+    /// certificate.
+    pub fn find(e: &(dyn std::error::Error + 'static)) -> Option<CertProblem> {
+        let mut cause = Some(e);
+        while let Some(err) = cause {
+            if let Some(r) = err.downcast_ref::<rustls::Error>() {
+                return CertProblem::of(r);
+            }
+            // io::Error's `source` skips the error it wraps (and connectors wrap io::Errors in
+            // io::Errors): step into it instead.
+            cause = match err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => err.source(),
+            };
+        }
+        None
     }
 }
 

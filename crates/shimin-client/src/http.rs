@@ -1,7 +1,14 @@
 //! HTTP to the server's endpoints: one `reqwest::Client` per endpoint (its own proxy policy
 //! and connect timeout), the protocol header on every request, bearer auth, error mapping.
+//!
+//! Transport security (R-NET): HTTPS endpoints are verified against the system's roots and the
+//! county CA of the configuration (rustls); a refused certificate is its own error, never
+//! answered by trying the same host over plain HTTP. An `http://` endpoint is used only when
+//! marked intranet-plain ([`Endpoint::plain_http_allowed`]); otherwise every request to it
+//! fails before a byte is sent.
 
 use crate::config::{ClientConfig, Endpoint};
+use crate::error::CertProblem;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -15,6 +22,29 @@ pub(crate) struct EndpointClient {
     pub endpoint: Endpoint,
     base: String,
     client: reqwest::Client,
+    security: Security,
+}
+
+/// How an endpoint's traffic travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// HTTPS, certificate verified.
+    Https,
+    /// Plain HTTP on an address the administrator marked intranet-plain.
+    PlainIntranet,
+    /// Plain HTTP without the mark: never used.
+    PlainRefused,
+}
+
+impl Security {
+    fn of(e: &Endpoint) -> Security {
+        match (e.is_plain(), e.plain_http_allowed) {
+            (false, _) => Security::Https,
+            (true, true) => Security::PlainIntranet,
+            (true, false) => Security::PlainRefused,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -36,13 +66,30 @@ impl Transport {
     pub fn new(cfg: &ClientConfig) -> Result<Transport> {
         let mut headers = HeaderMap::new();
         headers.insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
+        let county_roots = match &cfg.county_ca_pem {
+            Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::CaBundle(e.to_string()))
+                .and_then(|certs| {
+                    if certs.is_empty() {
+                        Err(Error::CaBundle("文件中没有 PEM 证书".into()))
+                    } else {
+                        Ok(certs)
+                    }
+                })?,
+            None => Vec::new(),
+        };
         let mut endpoints = Vec::new();
         for e in &cfg.endpoints {
             let mut b = reqwest::Client::builder()
+                .use_rustls_tls()
+                .https_only(!e.plain_http_allowed)
                 .connect_timeout(cfg.connect_timeout)
                 .default_headers(headers.clone())
                 .tcp_nodelay(true)
                 .user_agent(concat!("shimin-desk/", env!("CARGO_PKG_VERSION")));
+            for root in &county_roots {
+                b = b.add_root_certificate(root.clone());
+            }
             if !e.use_system_proxy {
                 b = b.no_proxy();
             }
@@ -53,6 +100,7 @@ impl Transport {
                 endpoint: e.clone(),
                 base: e.base_url.trim_end_matches('/').to_owned(),
                 client,
+                security: Security::of(e),
             });
         }
         Ok(Transport {
@@ -62,6 +110,11 @@ impl Transport {
                 .min(cfg.request_timeout)
                 .max(Duration::from_millis(500)),
         })
+    }
+
+    /// How endpoint `i`'s traffic travels.
+    pub fn security(&self, i: usize) -> Option<Security> {
+        self.endpoints.get(i).map(|e| e.security)
     }
 
     pub fn len(&self) -> usize {
@@ -82,14 +135,29 @@ impl Transport {
             .unwrap_or_default()
     }
 
+    /// Endpoint `i`, if it may be used: every request goes through here, so an unmarked
+    /// `http://` endpoint never gets a byte.
     fn ep(&self, i: usize) -> Result<&EndpointClient> {
-        self.endpoints.get(i).ok_or_else(|| Error::AllEndpointsDown {
+        let ep = self.endpoints.get(i).ok_or_else(|| Error::AllEndpointsDown {
             tried: vec![],
             last_error: "无服务器地址".into(),
-        })
+        })?;
+        if ep.security == Security::PlainRefused {
+            return Err(Error::PlainHttpRefused {
+                endpoint: ep.endpoint.name.clone(),
+                url: ep.base.clone(),
+            });
+        }
+        Ok(ep)
     }
 
     fn offline(&self, i: usize, e: &reqwest::Error) -> Error {
+        if let Some(problem) = CertProblem::find(e) {
+            return Error::Certificate {
+                endpoint: self.name(i),
+                problem,
+            };
+        }
         // reqwest's message names the URL, never a body: safe to keep.
         Error::Offline {
             endpoint: self.name(i),

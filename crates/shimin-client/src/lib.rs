@@ -28,7 +28,11 @@ pub mod view;
 
 pub use clock::{ActingA, CalendarWarning, ClockLevel, Clocks, Countdown, DueLadder, LadderNotice};
 pub use config::{CacheKey, ClientConfig, Endpoint, DEFAULT_ENDPOINTS};
-pub use desk::{CacheEvent, Desk, LoginOutcome, NewCase, SessionToken, SyncHandle, SyncReport, SyncStatus};
-pub use error::{Error, Result};
+pub use desk::{
+    CacheEvent, Desk, LoginOutcome, NewCase, SecurityProblem, SessionToken, SyncHandle, SyncReport,
+    SyncStatus,
+};
+pub use error::{CertProblem, Error, Result};
+pub use http::Security;
 pub use shimin_protocol::{Op, UserInfo};
 pub use store::{ItemView, QueueQuery, QueueView, RejectionNotice, Store};

@@ -279,6 +279,9 @@ fn wait_zh(secs: u64) -> String {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, body) = self.to_api();
+        if matches!(self, Error::Db(_) | Error::Unavailable | Error::Migrate(_)) {
+            crate::metrics::database_error();
+        }
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }

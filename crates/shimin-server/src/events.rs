@@ -55,7 +55,9 @@ pub async fn events(
     let rx = state.changes.subscribe();
     let seq = state.store.reader().await?.current_seq().await?;
     let hello = stream::once(async move { Ok::<_, Infallible>(event(names::HELLO, seq, false)) });
-    let pokes = stream::unfold((rx, false), move |(mut rx, mut lagged)| async move {
+    // Counted as open until the stream is dropped (the desk went away or the server stops).
+    let open = crate::metrics::live_stream_opened();
+    let pokes = stream::unfold((rx, false, open), move |(mut rx, mut lagged, open)| async move {
         loop {
             match rx.recv().await {
                 // After a lag some in-scope change may have been missed: poke on the next one
@@ -74,7 +76,7 @@ pub async fn events(
                             Err(_) => break,
                         }
                     }
-                    return Some((Ok(event(names::POKE, seq, background)), (rx, false)));
+                    return Some((Ok(event(names::POKE, seq, background)), (rx, false, open)));
                 }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(_)) => lagged = true,

@@ -50,6 +50,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(server_time))
         .layer(middleware::from_fn(hygiene))
+        .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(run_to_completion))
         .with_state(state)
 }

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod calendar;
+pub mod config_file;
 pub mod deadline;
 pub mod demo;
 pub mod epoch;
@@ -30,12 +31,14 @@ pub mod http;
 pub mod inspect;
 pub mod intake;
 pub mod items;
+pub mod metrics;
 pub mod passwords;
 pub mod reveals;
 pub mod store;
 pub mod supervision;
 pub mod sync;
 pub mod throttle;
+pub mod tls;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -99,8 +102,16 @@ pub struct Config {
     /// Where attachments' bytes live (default `<data-dir>/blobs`). Several instances on one
     /// PostgreSQL share one directory (a shared mount).
     pub blob_dir: Option<PathBuf>,
-    /// Every address to serve on (e.g. intranet and internet); the same server answers on each.
+    /// Every address to serve plain HTTP on (loopback, or an intranet address the county's
+    /// administrator accepts unencrypted); the same server answers on each.
     pub listen: Vec<SocketAddr>,
+    /// Every address to serve HTTPS on (the internet address, and the intranet's where it is
+    /// encrypted too); needs [`Config::tls`].
+    pub listen_tls: Vec<SocketAddr>,
+    /// The certificate and key of the HTTPS addresses (reloaded by [`RunningServer::reload_tls`]).
+    pub tls: Option<tls::TlsFiles>,
+    /// Where Prometheus scrapes `/metrics` (never one of the desks' addresses); `None`: off.
+    pub metrics_listen: Option<SocketAddr>,
     /// A session ends after this long without a request.
     pub idle_timeout: Duration,
     /// How failed password checks are slowed (growing waits per throttle key).
@@ -124,6 +135,9 @@ impl Default for Config {
             blob_dir: None,
             // Loopback only by default: exposing the server is an explicit decision.
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 8201))],
+            listen_tls: Vec::new(),
+            tls: None,
+            metrics_listen: None,
             idle_timeout: Duration::from_secs(8 * 3600),
             login_policy: Default::default(),
             address_limit: Default::default(),
@@ -234,8 +248,13 @@ pub type SharedState = Arc<AppState>;
 /// A server running in this process.
 #[derive(Debug)]
 pub struct RunningServer {
-    /// The bound addresses (useful with port 0).
+    /// The bound plain-HTTP addresses (useful with port 0).
     pub addrs: Vec<SocketAddr>,
+    /// The bound HTTPS addresses.
+    pub tls_addrs: Vec<SocketAddr>,
+    /// The bound metrics address.
+    pub metrics_addr: Option<SocketAddr>,
+    tls: Option<Arc<tls::CertSlot>>,
     state: SharedState,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -253,9 +272,31 @@ impl RunningServer {
         &self.state
     }
 
-    /// Base URL of the first bound address, e.g. `http://127.0.0.1:39153`.
+    /// Base URL of the first plain address, e.g. `http://127.0.0.1:39153`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addrs[0])
+    }
+
+    /// Base URL of the first HTTPS address with `host` as the name the certificate is for,
+    /// e.g. `https://localhost:39154`.
+    pub fn https_url(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.tls_addrs[0].port())
+    }
+
+    /// Reads the certificate and key files again (SIGHUP): new handshakes get the new ones,
+    /// connections already up keep theirs. On a problem the old certificate stays in force.
+    pub fn reload_tls(&self) -> Result<()> {
+        let Some(slot) = &self.tls else {
+            return Err(Error::Config("本服务器未配置 TLS 证书".into()));
+        };
+        let outcome = slot.reload();
+        metrics::tls_reloaded(outcome.is_ok());
+        outcome
+    }
+
+    /// The certificate slot of the HTTPS addresses.
+    pub fn tls(&self) -> Option<&Arc<tls::CertSlot>> {
+        self.tls.as_ref()
     }
 
     /// Stops accepting, ends SSE streams and background tasks, waits for them.
@@ -281,6 +322,8 @@ impl RunningServer {
 /// Opens the database (migrating it), seeds the demo if asked, binds every listen address and
 /// serves until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> Result<RunningServer> {
+    // Certificates first: a bad one stops the start before anything is opened or bound.
+    let tls = load_tls(&config)?;
     let database = config.database()?;
     // One server process per SQLite data directory (PostgreSQL instances share the database).
     let data_dir_lock = match &database {
@@ -328,34 +371,34 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         demo::seed(&state).await?;
     }
     let app = http::router(state.clone());
-    let mut addrs = Vec::new();
+    let plain = bind_all(&config.listen).await?;
+    let secure = bind_all(&config.listen_tls).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(bind_all(&[addr]).await?.remove(0)),
+        None => None,
+    };
+    let local = |l: &tokio::net::TcpListener| l.local_addr().map_err(Error::internal);
+    let addrs = plain.iter().map(local).collect::<Result<Vec<_>>>()?;
+    let tls_addrs = secure.iter().map(local).collect::<Result<Vec<_>>>()?;
+    let metrics_addr = metrics_listener.as_ref().map(local).transpose()?;
     let mut tasks = Vec::new();
-    let mut listeners = Vec::new();
-    for addr in &config.listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| Error::internal(format!("cannot listen on {addr}: {e}")))?;
-        let local = listener.local_addr().map_err(Error::internal)?;
-        addrs.push(local);
-        listeners.push(listener);
+    for listener in plain {
+        tasks.push(serve_plain(listener, app.clone(), state.shutdown.clone()));
     }
-    for (listener, addr) in listeners.into_iter().zip(&addrs) {
-        let mut rx = state.shutdown.clone();
-        let app = app.clone();
-        let addr = *addr;
-        tasks.push(tokio::spawn(async move {
-            let signal = async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, service)
-                .with_graceful_shutdown(signal)
-                .await
-            {
-                tracing::error!(%addr, error = %e, "server stopped with an error");
-            }
-        }));
-        tracing::info!(%addr, "listening");
+    if let Some(slot) = &tls {
+        let acceptor = slot.acceptor()?;
+        for listener in secure {
+            tasks.push(serve_tls(
+                listener,
+                acceptor.clone(),
+                app.clone(),
+                state.shutdown.clone(),
+            ));
+        }
+    }
+    if let Some(listener) = metrics_listener {
+        let app = metrics::router().into_make_service_with_connect_info::<SocketAddr>();
+        tasks.push(serve_plain_service(listener, app, state.shutdown.clone()));
     }
     if let Some(listener) = state.store.spawn_listener(state.shutdown.clone()) {
         tasks.push(listener);
@@ -368,9 +411,91 @@ pub async fn start(config: Config) -> Result<RunningServer> {
     }
     Ok(RunningServer {
         addrs,
+        tls_addrs,
+        metrics_addr,
+        tls,
         state,
         shutdown: shutdown_tx,
         tasks,
         _data_dir_lock: data_dir_lock,
+    })
+}
+
+/// The HTTPS certificate, when HTTPS addresses are configured (and only then).
+pub(crate) fn load_tls(config: &Config) -> Result<Option<Arc<tls::CertSlot>>> {
+    match (&config.tls, config.listen_tls.is_empty()) {
+        (Some(files), false) => Ok(Some(tls::CertSlot::load(files)?)),
+        (None, true) => Ok(None),
+        (None, false) => Err(Error::Config(
+            "listen_tls 需要 [tls] 中的 cert 与 key（证书与私钥文件）".into(),
+        )),
+        (Some(_), true) => Err(Error::Config("配置了 [tls] 证书但没有 listen_tls 地址".into())),
+    }
+}
+
+/// Binds every address, or none: the first that cannot be bound is named.
+async fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<tokio::net::TcpListener>> {
+    let mut listeners = Vec::new();
+    for addr in addrs {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::Config(format!("无法监听 {addr}：{e}")))?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+fn serve_plain(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    serve_plain_service(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+        shutdown,
+    )
+}
+
+fn serve_plain_service(
+    listener: tokio::net::TcpListener,
+    service: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, "listening (HTTP)");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, service)
+            .with_graceful_shutdown(stopped(shutdown))
+            .await
+        {
+            tracing::error!(?addr, error = %e, "server stopped with an error");
+        }
+    })
+}
+
+fn serve_tls(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: axum::Router,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    use axum::serve::ListenerExt;
+    let addr = listener.local_addr().ok();
+    tracing::info!(?addr, "listening (HTTPS)");
+    // `tap_io` only so that the connection's peer address reaches `ConnectInfo` (axum gives
+    // that to any tapped listener whose address is a `SocketAddr`).
+    let listener = tls::TlsListener::spawn(listener, acceptor, shutdown.clone()).tap_io(|_| {});
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stopped(shutdown))
+            .await
+        {
+            tracing::error!(?addr, error = %e, "server stopped with an error");
+        }
     })
 }

@@ -1,7 +1,9 @@
 //! `shimin-server`: serve (default) or administer accounts.
 //!
 //! ```text
-//! shimin-server [--data-dir DIR] [--database URL] [--listen ADDR]... [--demo] [--trickle-secs N]
+//! shimin-server [--config FILE] [--data-dir DIR] [--database URL] [--listen ADDR]...
+//!               [--listen-tls ADDR --tls-cert FILE --tls-key FILE] [--demo] [--trickle-secs N]
+//! shimin-server check-config                               (the configuration, certificates too)
 //! shimin-server user add --username U --role ROLE [--unit UNIT] --password P [--display-name NAME]
 //! shimin-server calendar import FILE.json
 //! shimin-server migrate --to postgres://… [--sessions]     (SQLite data directory → PostgreSQL)
@@ -17,6 +19,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use shimin_domain::role::Role;
 use shimin_server::store::{Backend, Database, NewUser, Store};
+use shimin_server::tls::TlsFiles;
 use shimin_server::{admin, auth, users, Config, DemoOptions};
 
 #[derive(Debug, Parser)]
@@ -26,9 +29,13 @@ use shimin_server::{admin, auth, users, Config, DemoOptions};
     about = "市民网窗口端中心服务器 (Shimin Desk central server)"
 )]
 struct Cli {
-    /// Directory of the database (created if missing).
-    #[arg(long, env = "SHIMIN_DATA_DIR", default_value = "./shimin-data", global = true)]
-    data_dir: PathBuf,
+    /// The configuration file (TOML, e.g. /etc/shimin/server.toml); options given on the
+    /// command line override its keys.
+    #[arg(long, env = "SHIMIN_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Directory of the database (created if missing; default ./shimin-data).
+    #[arg(long, env = "SHIMIN_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
     /// `postgres://user:password@host/db` to keep the data in PostgreSQL (several instances
     /// may share it) instead of the data directory's SQLite file.
     #[arg(long, env = "SHIMIN_DATABASE", global = true)]
@@ -36,9 +43,18 @@ struct Cli {
     /// Directory of attachments' bytes (default `<data-dir>/blobs`); shared by all instances.
     #[arg(long, env = "SHIMIN_BLOB_DIR", global = true)]
     blob_dir: Option<PathBuf>,
-    /// Address to serve on; repeat for several (intranet and internet). Default 127.0.0.1:8201.
+    /// Address to serve plain HTTP on; repeat for several. Default 127.0.0.1:8201.
     #[arg(long)]
     listen: Vec<SocketAddr>,
+    /// Address to serve HTTPS on; repeat for several. Needs --tls-cert and --tls-key.
+    #[arg(long)]
+    listen_tls: Vec<SocketAddr>,
+    /// The HTTPS certificate chain (PEM, server certificate first). Reloaded on SIGHUP.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Seed and serve the demo county (password of every demo account: Demo#2026).
     #[arg(long)]
     demo: bool,
@@ -54,6 +70,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the configuration (file and options): keys, addresses, certificate and key
+    /// (readable, matching), the database named. Prints what would be served; starts nothing.
+    CheckConfig,
     /// Copy this server's SQLite data directory into an empty PostgreSQL database, then check
     /// every table (rows counted and hashed) and the audit chain. Stop the server first; start
     /// it afterwards with `--database` (desks keep syncing: ids, numbers and change numbers
@@ -128,10 +147,66 @@ enum UserCommand {
     },
 }
 
+/// The configuration: defaults, then the file's keys, then the command line's options.
+fn configuration(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = Config::default();
+    if let Some(path) = &cli.config {
+        config = shimin_server::config_file::ServerFile::read(path)?.apply(config);
+    }
+    if let Some(d) = &cli.data_dir {
+        config.data_dir = d.clone();
+    }
+    if cli.database.is_some() {
+        config.database = cli.database.clone();
+    }
+    if cli.blob_dir.is_some() {
+        config.blob_dir = cli.blob_dir.clone();
+    }
+    if !cli.listen.is_empty() {
+        config.listen = cli.listen.clone();
+    }
+    if !cli.listen_tls.is_empty() {
+        config.listen_tls = cli.listen_tls.clone();
+    }
+    if let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) {
+        config.tls = Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    if let Some(s) = cli.idle_timeout_secs {
+        config.idle_timeout = Duration::from_secs(s);
+    }
+    Ok(config)
+}
+
 /// Opens the configured store for an admin command (migrated, no server running in this
 /// process).
-async fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    Ok(admin::open(Database::parse(cli.database.as_deref(), &cli.data_dir)?).await?)
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Ok(admin::open(config.database()?).await?)
+}
+
+/// Serves until SIGINT or SIGTERM (systemd's stop); SIGHUP reloads the TLS certificate.
+async fn serve(config: Config) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let server = shimin_server::start(config).await?;
+    tracing::info!(plain = ?server.addrs, tls = ?server.tls_addrs, metrics = ?server.metrics_addr, "shimin-server ready");
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => match server.reload_tls() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => tracing::error!(error = %e, "TLS certificate not reloaded; the previous one stays in force"),
+            },
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
 }
 
 #[tokio::main]
@@ -144,10 +219,16 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let blob_dir = cli.blob_dir.clone().unwrap_or_else(|| cli.data_dir.join("blobs"));
+    let config = configuration(&cli)?;
+    let blob_dir = config.blob_dir();
     match &cli.command {
+        Some(Command::CheckConfig) => {
+            let report = shimin_server::config_file::check(&config)?;
+            tracing::info!(database = %report.database, plain = ?report.plain, tls = ?report.tls, "configuration OK");
+            Ok(())
+        }
         Some(Command::Migrate { to, sessions }) => {
-            let source_db = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+            let source_db = config.database()?;
             let Database::Sqlite(dir) = &source_db else {
                 anyhow::bail!("migrate copies a SQLite data directory (--data-dir), not another database");
             };
@@ -155,7 +236,7 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::bail!("{} holds no database to migrate", dir.display());
             }
             let _lock = admin::DataDirLock::acquire(dir)?;
-            let target_db = Database::parse(Some(to), &cli.data_dir)?;
+            let target_db = Database::parse(Some(to), &config.data_dir)?;
             if target_db.backend() != Backend::Postgres {
                 anyhow::bail!("--to must be a postgres:// URL");
             }
@@ -171,14 +252,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Backup { dest }) => {
-            let database = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+            let database = config.database()?;
             let m = admin::backup(&database, &blob_dir, dest).await?;
             tracing::info!(dest = %dest.display(), seq = m.seq, items = m.items, audit = m.audit_entries,
                 blobs = m.blobs, "backup complete");
             Ok(())
         }
         Some(Command::Restore { backup }) => {
-            let database = Database::parse(cli.database.as_deref(), &cli.data_dir)?;
+            let database = config.database()?;
             let m = admin::restore(backup, &database, &blob_dir).await?;
             tracing::info!(into = %database.describe(), seq = m.seq, items = m.items, epoch = %m.epoch,
                 "restore complete; desks resynchronise on their next pull");
@@ -187,7 +268,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Audit {
             command: AuditCommand::Verify,
         }) => {
-            let store = open_store(&cli).await?;
+            let store = open_store(&config).await?;
             let v = shimin_server::audit::verify(&store).await;
             store.close().await;
             let v = v?;
@@ -206,7 +287,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let wire: shimin_protocol::CalendarWire = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{} is not a calendar: {e}", file.display()))?;
-            let store = open_store(&cli).await?;
+            let store = open_store(&config).await?;
             let result = shimin_server::calendar::update(&store, &wire, None).await;
             store.close().await;
             let updated = result?;
@@ -232,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
                 let list: Vec<&str> = problems.iter().map(|p| p.message_zh()).collect();
                 anyhow::bail!("password breaks R-PWD: {}", list.join("；"));
             }
-            let store = open_store(&cli).await?;
+            let store = open_store(&config).await?;
             let unit_id = match unit {
                 Some(u) => Some(
                     store
@@ -274,18 +355,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         None => {
-            let mut config = Config {
-                data_dir: cli.data_dir.clone(),
-                database: cli.database.clone(),
-                blob_dir: cli.blob_dir.clone(),
-                ..Config::default()
-            };
-            if !cli.listen.is_empty() {
-                config.listen = cli.listen.clone();
-            }
-            if let Some(s) = cli.idle_timeout_secs {
-                config.idle_timeout = Duration::from_secs(s);
-            }
+            let mut config = config;
             if cli.demo {
                 config.demo = Some(DemoOptions {
                     trickle: cli.trickle_secs.filter(|s| *s > 0).map(Duration::from_secs),
@@ -293,12 +363,7 @@ async fn main() -> anyhow::Result<()> {
             } else if cli.trickle_secs.is_some() {
                 anyhow::bail!("--trickle-secs needs --demo");
             }
-            let server = shimin_server::start(config).await?;
-            tracing::info!(addrs = ?server.addrs, "shimin-server ready");
-            tokio::signal::ctrl_c().await?;
-            tracing::info!("shutting down");
-            server.shutdown().await;
-            Ok(())
+            serve(config).await
         }
     }
 }

@@ -58,7 +58,9 @@ pub async fn run(state: SharedState, every: Duration) {
         if let Err(e) = prune_login_throttles(&state).await {
             tracing::warn!(error = %e, "supervision: cannot prune login throttles");
         }
-        match tick(&state, Utc::now()).await {
+        let outcome = tick(&state, Utc::now()).await;
+        crate::metrics::sweep_ran(outcome.is_ok());
+        match outcome {
             Ok(r) if r != TickReport::default() => {
                 tracing::info!(warnings = r.warnings, overdue = r.overdue, "supervision tick")
             }

@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let desk = Desk::open(ClientConfig::new(
         &args.cache,
         key,
-        vec![Endpoint::new("内网", args.endpoint, false)],
+        vec![Endpoint::new("内网", args.endpoint, false).allowing_plain_http()],
     ))
     .await?;
     desk.login(&args.user, &args.password).await?;

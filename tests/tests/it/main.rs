@@ -17,3 +17,4 @@ mod lost_response;
 mod moving;
 mod offline;
 mod scoping;
+mod tls;

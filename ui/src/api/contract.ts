@@ -31,6 +31,10 @@ export interface Settings {
   remembered_username: string | null
   autostart: boolean
   app_version: string
+  /// The endpoints come from the administrator's machine-wide settings: shown, not editable.
+  endpoints_managed: boolean
+  /// Why the machine-wide settings could not be used (then no address may use plain HTTP).
+  machine_error: string | null
 }
 
 export interface User {
@@ -53,6 +57,11 @@ export interface Status {
   online: boolean
   endpoint: string | null // "内网" / "外网"
   endpoint_url: string | null
+  /// How the endpoint in use carries the traffic: HTTPS, or plain HTTP on an intranet address
+  /// the administrator marked.
+  security: 'https' | 'plain_intranet' | null
+  /// An address refused for transport security (certificate, plain HTTP), in Chinese.
+  security_problem: string | null
   pending: number // local changes not yet confirmed by the server
   uploads_pending: number // captured attachments not yet uploaded (待上传附件)
   last_sync: string | null

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { calendarWarningText, lastSyncText, liveText, newerStatus, onlineText, userText } from './status'
+import {
+  calendarWarningText,
+  lastSyncText,
+  liveText,
+  newerStatus,
+  onlineText,
+  securityText,
+  userText,
+} from './status'
 import { session, status } from '../test/fixtures'
 
 describe('status bar texts', () => {
@@ -8,6 +16,13 @@ describe('status bar texts', () => {
     expect(onlineText(status({ endpoint: '外网' }))).toBe('在线 · 外网')
     expect(onlineText(status({ online: false, endpoint: '内网' }))).toBe('离线')
     expect(onlineText(null)).toBe('离线')
+  })
+  it('says how the traffic travels, and never claims encryption it does not have', () => {
+    expect(securityText(status({ security: 'https' }))).toBe('🔒 加密传输')
+    expect(securityText(status({ security: 'plain_intranet' }))).toBe('内网明文')
+    expect(securityText(status({ security: null }))).toBe('')
+    expect(securityText(status({ online: false, security: 'https' }))).toBe('')
+    expect(securityText(null)).toBe('')
   })
   it('shows live or polling only when online', () => {
     expect(liveText(status())).toBe('实时')

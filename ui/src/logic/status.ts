@@ -7,6 +7,12 @@ export function onlineText(s: Pick<Status, 'online' | 'endpoint'> | null): strin
   return s.endpoint ? `在线 · ${s.endpoint}` : '在线'
 }
 
+/** How the traffic travels, for the status bar: never shown as secure unless it is HTTPS. */
+export function securityText(s: Pick<Status, 'online' | 'security'> | null): string {
+  if (!s || !s.online || !s.security) return ''
+  return s.security === 'https' ? '🔒 加密传输' : '内网明文'
+}
+
 export function liveText(s: Pick<Status, 'online' | 'live'> | null): string {
   if (!s || !s.online) return ''
   return s.live ? '实时' : '轮询'

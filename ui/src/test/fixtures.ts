@@ -178,6 +178,8 @@ export function settings(over: Partial<Settings> = {}): Settings {
     remembered_username: null,
     autostart: false,
     app_version: '0.1.0',
+    endpoints_managed: false,
+    machine_error: null,
     ...over,
   }
 }
@@ -187,6 +189,8 @@ export function status(over: Partial<Status> = {}): Status {
     online: true,
     endpoint: '内网',
     endpoint_url: 'http://127.0.0.1:1',
+    security: 'plain_intranet',
+    security_problem: null,
     pending: 0,
     uploads_pending: 0,
     last_sync: '2026-11-30T01:05:00Z',

@@ -38,6 +38,13 @@ struct Cli {
     /// Server base URL; repeat for fallbacks, preferred first.
     #[arg(long = "endpoint", global = true)]
     endpoints: Vec<String>,
+    /// Use `http://` endpoints (an intranet the administrator accepts unencrypted, or
+    /// loopback); without it only `https://` endpoints are used.
+    #[arg(long, global = true)]
+    allow_plain_http: bool,
+    /// The county's CA certificates (PEM), trusted beside the system's roots.
+    #[arg(long, global = true)]
+    ca_bundle: Option<PathBuf>,
     #[arg(long, global = true, default_value_t = 1500)]
     connect_timeout_ms: u64,
     #[arg(long, global = true, default_value_t = 15000)]
@@ -147,10 +154,18 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 1 => "外网".to_owned(),
                 n => format!("地址{}", n + 1),
             };
-            Endpoint::new(name, url.clone(), false)
+            let endpoint = Endpoint::new(name, url.clone(), false);
+            if cli.allow_plain_http {
+                endpoint.allowing_plain_http()
+            } else {
+                endpoint
+            }
         })
         .collect();
     let mut config = ClientConfig::new(cache, key, endpoints);
+    if let Some(path) = &cli.ca_bundle {
+        config.county_ca_pem = Some(std::fs::read(path)?);
+    }
     config.connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
     config.poll_interval = Duration::from_millis(cli.poll_ms);
     config.preferred_retry = Duration::from_millis(cli.preferred_retry_ms);

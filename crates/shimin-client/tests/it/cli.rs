@@ -37,7 +37,14 @@ fn five_hundred_error_exits_never_crash() {
                 for _ in 0..250 {
                     let out = cli()
                         .args(["--cache", cache.to_str().unwrap(), "--key-hex", &key])
-                        .args(["--endpoint", &endpoint, "--connect-timeout-ms", "200", "sync"])
+                        .args([
+                            "--endpoint",
+                            &endpoint,
+                            "--allow-plain-http",
+                            "--connect-timeout-ms",
+                            "200",
+                            "sync",
+                        ])
                         .env("SHIMIN_USER", "nobody")
                         .env("SHIMIN_PASSWORD", "Wrong#1")
                         .output()

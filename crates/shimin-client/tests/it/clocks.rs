@@ -61,7 +61,7 @@ impl Server {
     /// A desk of a fresh cache, logged in as `role` of `unit`, synced.
     async fn desk(&self, dir: &tempfile::TempDir, role: Role, unit: Option<&str>) -> Desk {
         let user = self.county.user(role, unit).expect("demo user");
-        let endpoint = Endpoint::new("内网", self.server.base_url(), false);
+        let endpoint = Endpoint::new("内网", self.server.base_url(), false).allowing_plain_http();
         let mut config = ClientConfig::new(
             dir.path().join(format!("{}.db", user.username)),
             CacheKey::random(),
