@@ -9,6 +9,7 @@ mod bootstrap;
 mod claim_race;
 mod crash;
 mod delegation;
+mod deploy;
 mod desktop;
 mod failover;
 mod instances;
