@@ -14,6 +14,9 @@ SHIMIN_APT_PACKAGES+=(
   xvfb xauth webkit2gtk-driver dbus-daemon dbus-bin dbus-x11 dbus-user-session libglib2.0-bin
   gnome-keyring libsecret-tools dunst fonts-noto-cjk imagemagick
 )
+# The packages' clean-root installs (scripts/clean-root.sh): a Debian root, systemd in a
+# container, typing into the desk's window.
+SHIMIN_APT_PACKAGES+=(debootstrap systemd-container xdotool)
 # The server's PostgreSQL backend: its tests start a throwaway cluster (scripts/pg.sh); backups
 # of a PostgreSQL database use pg_dump / pg_restore. python3 picks free loopback ports.
 SHIMIN_APT_PACKAGES+=(postgresql postgresql-client python3)

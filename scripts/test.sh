@@ -4,7 +4,9 @@
 # server on loopback, and the desk app's real window under Xvfb over WebDriver, with a real
 # notification daemon and keyring), the server's, client's and end-to-end suites a second time
 # on PostgreSQL (Debian's package, a throwaway cluster on a loopback port, scripts/pg.sh), and
-# the benchmark suite at smoke size, and the desk app's Debian package (a debug build). Installs
+# the benchmark suite at smoke size, and both Debian packages (debug builds), installed into
+# clean Debian 12 roots (scripts/clean-root.sh: the server under systemd in a container, the desk
+# app started and logged in under Xvfb). Installs
 # what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,17 +47,26 @@ for entry in "${shimin_its[@]}"; do
   echo "-- $(basename "$dir")/tests/it on PostgreSQL"
   (cd "$dir" && SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" "$exe")
 done
-echo "== the desk app's Debian package (installer/build.sh --debug: no second, release build)"
+echo "== both Debian packages (installer/build.sh --debug: no second, release build)"
 # Last: the Tauri CLI builds the app with its own features, replacing the debug binary the
-# window tests use (the next test run builds theirs again).
-bash installer/build.sh --debug
-shimin_debs=("${CARGO_TARGET_DIR:-target}"/debug/bundle/deb/shimin-desk_*_amd64.deb)
+# window tests use (the next test run builds theirs again). The server package takes the
+# binary the tests above ran.
+shimin_target="${CARGO_TARGET_DIR:-target}"
+SHIMIN_SERVER_BINARY="$shimin_target/debug/shimin-server" bash installer/build.sh --debug
+shimin_debs=("$shimin_target"/debug/bundle/deb/shimin-desk_*_amd64.deb)
 shimin_deb="${shimin_debs[-1]}"
+shimin_server_debs=("$shimin_target"/debug/bundle/deb/shimin-server_*_amd64.deb)
+shimin_server_deb="${shimin_server_debs[-1]}"
 shimin_deb_dir="$(mktemp -d)"
 dpkg-deb -x "$shimin_deb" "$shimin_deb_dir"
 shimin_depends="$(dpkg-deb --field "$shimin_deb" Depends)"
 [[ "$shimin_depends" == *libwebkit2gtk-4.1-0* ]] || { echo "package without its WebKitGTK dependency: $shimin_depends" >&2; exit 1; }
 test -x "$shimin_deb_dir/usr/bin/shimin-desk" || { echo "package without the app binary" >&2; exit 1; }
 grep -q "^Categories=Office;" "$shimin_deb_dir"/usr/share/applications/*.desktop || { echo "package without its menu entry" >&2; exit 1; }
+dpkg-deb --ctrl-tarfile "$shimin_deb" | tar -xO ./conffiles | grep -qx /etc/shimin-desk/settings.toml ||
+  { echo "desk package without its machine-wide settings conffile" >&2; exit 1; }
 rm -rf "$shimin_deb_dir"
-echo "package ok: $shimin_deb"
+echo "packages built: $shimin_deb $shimin_server_deb"
+echo "== the packages in clean Debian 12 roots (scripts/clean-root.sh)"
+bash scripts/clean-root.sh "$shimin_server_deb" "$shimin_deb" "$shimin_target/debug/shimin-server" \
+  "$shimin_target/clean-root"

@@ -71,6 +71,26 @@ impl TestServer {
         }
     }
 
+    /// A demo server on an ephemeral loopback port, its configuration changed by `change`.
+    pub async fn demo_configured(change: impl FnOnce(&mut Config, &Path)) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let database = fresh_database().await;
+        let mut cfg = config(
+            data.path(),
+            database.clone(),
+            vec!["127.0.0.1:0".parse().unwrap()],
+        );
+        change(&mut cfg, data.path());
+        let server = shimin_server::start(cfg).await.expect("server starts");
+        let listen = server.addrs.clone();
+        TestServer {
+            server: Some(server),
+            data,
+            listen,
+            database,
+        }
+    }
+
     /// A demo server serving HTTPS with `cert` on an ephemeral loopback port, beside plain
     /// HTTP on another (for the portal's side of a test).
     pub async fn demo_tls(cert: &crate::pki::ServerCert) -> TestServer {
@@ -657,5 +677,88 @@ impl ServerProcess {
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The pattern the stand-in virus scanner flags (real signatures cannot be downloaded here).
+pub const TEST_VIRUS: &[u8] = b"SHIMIN-TEST-VIRUS";
+
+/// A stand-in clamd on a Unix socket, speaking clamd's `INSTREAM` protocol: flags any file
+/// holding [`TEST_VIRUS`] as `Shimin.Test.Signature`. `stop` takes it down (the socket is
+/// gone: a scanner that is down), `start` brings it back.
+#[derive(Debug)]
+pub struct FakeClamd {
+    pub socket: PathBuf,
+    task: Option<tokio::task::JoinHandle<()>>,
+    pub scans: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FakeClamd {
+    pub fn start(socket: PathBuf) -> FakeClamd {
+        let mut c = FakeClamd {
+            socket,
+            task: None,
+            scans: Default::default(),
+        };
+        c.up();
+        c
+    }
+
+    /// Serves again (after [`FakeClamd::stop`]).
+    pub fn up(&mut self) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let _ = std::fs::remove_file(&self.socket);
+        let listener = tokio::net::UnixListener::bind(&self.socket).expect("clamd socket");
+        let scans = self.scans.clone();
+        self.task = Some(tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let scans = scans.clone();
+                tokio::spawn(async move {
+                    let mut command = [0u8; 10];
+                    if conn.read_exact(&mut command).await.is_err() || &command != b"zINSTREAM\0" {
+                        let _ = conn.write_all(b"UNKNOWN COMMAND\0").await;
+                        return;
+                    }
+                    let mut data = Vec::new();
+                    loop {
+                        let mut len = [0u8; 4];
+                        if conn.read_exact(&mut len).await.is_err() {
+                            return;
+                        }
+                        let len = u32::from_be_bytes(len) as usize;
+                        if len == 0 {
+                            break;
+                        }
+                        let mut chunk = vec![0u8; len];
+                        if conn.read_exact(&mut chunk).await.is_err() {
+                            return;
+                        }
+                        data.extend_from_slice(&chunk);
+                    }
+                    scans.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let infected = data.windows(TEST_VIRUS.len()).any(|w| w == TEST_VIRUS);
+                    let reply: &[u8] = if infected {
+                        b"stream: Shimin.Test.Signature FOUND\0"
+                    } else {
+                        b"stream: OK\0"
+                    };
+                    let _ = conn.write_all(reply).await;
+                });
+            }
+        }));
+    }
+
+    /// The scanner goes down: its socket is gone.
+    pub fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+impl Drop for FakeClamd {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -51,6 +51,9 @@ pub const CALENDAR_STALE: &str = "calendar_stale";
 /// (`attachment_empty`, `attachment_too_large`, `attachment_unsupported`,
 /// `attachment_type_mismatch`); the message says which and why.
 pub const ATTACHMENT_TOO_LARGE: &str = "attachment_too_large";
+/// The virus check of an upload found something (§21.6): the file is quarantined, a mutation
+/// referring to it is rejected. The desk keeps its own copy and shows the refusal.
+pub const ATTACHMENT_INFECTED: &str = "attachment_infected";
 /// A chunk's bytes do not match the SHA-256 sent with it (a cut or damaged transfer) (422):
 /// nothing of it was stored; send it again from the same offset.
 pub const CHUNK_CORRUPT: &str = "chunk_corrupt";

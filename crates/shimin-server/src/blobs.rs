@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::auth::AuthUser;
 use crate::http::Json;
-use crate::store::Reads;
+use crate::store::{Reads, ScanRow, ScanStatus};
 use crate::{Error, Result, SharedState};
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, State};
@@ -44,6 +44,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn discard(&self, key: &str) -> std::io::Result<()>;
     /// The bytes of blob `hash`.
     fn read(&self, hash: &str) -> std::io::Result<Vec<u8>>;
+    /// Moves blob `hash` out of reach into quarantine (the virus check found something); kept
+    /// for IT to examine, never served.
+    fn quarantine(&self, hash: &str) -> std::io::Result<()>;
 }
 
 /// Blobs as files under a directory: `ab/abcdef…` for blobs, `partial/<key>` for uploads.
@@ -135,6 +138,16 @@ impl BlobStore for FsBlobStore {
 
     fn read(&self, hash: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.blob(hash))
+    }
+
+    fn quarantine(&self, hash: &str) -> std::io::Result<()> {
+        let dir = self.root.join("quarantine");
+        std::fs::create_dir_all(&dir)?;
+        match std::fs::rename(self.blob(hash), dir.join(hash)) {
+            // Already moved (another instance, or a second upload of the same file).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 }
 
@@ -364,8 +377,20 @@ async fn finish(
         .map_err(Error::internal)?;
     let mut tx = state.store.write().await?;
     tx.complete_upload(user.id, hash, size, mime, Utc::now()).await?;
+    if state.config.scanner.is_some() && tx.blob_scan(hash).await?.is_none() {
+        // Held back from everyone but the uploader from the moment it is stored.
+        tx.set_blob_scan(&ScanRow {
+            hash: hash.to_owned(),
+            status: ScanStatus::Pending,
+            signature: None,
+            attempts: 0,
+            updated_at: Utc::now(),
+        })
+        .await?;
+    }
     tx.audit(user.audit_entry("blob.upload", Some(hash), "ok"));
-    tx.commit().await
+    tx.commit().await?;
+    crate::scan::after_upload(state, hash).await
 }
 
 /// `GET BLOB`: the bytes, to whoever uploaded them or may read an item referring to them;
@@ -383,8 +408,16 @@ pub async fn get(
     let own = reader.upload(user.id, &hash).await?.is_some_and(|r| r.complete);
     let via_item = !own && reader.blob_in_scope(&hash, read_scope(&user.actor())).await?;
     let mime = reader.blob_mime(&hash).await?;
+    let scan = reader.blob_scan(&hash).await?.map(|s| s.status);
     drop(reader);
-    let (true, Some(mime)) = (own || via_item, mime) else {
+    // Until the virus check has passed, only the uploader reads the file; an infected one
+    // nobody (it is in quarantine).
+    let checked = match scan {
+        None | Some(ScanStatus::Clean) => own || via_item,
+        Some(ScanStatus::Pending) => own,
+        Some(ScanStatus::Infected) => false,
+    };
+    let (true, Some(mime)) = (checked, mime) else {
         return Err(Error::NotFound);
     };
     let store = state.blobs.clone();

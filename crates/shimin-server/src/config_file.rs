@@ -15,6 +15,9 @@
 //! [tls]
 //! cert = "/etc/shimin/tls/server.crt"
 //! key = "/etc/shimin/tls/server.key"
+//!
+//! [scanner]                               # virus check of uploads (§21.6)
+//! clamd_socket = "/run/clamav/clamd.ctl"  # or: command = ["clamdscan", "--no-summary", "-"]
 //! ```
 
 use std::net::SocketAddr;
@@ -39,6 +42,7 @@ pub struct ServerFile {
     pub tls: Option<TlsFiles>,
     pub metrics_listen: Option<SocketAddr>,
     pub idle_timeout_secs: Option<u64>,
+    pub scanner: Option<crate::scan::ScannerConfig>,
 }
 
 impl ServerFile {
@@ -65,6 +69,7 @@ impl ServerFile {
             tls,
             metrics_listen,
             idle_timeout_secs,
+            scanner,
         } = self;
         if let Some(d) = data_dir {
             config.data_dir = d;
@@ -79,6 +84,7 @@ impl ServerFile {
         }
         config.tls = tls.or(config.tls);
         config.metrics_listen = metrics_listen.or(config.metrics_listen);
+        config.scanner = scanner.or(config.scanner);
         if let Some(s) = idle_timeout_secs {
             config.idle_timeout = Duration::from_secs(s);
         }
@@ -99,6 +105,9 @@ pub struct CheckReport {
 /// database's answer are left to the start, which names their problems the same way.
 pub fn check(config: &Config) -> Result<CheckReport> {
     crate::load_tls(config)?;
+    if let Some(scanner) = &config.scanner {
+        scanner.check()?;
+    }
     let all: Vec<SocketAddr> = config
         .listen
         .iter()

@@ -53,6 +53,9 @@ pub enum Error {
     Attachment(shimin_domain::attachment::AttachmentProblem),
     #[error("chunk does not match its hash")]
     ChunkCorrupt,
+    /// The virus check found `signature` in the upload; the file is quarantined.
+    #[error("attachment infected: {signature}")]
+    AttachmentInfected { signature: String },
     #[error("chunk offset is not where the upload stands ({received})")]
     UploadOffset { received: u64 },
     #[error("uploaded content does not match its hash")]
@@ -218,6 +221,13 @@ impl Error {
                 body.details = Some(serde_json::json!({ "received": received }));
                 (StatusCode::CONFLICT, body)
             }
+            Error::AttachmentInfected { signature } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e(
+                    codes::ATTACHMENT_INFECTED,
+                    format!("文件未通过病毒检查（{signature}），已隔离，不能作为材料使用"),
+                ),
+            ),
             Error::HashMismatch => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 e(

@@ -71,6 +71,9 @@ table_reader!(
     /// Which items refer to which blobs: (item, hash).
     attachments, Table::ItemAttachments, ItemAttachments, (Uuid, String));
 table_reader!(
+    /// Every blob's virus check.
+    blob_scans, Table::BlobScans, BlobScans, crate::store::ScanRow);
+table_reader!(
     /// Every reveal of a masked number (显示完整号码).
     reveals, Table::Reveals, Reveals, crate::store::RevealRow);
 

@@ -34,6 +34,7 @@ pub mod items;
 pub mod metrics;
 pub mod passwords;
 pub mod reveals;
+pub mod scan;
 pub mod store;
 pub mod supervision;
 pub mod sync;
@@ -112,6 +113,8 @@ pub struct Config {
     pub tls: Option<tls::TlsFiles>,
     /// Where Prometheus scrapes `/metrics` (never one of the desks' addresses); `None`: off.
     pub metrics_listen: Option<SocketAddr>,
+    /// The virus check of uploads (§21.6); `None`: uploads are not checked.
+    pub scanner: Option<scan::ScannerConfig>,
     /// A session ends after this long without a request.
     pub idle_timeout: Duration,
     /// How failed password checks are slowed (growing waits per throttle key).
@@ -138,6 +141,7 @@ impl Default for Config {
             listen_tls: Vec::new(),
             tls: None,
             metrics_listen: None,
+            scanner: None,
             idle_timeout: Duration::from_secs(8 * 3600),
             login_policy: Default::default(),
             address_limit: Default::default(),
@@ -324,6 +328,9 @@ impl RunningServer {
 pub async fn start(config: Config) -> Result<RunningServer> {
     // Certificates first: a bad one stops the start before anything is opened or bound.
     let tls = load_tls(&config)?;
+    if let Some(scanner) = &config.scanner {
+        scanner.check()?;
+    }
     let database = config.database()?;
     // One server process per SQLite data directory (PostgreSQL instances share the database).
     let data_dir_lock = match &database {

@@ -81,6 +81,12 @@ struct Metrics {
     database_errors: Counter,
     tls_handshake_failures: Counter,
     tls_reloads: Family<OutcomeLabels, Counter>,
+    scans: Family<ScanLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScanLabels {
+    verdict: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -134,7 +140,14 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Certificate reloads (SIGHUP), by outcome",
         tls_reloads.clone(),
     );
+    let scans = Family::<ScanLabels, Counter>::default();
+    registry.register(
+        "virus_scans",
+        "Virus checks of uploads, by verdict (clean, infected, failed)",
+        scans.clone(),
+    );
     Metrics {
+        scans,
         registry,
         requests,
         latency,
@@ -210,6 +223,10 @@ pub fn tls_reloaded(ok: bool) {
             outcome: if ok { Outcome::ok } else { Outcome::failed },
         })
         .inc();
+}
+
+pub fn scan_ran(verdict: &'static str) {
+    METRICS.scans.get_or_create(&ScanLabels { verdict }).inc();
 }
 
 /// The registry in the Prometheus text format.

@@ -58,6 +58,11 @@ pub async fn run(state: SharedState, every: Duration) {
         if let Err(e) = prune_login_throttles(&state).await {
             tracing::warn!(error = %e, "supervision: cannot prune login throttles");
         }
+        match crate::scan::retry_pending(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(checked = n, "supervision: pending virus checks done"),
+            Err(e) => tracing::warn!(error = %e, "supervision: cannot retry virus checks"),
+        }
         let outcome = tick(&state, Utc::now()).await;
         crate::metrics::sweep_ran(outcome.is_ok());
         match outcome {

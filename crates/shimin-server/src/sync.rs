@@ -530,6 +530,12 @@ pub(crate) async fn apply(
                 format!("附件“{}”尚未完整上传，请联网后重试", a.file_name),
             ));
         }
+        if let Some(signature) = crate::scan::infection(tx, &a.hash).await? {
+            return Ok(rejected(
+                codes::ATTACHMENT_INFECTED,
+                format!("附件“{}”未通过病毒检查（{signature}），已隔离", a.file_name),
+            ));
+        }
         tx.link_attachment(item.id, &a.hash).await?;
     }
     let mut details = item.details.clone();

@@ -747,3 +747,157 @@ async fn an_agent_cannot_read_another_agents_case_or_its_files() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/jpeg");
 }
+
+/// The virus check of uploads (§21.6) with a stand-in clamd: a clean file is readable by the
+/// window once checked; an infected one is quarantined, answered `attachment_infected`, and a
+/// case referring to it is rejected with that code; while the scanner is down a new file stays
+/// pending — its uploader reads it, nobody else — until the check is done.
+#[tokio::test]
+async fn uploads_are_virus_checked_before_anyone_else_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut clamd = FakeClamd::start(dir.path().join("clamd.sock"));
+    let socket = clamd.socket.clone();
+    let server = TestServer::demo_configured(|c, _| {
+        c.scanner = Some(shimin_server::scan::ScannerConfig {
+            clamd_socket: Some(socket),
+            command: None,
+            timeout_secs: Some(10),
+        })
+    })
+    .await;
+    let agent = server.user("agent", None).await;
+    let (matter, materials, clerk) = matter_with_window(&server).await;
+    let desk = agent_desk(&server.url(), dir.path(), &agent).await;
+    let id = desk.register_case(new_case(matter, 40)).await.unwrap().record.id;
+    desk.sync_now().await.unwrap();
+    let api = Api::login_as(&server, &agent.username).await;
+    let window = Api::login_as(&server, &clerk.username).await;
+    let upload = |bytes: Vec<u8>, name: &'static str| {
+        let api = &api;
+        let material = materials[0].clone();
+        async move {
+            let hash = shimin_client::attachment::sha256_hex(&bytes);
+            assert!(api
+                .start_upload(&hash, bytes.len() as u64, "application/pdf")
+                .await
+                .status()
+                .is_success());
+            let res = api.put_chunk(&hash, 0, &bytes, None).await;
+            let att = AttachmentRef {
+                hash: hash.clone(),
+                size: bytes.len() as u64,
+                mime: "application/pdf".into(),
+                file_name: name.into(),
+                material,
+            };
+            (res, att)
+        }
+    };
+
+    // Clean: checked at once, then readable through the case.
+    let (res, clean) = upload(scan_pdf(41, 4000), "清白.pdf").await;
+    assert!(res.status().is_success());
+    assert_eq!(
+        push_one(
+            &api,
+            id,
+            Op::AddAttachment {
+                attachment: clean.clone()
+            }
+        )
+        .await,
+        ""
+    );
+    assert_eq!(window.get_blob(&clean.hash).await.status(), 200);
+
+    // Infected: quarantined, refused, never read.
+    let mut bad = scan_pdf(42, 4000);
+    bad.extend_from_slice(b"\n% ");
+    bad.extend_from_slice(TEST_VIRUS);
+    bad.push(b'\n');
+    let (res, infected) = upload(bad, "可疑.pdf").await;
+    let (status, body) = api_error(res).await;
+    assert_eq!((status, body.code.as_str()), (422, codes::ATTACHMENT_INFECTED));
+    assert!(body.message.contains("Shimin.Test.Signature"), "{}", body.message);
+    let blobs = server.data.path().join("blobs");
+    assert!(
+        blobs.join("quarantine").join(&infected.hash).is_file(),
+        "kept in quarantine"
+    );
+    assert!(
+        !blobs.join(&infected.hash[..2]).join(&infected.hash).exists(),
+        "not among the blobs"
+    );
+    assert_eq!(
+        push_one(
+            &api,
+            id,
+            Op::AddAttachment {
+                attachment: infected.clone()
+            }
+        )
+        .await,
+        codes::ATTACHMENT_INFECTED
+    );
+    assert_eq!(api.get_blob(&infected.hash).await.status(), 404);
+    let audit = shimin_server::inspect::audit(server.store()).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "blob.scan" && e.outcome.contains("infected Shimin.Test.Signature")));
+
+    // The scanner down: held as pending, readable by the uploader only; checked once it is back.
+    clamd.stop();
+    let (res, later) = upload(scan_pdf(43, 4000), "稍后.pdf").await;
+    assert!(res.status().is_success(), "the upload itself completes");
+    assert_eq!(
+        push_one(
+            &api,
+            id,
+            Op::AddAttachment {
+                attachment: later.clone()
+            }
+        )
+        .await,
+        ""
+    );
+    assert_eq!(api.get_blob(&later.hash).await.status(), 200);
+    assert_eq!(
+        window.get_blob(&later.hash).await.status(),
+        404,
+        "not let through unchecked"
+    );
+    let scan = |hash: String| {
+        let store = server.store();
+        async move {
+            shimin_server::inspect::blob_scans(store)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.hash == hash)
+                .map(|s| s.status)
+        }
+    };
+    assert_eq!(
+        scan(later.hash.clone()).await,
+        Some(shimin_server::store::ScanStatus::Pending)
+    );
+    assert_eq!(
+        shimin_server::scan::retry_pending(server.running().state())
+            .await
+            .unwrap(),
+        0
+    );
+    clamd.up();
+    assert_eq!(
+        shimin_server::scan::retry_pending(server.running().state())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        scan(later.hash.clone()).await,
+        Some(shimin_server::store::ScanStatus::Clean)
+    );
+    assert_eq!(window.get_blob(&later.hash).await.status(), 200);
+    desk.close().await;
+}

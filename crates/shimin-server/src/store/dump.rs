@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use shimin_protocol::ItemEvent;
 use uuid::Uuid;
 
-use super::model::{ColleagueRow, MatterRow, RevealRow, SiteRow, StoredItem, UnitRow};
+use super::model::{ColleagueRow, MatterRow, RevealRow, ScanRow, SiteRow, StoredItem, UnitRow};
 
 /// Rows per exported chunk.
 pub const CHUNK: usize = 1000;
@@ -37,13 +37,14 @@ pub enum Table {
     ClockAlerts,
     SupervisionCases,
     Blobs,
+    BlobScans,
     BlobUploads,
     ItemAttachments,
     Reveals,
 }
 
 impl Table {
-    pub const ALL: [Table; 21] = [
+    pub const ALL: [Table; 22] = [
         Table::Meta,
         Table::ChangeSeq,
         Table::Sites,
@@ -62,6 +63,7 @@ impl Table {
         Table::ClockAlerts,
         Table::SupervisionCases,
         Table::Blobs,
+        Table::BlobScans,
         Table::BlobUploads,
         Table::ItemAttachments,
         Table::Reveals,
@@ -87,6 +89,7 @@ impl Table {
             Table::ClockAlerts => "clock_alerts",
             Table::SupervisionCases => "supervision_cases",
             Table::Blobs => "blobs",
+            Table::BlobScans => "blob_scans",
             Table::BlobUploads => "blob_uploads",
             Table::ItemAttachments => "item_attachments",
             Table::Reveals => "reveals",
@@ -241,6 +244,7 @@ pub enum Rows {
     ClockAlerts(Vec<ClockAlertDump>),
     SupervisionCases(Vec<SupervisionCaseDump>),
     Blobs(Vec<BlobDump>),
+    BlobScans(Vec<ScanRow>),
     BlobUploads(Vec<UploadDump>),
     ItemAttachments(Vec<(Uuid, String)>),
     Reveals(Vec<RevealRow>),
@@ -267,6 +271,7 @@ impl Rows {
             Rows::ClockAlerts(v) => v.len(),
             Rows::SupervisionCases(v) => v.len(),
             Rows::Blobs(v) => v.len(),
+            Rows::BlobScans(v) => v.len(),
             Rows::BlobUploads(v) => v.len(),
             Rows::ItemAttachments(v) => v.len(),
             Rows::Reveals(v) => v.len(),
@@ -304,6 +309,7 @@ impl Rows {
             Rows::ClockAlerts(v) => each(v, hasher),
             Rows::SupervisionCases(v) => each(v, hasher),
             Rows::Blobs(v) => each(v, hasher),
+            Rows::BlobScans(v) => each(v, hasher),
             Rows::BlobUploads(v) => each(v, hasher),
             Rows::ItemAttachments(v) => each(v, hasher),
             Rows::Reveals(v) => each(v, hasher),

@@ -184,6 +184,10 @@ pub trait Reads: Send {
     async fn blob_mime(&mut self, hash: &str) -> Result<Option<String>>;
     /// Whether an item of `scope` refers to the blob.
     async fn blob_in_scope(&mut self, hash: &str, scope: Scope) -> Result<bool>;
+    /// The virus check of a blob (`None`: stored while no scanner was configured).
+    async fn blob_scan(&mut self, hash: &str) -> Result<Option<ScanRow>>;
+    /// Blobs whose virus check is still to be done, oldest first.
+    async fn pending_scans(&mut self, limit: u32) -> Result<Vec<String>>;
 
     // --- change sequence, meta --------------------------------------------------------------
     /// The newest committed change sequence number.
@@ -292,6 +296,8 @@ pub trait Writes: Reads {
         at: DateTime<Utc>,
     ) -> Result<()>;
     async fn set_upload_received(&mut self, user_id: i64, hash: &str, received: u64) -> Result<()>;
+    /// Records where the virus check of a blob stands.
+    async fn set_blob_scan(&mut self, scan: &ScanRow) -> Result<()>;
     /// The blob is held complete and verified; the user's upload of it is complete.
     async fn complete_upload(
         &mut self,

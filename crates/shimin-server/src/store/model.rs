@@ -256,6 +256,44 @@ pub struct UploadRow {
     pub complete: bool,
 }
 
+/// Where the virus check of a blob stands (§21.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanStatus {
+    /// Not checked yet (the scanner was down): readable by its uploader only.
+    Pending,
+    Clean,
+    /// Quarantined: nobody reads it, no mutation refers to it.
+    Infected,
+}
+
+impl ScanStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            ScanStatus::Pending => "pending",
+            ScanStatus::Clean => "clean",
+            ScanStatus::Infected => "infected",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ScanStatus> {
+        [ScanStatus::Pending, ScanStatus::Clean, ScanStatus::Infected]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// The virus check of one blob, as stored and as `migrate` copies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanRow {
+    pub hash: String,
+    pub status: ScanStatus,
+    /// What the scanner named (infected), or why the last attempt failed (pending).
+    pub signature: Option<String>,
+    pub attempts: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// The calendar row.
 #[derive(Debug, Clone)]
 pub struct StoredCalendar {

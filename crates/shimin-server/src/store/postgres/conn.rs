@@ -703,6 +703,33 @@ impl Reads for PgConn {
         }))
     }
 
+    async fn blob_scan(&mut self, hash: &str) -> Result<Option<ScanRow>> {
+        let row: Option<(String, Option<String>, i32, DateTime<Utc>)> =
+            sqlx::query_as("SELECT status, signature, attempts, updated_at FROM blob_scans WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(self.c())
+                .await?;
+        row.map(|(status, signature, attempts, updated_at)| {
+            Ok(ScanRow {
+                hash: hash.to_owned(),
+                status: scan_status(&status)?,
+                signature,
+                attempts: attempts as i64,
+                updated_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn pending_scans(&mut self, limit: u32) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT hash FROM blob_scans WHERE status = 'pending' ORDER BY updated_at LIMIT $1",
+        )
+        .bind(limit as i64)
+        .fetch_all(self.c())
+        .await?)
+    }
+
     async fn blob_mime(&mut self, hash: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT mime FROM blobs WHERE hash = $1")
             .bind(hash)
@@ -1336,6 +1363,10 @@ impl Writes for PgConn {
         Ok(())
     }
 
+    async fn set_blob_scan(&mut self, scan: &ScanRow) -> Result<()> {
+        insert_blob_scan(self.c(), scan).await
+    }
+
     async fn complete_upload(
         &mut self,
         user_id: i64,
@@ -1454,4 +1485,25 @@ pub(super) async fn insert_reveal(conn: &mut PgConnection, r: &RevealRow) -> Res
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Inserts or replaces the virus check of a blob.
+pub(super) async fn insert_blob_scan(conn: &mut PgConnection, scan: &ScanRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO blob_scans (hash, status, signature, attempts, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (hash) DO UPDATE SET status = excluded.status, signature = excluded.signature,
+         attempts = excluded.attempts, updated_at = excluded.updated_at",
+    )
+    .bind(&scan.hash)
+    .bind(scan.status.code())
+    .bind(&scan.signature)
+    .bind(scan.attempts as i32)
+    .bind(scan.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) fn scan_status(code: &str) -> Result<ScanStatus> {
+    ScanStatus::from_code(code).ok_or_else(|| Error::internal(format!("unknown scan status {code:?}")))
 }

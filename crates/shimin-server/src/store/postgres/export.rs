@@ -13,7 +13,7 @@ use super::conn::{
     personal_field, unit_kind, ColleagueSql, EventRow, ItemRow, MatterSql, ITEM_COLUMNS, MATTER_COLUMNS,
 };
 use crate::store::dump::{self, Rows, Table, CHUNK};
-use crate::store::model::{RevealRow, SiteRow, UnitRow};
+use crate::store::model::{RevealRow, ScanRow, SiteRow, UnitRow};
 use crate::{Error, Result};
 
 async fn stream<R, T>(
@@ -404,6 +404,24 @@ pub(super) async fn export(conn: &mut PgConnection, table: Table, out: Sender<Ro
             )
             .await
         }
+        Table::BlobScans => {
+            stream(
+                conn,
+                "SELECT hash, status, signature, attempts, updated_at FROM blob_scans ORDER BY hash",
+                |(hash, status, signature, attempts, updated_at): (String, String, Option<String>, i32, DateTime<Utc>)| {
+                    Ok(ScanRow {
+                        hash,
+                        status: super::conn::scan_status(&status)?,
+                        signature,
+                        attempts: attempts as i64,
+                        updated_at,
+                    })
+                },
+                Rows::BlobScans,
+                &out,
+            )
+            .await
+        }
         Table::ItemAttachments => {
             stream(
                 conn,
@@ -755,6 +773,11 @@ pub(super) async fn import(conn: &mut PgConnection, rows: &Rows) -> Result<()> {
         Rows::Reveals(v) => {
             for r in v {
                 super::conn::insert_reveal(&mut *conn, r).await?;
+            }
+        }
+        Rows::BlobScans(v) => {
+            for r in v {
+                super::conn::insert_blob_scan(&mut *conn, r).await?;
             }
         }
     }

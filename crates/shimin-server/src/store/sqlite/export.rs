@@ -10,7 +10,7 @@ use super::conn::{
 };
 use super::parse_ts;
 use crate::store::dump::{self, Rows, Table, CHUNK};
-use crate::store::model::{RevealRow, SiteRow, UnitRow};
+use crate::store::model::{RevealRow, ScanRow, SiteRow, UnitRow};
 use crate::{Error, Result};
 
 async fn stream<R, T>(
@@ -391,6 +391,24 @@ pub(super) async fn export(conn: &mut SqliteConnection, table: Table, out: Sende
                     })
                 },
                 Rows::BlobUploads,
+                &out,
+            )
+            .await
+        }
+        Table::BlobScans => {
+            stream(
+                conn,
+                "SELECT hash, status, signature, attempts, updated_at FROM blob_scans ORDER BY hash",
+                |(hash, status, signature, attempts, updated_at): (String, String, Option<String>, i64, String)| {
+                    Ok(ScanRow {
+                        hash,
+                        status: super::conn::scan_status(&status)?,
+                        signature,
+                        attempts,
+                        updated_at: parse_ts(&updated_at)?,
+                    })
+                },
+                Rows::BlobScans,
                 &out,
             )
             .await
