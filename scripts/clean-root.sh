@@ -29,7 +29,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   sleep 0.5
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${SHIMIN_KEEP_ROOTS:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 fail() { echo "clean-root: $*" >&2; exit 1; }
@@ -47,6 +47,7 @@ debootstrap --variant=minbase --include=adduser,ca-certificates,systemd,procps \
   bookworm "$work/base" "$mirror" >"$out/debootstrap.log" 2>&1 || { tail -20 "$out/debootstrap.log"; fail "debootstrap failed"; }
 
 # ---------------------------------------------------------------- the server package
+if [ "${SHIMIN_CLEAN_ROOT_ONLY:-}" != desk ]; then
 echo "-- shimin-server: install, unit, boot with systemd"
 srv="$work/server-root"
 cp -a "$work/base" "$srv"
@@ -88,6 +89,7 @@ inside systemctl poweroff || true
 wait "${pids[-1]}" || true
 unset 'pids[-1]'
 echo "server package ok (unit active as shimin, health, journald, backup, remove/purge)"
+fi
 
 # ---------------------------------------------------------------- the desk package
 echo "-- shimin-desk: install with its dependencies, start, log in, remove, purge"
@@ -103,7 +105,9 @@ chroot "$desk" apt-get update -qq
 # The package and what a desktop session has anyway (an X client library, a session bus); the
 # X server and the screenshot are the host's.
 chroot "$desk" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  /tmp/shimin-desk.deb dbus dbus-x11 >"$out/desk-apt.log" 2>&1 || { tail -30 "$out/desk-apt.log"; fail "apt could not install the desk package"; }
+  /tmp/shimin-desk.deb dbus dbus-x11 fontconfig >"$out/desk-apt.log" 2>&1 || { tail -30 "$out/desk-apt.log"; fail "apt could not install the desk package"; }
+# Every screen is Chinese: the package must bring a font that has it.
+[ -n "$(chroot "$desk" fc-list :lang=zh family)" ] || fail "no Chinese font came with the desk package"
 [ -f "$desk/etc/shimin-desk/settings.toml" ] || fail "no machine-wide settings installed"
 
 port="$(free_port)"; metrics="$(free_port)"
@@ -123,11 +127,12 @@ url = "http://127.0.0.1:$port"
 plain_http = true
 TOML
 
-display=":$((90 + RANDOM % 9))"
-export DISPLAY="$display"
-Xvfb "$display" -screen 0 1366x768x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
+# A display number Xvfb picks itself (a stale lock or socket of another server can't mislead).
+Xvfb -displayfd 3 -screen 0 1366x768x24 -nolisten tcp 3>"$work/display" >"$out/xvfb.log" 2>&1 &
 pids+=($!)
-wait_for 20 "the X server" test -S "/tmp/.X11-unix/X${display#:}"
+wait_for 20 "the X server" test -s "$work/display"
+display=":$(tr -dc 0-9 <"$work/display")"
+export DISPLAY="$display"
 mkdir -p "$desk/tmp/.X11-unix"
 mount --bind /tmp/.X11-unix "$desk/tmp/.X11-unix"
 mounts+=("$desk/tmp/.X11-unix")

@@ -142,6 +142,10 @@ impl Desk {
         self.wait_attr("status-online", "data-online", "true").await;
         // The first snapshot is in the cache (what arrives later is news, not backlog).
         self.wait_attr("status-online", "data-synced", "true").await;
+        // The loopback server is plain HTTP, marked so in the machine-wide settings: the status
+        // bar says so rather than claiming encryption.
+        self.wait_attr("status-security", "data-security", "plain_intranet")
+            .await;
     }
 
     async fn wait_attr(&self, testid: &str, attr: &str, want: &str) {

@@ -55,6 +55,17 @@ impl TestCa {
         self.cert.pem()
     }
 
+    /// An HTTPS client trusting only this CA (and the built-in roots), reporting the peer's
+    /// certificate: a fresh one has no pooled connection from before a reload.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .tls_info(true)
+            .add_root_certificate(reqwest::Certificate::from_pem(self.pem().as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    }
+
     /// Writes the CA bundle to `path`.
     pub fn write_bundle(&self, path: &Path) -> PathBuf {
         std::fs::write(path, self.pem()).expect("CA bundle written");
@@ -94,4 +105,13 @@ impl TestCa {
         std::fs::write(&out.key, key.serialize_pem()).expect("key written");
         out
     }
+}
+
+/// The server certificate (DER) a response came with.
+pub fn peer_certificate(resp: &reqwest::Response) -> Vec<u8> {
+    resp.extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .map(|c| c.to_vec())
+        .expect("TLS info")
 }

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 pub const CAPTURE_LIMIT: usize = 8 << 20;
 
 /// What crossed the path, each direction's bytes in the order they were forwarded.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Capture {
     pub up: Vec<u8>,
     pub down: Vec<u8>,
@@ -140,9 +140,9 @@ impl Proxy {
         Ok(())
     }
 
-    /// What crossed the path so far (both directions).
-    pub fn captured(&self) -> std::sync::MutexGuard<'_, Capture> {
-        self.capture.lock().unwrap()
+    /// A copy of what crossed the path so far (both directions).
+    pub fn captured(&self) -> Capture {
+        self.capture.lock().unwrap().clone()
     }
 
     /// Bytes forwarded towards the server so far.

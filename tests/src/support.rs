@@ -57,21 +57,11 @@ impl TestServer {
 
     /// A demo server on the given addresses (port 0: ephemeral).
     pub async fn demo_on(listen: Vec<SocketAddr>) -> TestServer {
-        let data = tempfile::tempdir().unwrap();
-        let database = fresh_database().await;
-        let server = shimin_server::start(config(data.path(), database.clone(), listen))
-            .await
-            .expect("server starts");
-        let listen = server.addrs.clone();
-        TestServer {
-            server: Some(server),
-            data,
-            listen,
-            database,
-        }
+        Self::demo_configured(|c, _| c.listen = listen).await
     }
 
-    /// A demo server on an ephemeral loopback port, its configuration changed by `change`.
+    /// A demo server on an ephemeral loopback port, its configuration changed by `change`
+    /// (given the server's data directory).
     pub async fn demo_configured(change: impl FnOnce(&mut Config, &Path)) -> TestServer {
         let data = tempfile::tempdir().unwrap();
         let database = fresh_database().await;
@@ -94,26 +84,14 @@ impl TestServer {
     /// A demo server serving HTTPS with `cert` on an ephemeral loopback port, beside plain
     /// HTTP on another (for the portal's side of a test).
     pub async fn demo_tls(cert: &crate::pki::ServerCert) -> TestServer {
-        let data = tempfile::tempdir().unwrap();
-        let database = fresh_database().await;
-        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let server = shimin_server::start(Config {
-            listen_tls: vec![loopback],
-            tls: Some(shimin_server::tls::TlsFiles {
+        Self::demo_configured(|c, _| {
+            c.listen_tls = vec!["127.0.0.1:0".parse().unwrap()];
+            c.tls = Some(shimin_server::tls::TlsFiles {
                 cert: cert.cert.clone(),
                 key: cert.key.clone(),
-            }),
-            ..config(data.path(), database.clone(), vec![loopback])
+            });
         })
         .await
-        .expect("server starts");
-        let listen = server.addrs.clone();
-        TestServer {
-            server: Some(server),
-            data,
-            listen,
-            database,
-        }
     }
 
     /// The first HTTPS address.

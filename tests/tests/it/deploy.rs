@@ -174,20 +174,9 @@ async fn the_binary_serves_https_from_its_config_reloads_on_sighup_and_stops_on_
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let https = reqwest::Client::builder()
-        .no_proxy()
-        .tls_info(true)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let https = ca.client();
     let health = format!("https://127.0.0.1:{tls}{}", shimin_protocol::paths::HEALTH);
-    let peer = |resp: &reqwest::Response| {
-        resp.extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|i| i.peer_certificate())
-            .map(|c| c.to_vec())
-            .expect("TLS info")
-    };
+    let peer = shimin_e2e::pki::peer_certificate;
     let until = std::time::Instant::now() + Duration::from_secs(60);
     let first = loop {
         match https.get(&health).send().await {
@@ -207,15 +196,9 @@ async fn the_binary_serves_https_from_its_config_reloads_on_sighup_and_stops_on_
         Duration::from_secs(10),
         "the renewed certificate is served",
         || {
-            let (health, ca_pem, first) = (health.clone(), ca.pem(), first.clone());
+            // A client of its own: no pooled connection from before the reload.
+            let (health, fresh, first) = (health.clone(), ca.client(), first.clone());
             async move {
-                // A client of its own: no pooled connection from before the reload.
-                let fresh = reqwest::Client::builder()
-                    .no_proxy()
-                    .tls_info(true)
-                    .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
-                    .build()
-                    .unwrap();
                 match fresh.get(&health).send().await {
                     Ok(r) => Some(peer(&r)) != first,
                     Err(_) => false,

@@ -238,20 +238,11 @@ async fn a_certificate_reload_keeps_live_streams_and_a_bad_one_changes_nothing()
 
 /// The certificate a fresh HTTPS connection to `url` is answered with.
 async fn peer_certificate(ca: &TestCa, url: &str) -> Vec<u8> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .tls_info(true)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
-    let resp = http
+    let resp = ca
+        .client()
         .get(format!("{url}{}", shimin_protocol::paths::HEALTH))
         .send()
         .await
         .unwrap();
-    resp.extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|i| i.peer_certificate())
-        .expect("TLS info")
-        .to_vec()
+    shimin_e2e::pki::peer_certificate(&resp)
 }
