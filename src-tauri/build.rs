@@ -30,6 +30,8 @@ const COMMANDS: &[&str] = &[
     "register_case",
     "capture_attachment",
     "attachment",
+    "check_update",
+    "install_update",
 ];
 
 fn main() {

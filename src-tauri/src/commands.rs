@@ -582,3 +582,74 @@ pub async fn attachment(state: State<'_, Shared>, req: AttachmentReq) -> CmdResu
     })?;
     Ok(tauri::ipc::Response::new(bytes))
 }
+
+/// A newer desk release, verified against the county's update key.
+#[derive(Debug, Serialize)]
+pub struct UpdateOfferView {
+    pub version: String,
+    pub notes: String,
+    pub size: u64,
+}
+
+/// Looks for a newer release (at start and daily, from the window). `None` without an update
+/// key in the machine-wide settings, or when this desk is the newest.
+#[tauri::command]
+pub async fn check_update(state: State<'_, Shared>) -> CmdResult<Option<UpdateOfferView>> {
+    let Some(key) = update_key(&state) else {
+        return Ok(None);
+    };
+    let desk = state.desk().await?;
+    let offer = desk.check_update(&key).await?;
+    Ok(offer.map(|m| UpdateOfferView {
+        version: m.version,
+        notes: m.notes,
+        size: m.size,
+    }))
+}
+
+/// With the clerk's consent: downloads and verifies the newest release again, installs it with
+/// the machine's install command and restarts the desk. A refused or failed update leaves the
+/// running version as it is.
+#[tauri::command]
+pub async fn install_update(app: AppHandle, state: State<'_, Shared>) -> CmdResult<()> {
+    let Some(key) = update_key(&state) else {
+        return Err(DeskError::new("update_not_configured", "本机未配置更新公钥"));
+    };
+    let desk = state.desk().await?;
+    let manifest = desk
+        .check_update(&key)
+        .await?
+        .ok_or_else(|| DeskError::new("update_none", "当前已是最新版本"))?;
+    let file = desk
+        .download_update(&manifest, &state.paths.data_dir.join("updates"))
+        .await?;
+    let mut argv = lock(&state.settings)
+        .machine
+        .as_ref()
+        .and_then(|m| m.update_install_command.clone())
+        .unwrap_or_else(|| ["pkexec", "apt-get", "install", "-y"].map(String::from).to_vec());
+    argv.push(file.display().to_string());
+    tracing::info!(version = %manifest.version, "installing a desk update");
+    let status = tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .status()
+        .await
+        .map_err(|e| DeskError::new("update_install_failed", format!("无法启动安装程序：{e}")))?;
+    if !status.success() {
+        return Err(DeskError::new(
+            "update_install_failed",
+            format!("更新未安装（安装程序退出码 {:?}），当前版本不变", status.code()),
+        ));
+    }
+    // The cache closed before the process is replaced (as on every way out).
+    state.close_desk().await;
+    app.restart();
+}
+
+fn update_key(state: &Shared) -> Option<String> {
+    lock(&state.settings)
+        .machine
+        .as_ref()
+        .and_then(|m| m.update_public_key.clone())
+        .filter(|k| !k.trim().is_empty())
+}

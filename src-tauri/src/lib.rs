@@ -265,6 +265,8 @@ pub fn run() {
             commands::register_case,
             commands::capture_attachment,
             commands::attachment,
+            commands::check_update,
+            commands::install_update,
         ])
         .setup(move |app| {
             if let Some(signals) = quit_signals {

@@ -41,6 +41,12 @@ pub struct MachineSettings {
     pub ca_bundle: Option<PathBuf>,
     /// Autostart of a user who has not chosen.
     pub autostart: Option<bool>,
+    /// The county's desk-update key (base64 Ed25519 public key, from `shimin-server update
+    /// keygen`); without it the desk does not look for updates.
+    pub update_public_key: Option<String>,
+    /// How a verified package is installed (the file's path is added last); default
+    /// `pkexec apt-get install -y` (the desktop asks for an administrator's password).
+    pub update_install_command: Option<Vec<String>>,
 }
 
 /// One endpoint of the machine-wide settings.

@@ -6,7 +6,7 @@
 use fantoccini::Locator;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::role::Role;
-use shimin_e2e::desktop::{by_testid, machine_settings, DesktopSession, WebDriver};
+use shimin_e2e::desktop::{by_testid, machine_settings, machine_settings_with, DesktopSession, WebDriver};
 use shimin_e2e::support::{citizen, eventually, Portal, TestServer, DEMO_PASSWORD};
 use shimin_protocol::Applicant;
 use std::path::PathBuf;
@@ -839,4 +839,91 @@ fn threads_of(pid: u32) -> String {
         Ok(o) => String::from_utf8_lossy(&o.stdout).chars().take(20_000).collect(),
         Err(_) => "(no gdb here to show them)".to_owned(),
     }
+}
+
+/// PIDs of running desk processes of this build.
+fn desk_pids() -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(app())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// An update the county published reaches the running desk, which says what is new, installs
+/// it with the machine's install command only after the clerk's consent (the command is handed
+/// the verified package) and restarts; a tampered manifest is reported and nothing installed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_update_is_installed_after_consent_and_the_desk_restarts() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = shimin_server::updates::keygen(&dir.path().join("keys")).unwrap();
+    let package = dir.path().join("shimin-desk_99.0.0_amd64.deb");
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&package, &bytes).unwrap();
+    let blobs = w.ts.data.path().join("blobs");
+    shimin_server::updates::publish(&blobs, &key, &package, "99.0.0", "叫号屏字体加大").unwrap();
+    let installed = dir.path().join("installed.deb");
+    let extra = format!(
+        "update_public_key = {public:?}\nupdate_install_command = [\"/bin/sh\", \"-c\", {:?}, \"sh\"]\n",
+        format!("cp \"$1\" {}", installed.display())
+    );
+    let machine = machine_settings_with(
+        &w.session.home().join("etc"),
+        &format!("内网={}", w.ts.url()),
+        None,
+        &extra,
+    );
+    let data_dir = w.session.home().join("desk-data");
+    let wd = WebDriver::start(
+        &w.session,
+        app(),
+        [
+            ("SHIMIN_DESK_DATA_DIR", data_dir.display().to_string()),
+            (machine.0, machine.1),
+            ("SHIMIN_DESK_LOG", "info".to_owned()),
+        ],
+    )
+    .await;
+    let desk = Desk { wd, data_dir };
+    let offer = desk.wd.wait_for_testid("update-offer", UI).await;
+    let text = offer.text().await.unwrap();
+    assert!(
+        text.contains("99.0.0") && text.contains("叫号屏字体加大"),
+        "{text}"
+    );
+    assert!(!installed.exists(), "nothing is installed before consent");
+    let before = desk_pids();
+    assert_eq!(before.len(), 1, "one desk running: {before:?}");
+    desk.wd.wait_for_testid("login-username", UI).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // painted, not only in the DOM
+    desk.wd.screenshot(&screenshot_path("update-offer")).await;
+    desk.click("update-install").await;
+    eventually(
+        Duration::from_secs(30),
+        "the install command got the verified package",
+        || async { std::fs::read(&installed).is_ok_and(|b| b == bytes) },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the desk restarted (a new process replaced the old)",
+        || async {
+            let now = desk_pids();
+            now.len() == 1 && now != before
+        },
+    )
+    .await;
+    // The restarted desk stays up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = desk_pids();
+    assert_eq!(after.len(), 1, "{after:?}");
+    for pid in after {
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    }
+    drop(desk);
 }

@@ -967,7 +967,17 @@ fn free_port() -> u16 {
 /// marked intranet-plain (loopback test servers), and returns the environment variable that
 /// points the desk at the file.
 pub fn machine_settings(dir: &Path, endpoints: &str, ca_bundle: Option<&Path>) -> (&'static str, String) {
-    let mut toml = String::new();
+    machine_settings_with(dir, endpoints, ca_bundle, "")
+}
+
+/// [`machine_settings`] with further top-level keys (`extra`, TOML lines).
+pub fn machine_settings_with(
+    dir: &Path,
+    endpoints: &str,
+    ca_bundle: Option<&Path>,
+    extra: &str,
+) -> (&'static str, String) {
+    let mut toml = extra.to_owned();
     if let Some(ca) = ca_bundle {
         toml.push_str(&format!("ca_bundle = {:?}\n", ca.display().to_string()));
     }

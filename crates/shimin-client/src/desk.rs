@@ -445,7 +445,7 @@ impl Desk {
 
     /// Runs `f` on the last endpoint that worked, then on the others in order, moving on only
     /// when an endpoint cannot be reached.
-    async fn on_any_endpoint<T, F, Fut>(&self, f: F) -> Result<(usize, T)>
+    pub(crate) async fn on_any_endpoint<T, F, Fut>(&self, f: F) -> Result<(usize, T)>
     where
         F: Fn(usize) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,

@@ -29,6 +29,9 @@ pub enum Error {
     /// nothing was sent to it.
     #[error("{endpoint}：拒绝以明文 HTTP 连接 {url}（只有管理员标记为内网明文的地址才可用 HTTP）")]
     PlainHttpRefused { endpoint: String, url: String },
+    /// A desk update was refused (bad signature, broken download, bad key): nothing installed.
+    #[error("{message}")]
+    UpdateRefused { code: &'static str, message: String },
     /// The county CA bundle of the configuration cannot be used.
     #[error("县级根证书无法使用：{0}")]
     CaBundle(String),
@@ -95,6 +98,7 @@ impl Error {
             Error::Certificate { problem, .. } => problem.code(),
             Error::PlainHttpRefused { .. } => "plain_http_refused",
             Error::CaBundle(_) => "ca_bundle_invalid",
+            Error::UpdateRefused { code, .. } => code,
             Error::AllEndpointsDown { .. } => "all_endpoints_down",
             Error::Protocol(_) => "protocol",
             Error::NotLoggedIn => "not_logged_in",

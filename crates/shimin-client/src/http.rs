@@ -297,6 +297,20 @@ impl Transport {
         req.send().await.map_err(|e| self.offline(i, &e))
     }
 
+    /// `GET path` without a session, the body raw; `None` for 404.
+    pub async fn get_raw(&self, i: usize, path: &str) -> Result<Option<Vec<u8>>> {
+        let resp = self.send(i, None, |c, url| c.get(url), path).await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(self.api_error(i, resp).await);
+        }
+        Ok(Some(
+            resp.bytes().await.map_err(|e| self.offline(i, &e))?.to_vec(),
+        ))
+    }
+
     /// Opens the SSE stream (no overall timeout: it lives as long as the connection).
     pub async fn events(&self, i: usize, token: &str) -> Result<reqwest::Response> {
         let ep = self.ep(i)?;

@@ -24,6 +24,7 @@ pub mod engine;
 mod error;
 mod http;
 pub mod store;
+pub mod update;
 pub mod view;
 
 pub use clock::{ActingA, CalendarWarning, ClockLevel, Clocks, Countdown, DueLadder, LadderNotice};

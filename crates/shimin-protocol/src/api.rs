@@ -205,3 +205,27 @@ pub struct ProgressStep {
     pub at: chrono::DateTime<chrono::Utc>,
     pub step: String,
 }
+
+/// A desk release the county's IT published (issue 15): what it is and how to check the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateManifest {
+    /// e.g. `0.2.0`.
+    pub version: String,
+    /// What is new (zh-CN), shown to the clerk before consent.
+    pub notes: String,
+    /// The package's file name (`UPDATE_FILE`).
+    pub file: String,
+    pub size: u64,
+    /// SHA-256 (hex) of the package.
+    pub sha256: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// `GET UPDATE_LATEST`: the manifest as the exact JSON text that was signed, and its Ed25519
+/// signature (base64) by the county's update key. The desk verifies the signature over these
+/// bytes before it parses them, then the package's size and SHA-256 after downloading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedUpdate {
+    pub manifest: String,
+    pub signature: String,
+}

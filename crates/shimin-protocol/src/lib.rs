@@ -78,4 +78,9 @@ pub mod paths {
     pub const ADMIN_UNLOCK: &str = "/api/v1/admin/users/{username}/unlock";
     /// `POST` [`crate::RevealBatch`]: the desk's records of masked numbers shown in full.
     pub const REVEALS: &str = "/api/v1/reveals";
+    /// The newest desk release the county published (signed); outside the protocol gate, so
+    /// that a desk too old for the protocol still finds its update.
+    pub const UPDATE_LATEST: &str = "/api/v1/updates/latest";
+    /// A published package file (`{name}` as the manifest names it).
+    pub const UPDATE_FILE: &str = "/api/v1/updates/files/{name}";
 }

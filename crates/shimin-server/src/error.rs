@@ -134,10 +134,12 @@ impl Error {
                 body.details = Some(serde_json::json!({ "field": field }));
                 (StatusCode::UNPROCESSABLE_ENTITY, body)
             }
-            Error::ProtocolUnsupported(m) => (
-                StatusCode::UPGRADE_REQUIRED,
-                e(codes::PROTOCOL_UNSUPPORTED, (*m).to_owned()),
-            ),
+            Error::ProtocolUnsupported(m) => {
+                // Where the desk finds the county's newest release (outside this gate).
+                let mut body = e(codes::PROTOCOL_UNSUPPORTED, (*m).to_owned());
+                body.details = Some(serde_json::json!({ "update": shimin_protocol::paths::UPDATE_LATEST }));
+                (StatusCode::UPGRADE_REQUIRED, body)
+            }
             Error::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 e(codes::UNAUTHENTICATED, "未登录或登录已失效，请重新登录".into()),

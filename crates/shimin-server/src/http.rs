@@ -44,6 +44,8 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn(check_protocol));
     Router::new()
         .route(paths::HEALTH, get(health))
+        .route(paths::UPDATE_LATEST, get(crate::updates::latest))
+        .route(paths::UPDATE_FILE, get(crate::updates::file))
         .merge(api)
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

@@ -40,6 +40,7 @@ pub mod supervision;
 pub mod sync;
 pub mod throttle;
 pub mod tls;
+pub mod updates;
 pub mod users;
 
 use std::net::SocketAddr;

@@ -10,6 +10,8 @@
 //! shimin-server backup DEST                                 (while serving; DEST must be new)
 //! shimin-server restore BACKUP                              (into an empty data dir / database)
 //! shimin-server audit verify                                (the audit trail's hash chain)
+//! shimin-server update keygen DIR                           (the county's desk-update key pair)
+//! shimin-server update publish --version V --notes N --key KEY FILE.deb
 //! ```
 
 use std::net::SocketAddr;
@@ -97,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Desk updates: the county's signing key, publishing a desk package.
+    Update {
+        #[command(subcommand)]
+        command: UpdateCommand,
+    },
     /// Manage office accounts.
     User {
         #[command(subcommand)]
@@ -106,6 +113,26 @@ enum Command {
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UpdateCommand {
+    /// Writes a new Ed25519 key pair into DIR: update-signing.key (keep it offline, mode 0600)
+    /// and update-signing.pub (for the desks' /etc/shimin-desk/settings.toml).
+    Keygen { dir: PathBuf },
+    /// Signs FILE with --key and publishes it as the newest desk release (served to every desk
+    /// by every instance sharing the blob directory).
+    Publish {
+        #[arg(long)]
+        version: String,
+        /// What is new, shown to the clerk before consent.
+        #[arg(long)]
+        notes: String,
+        /// update-signing.key from `update keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        file: PathBuf,
     },
 }
 
@@ -222,6 +249,26 @@ async fn main() -> anyhow::Result<()> {
     let config = configuration(&cli)?;
     let blob_dir = config.blob_dir();
     match &cli.command {
+        Some(Command::Update {
+            command: UpdateCommand::Keygen { dir },
+        }) => {
+            let (key, public) = shimin_server::updates::keygen(dir)?;
+            tracing::info!(key = %key.display(), %public, "update key written; put the public key into the desks' settings");
+            Ok(())
+        }
+        Some(Command::Update {
+            command:
+                UpdateCommand::Publish {
+                    version,
+                    notes,
+                    key,
+                    file,
+                },
+        }) => {
+            let m = shimin_server::updates::publish(&blob_dir, key, file, version, notes)?;
+            tracing::info!(version = %m.version, file = %m.file, size = m.size, sha256 = %m.sha256, "desk update published");
+            Ok(())
+        }
         Some(Command::CheckConfig) => {
             let report = shimin_server::config_file::check(&config)?;
             tracing::info!(database = %report.database, plain = ?report.plain, tls = ?report.tls, "configuration OK");

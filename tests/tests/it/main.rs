@@ -19,3 +19,4 @@ mod moving;
 mod offline;
 mod scoping;
 mod tls;
+mod updates;

@@ -288,8 +288,19 @@ export interface PasswordCheck {
   problems: string[] // Chinese, one per broken rule
 }
 
+/// A newer desk release, verified against the county's update key.
+export interface UpdateOffer {
+  version: string
+  notes: string // what is new (zh-CN)
+  size: number // bytes
+}
+
 // ---- commands (name → request → response) ----
 export interface Commands {
+  /// A newer release (at start and daily); null when none or no update key is configured.
+  check_update: { req: undefined; res: UpdateOffer | null }
+  /// With the clerk's consent: download, verify, install, restart (never returns on success).
+  install_update: { req: undefined; res: null }
   get_settings: { req: undefined; res: Settings }
   save_endpoints: { req: { endpoints: Endpoint[] }; res: Settings }
   set_autostart: { req: { enabled: boolean }; res: Settings }
