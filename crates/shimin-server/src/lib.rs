@@ -328,10 +328,7 @@ impl RunningServer {
 /// serves until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> Result<RunningServer> {
     // Certificates first: a bad one stops the start before anything is opened or bound.
-    let tls = load_tls(&config)?;
-    if let Some(scanner) = &config.scanner {
-        scanner.check()?;
-    }
+    let tls = config_file::validate(&config)?;
     let database = config.database()?;
     // One server process per SQLite data directory (PostgreSQL instances share the database).
     let data_dir_lock = match &database {
