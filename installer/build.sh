@@ -7,7 +7,10 @@
 # `installer/build.sh --debug` builds the same packages from debug builds (what scripts/test.sh
 # does, so that a package that stops building turns the tests red without a release build);
 # output then in <target>/debug/bundle/deb/. With SHIMIN_SERVER_BINARY set, that server binary
-# is packaged instead of building one (scripts/test.sh hands in the one its tests ran).
+# is packaged instead of building one; with SHIMIN_DESK_PREBUILT=1, the desk binary already in
+# <target>/<profile>/ is bundled (`tauri bundle`) instead of the Tauri CLI building its own —
+# scripts/test.sh hands in the binaries its tests ran, so CI compiles the app once, not twice
+# with two feature resolutions. SHIMIN_DESK_VERSION names the version the bundle says.
 # Windows (NSIS/MSI) and macOS bundles of the desk are built with the same CLI on those systems.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +33,14 @@ bash installer/server/build-deb.sh "$server_binary" "$out"
 
 shimin_build_ui
 (cd installer && npm ci --no-audit --no-fund --loglevel=error)
-installer/node_modules/.bin/tauri build --bundles deb "$@"
-desk_debs=("$out"/shimin-desk_*.deb)
-bash installer/desk/finish-deb.sh "${desk_debs[-1]}"
+version_config=()
+[ -z "${SHIMIN_DESK_VERSION:-}" ] || version_config=(--config "{\"version\":\"$SHIMIN_DESK_VERSION\"}")
+if [ "${SHIMIN_DESK_PREBUILT:-}" = 1 ]; then
+  [ -x "$target/$profile/shimin-desk" ] || { echo "build.sh: no prebuilt $target/$profile/shimin-desk" >&2; exit 1; }
+  installer/node_modules/.bin/tauri bundle --bundles deb "${version_config[@]}" "$@"
+else
+  installer/node_modules/.bin/tauri build --bundles deb "${version_config[@]}" "$@"
+fi
+desk_version="${SHIMIN_DESK_VERSION:-$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "shimin-desk"))')}"
+bash installer/desk/finish-deb.sh "$out/shimin-desk_${desk_version}_amd64.deb"
 ls -l "$out"/*.deb

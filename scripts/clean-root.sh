@@ -7,19 +7,23 @@
 #   `shimin` user, answering health, logging to journald; `shimin-server backup` as that user;
 #   `remove` keeps the configuration and the data, `purge` the data only.
 # - shimin-desk: installed with apt (its declared dependencies, nothing else from this build), the
-#   app started under Xvfb, logged in from the keyboard to a loopback server named in the
-#   machine-wide settings, screenshot saved; `remove` keeps the settings and the user's data,
+#   app started under Xvfb; the loopback server named in the machine-wide settings has published
+#   NEXT_DESK_DEB (the same tree built at a higher version, scripts/desk-deb-at-version.sh)
+#   signed with the county's update key; the desk offers it, the clerk consents from the
+#   keyboard, the desk installs it with apt and restarts at the new version, where the clerk logs
+#   in from the keyboard; screenshots saved; `remove` keeps the settings and the user's data,
 #   `purge` removes the settings only.
 #
-#   scripts/clean-root.sh SERVER_DEB DESK_DEB SERVER_BINARY OUT_DIR
+#   scripts/clean-root.sh SERVER_DEB DESK_DEB NEXT_DESK_DEB SERVER_BINARY OUT_DIR
 #
 # SERVER_BINARY is the build's server, run on the host as the desk's loopback server (the demo
 # county). Needs root (chroot, mounts, nspawn). Everything listens on loopback only.
 set -euo pipefail
 server_deb="$(realpath "$1")"
 desk_deb="$(realpath "$2")"
-server_bin="$(realpath "$3")"
-out="$4"
+next_deb="$(realpath "$3")"
+server_bin="$(realpath "$4")"
+out="$5"
 mkdir -p "$out"
 out="$(realpath "$out")"
 work="$(mktemp -d /var/tmp/shimin-clean-root.XXXXXX)"
@@ -92,7 +96,11 @@ echo "server package ok (unit active as shimin, health, journald, backup, remove
 fi
 
 # ---------------------------------------------------------------- the desk package
-echo "-- shimin-desk: install with its dependencies, start, log in, remove, purge"
+echo "-- shimin-desk: install with its dependencies, start, update itself, log in, remove, purge"
+version_of() { dpkg-deb --field "$1" Version; }
+old_version="$(version_of "$desk_deb")"
+new_version="$(version_of "$next_deb")"
+dpkg --compare-versions "$new_version" gt "$old_version" || fail "NEXT_DESK_DEB ($new_version) is not newer than $old_version"
 desk="$work/desk-root"
 cp -a "$work/base" "$desk"
 for m in proc sys dev dev/pts dev/shm; do
@@ -109,6 +117,10 @@ chroot "$desk" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-in
 # Every screen is Chinese: the package must bring a font that has it.
 [ -n "$(chroot "$desk" fc-list :lang=zh family)" ] || fail "no Chinese font came with the desk package"
 [ -f "$desk/etc/shimin-desk/settings.toml" ] || fail "no machine-wide settings installed"
+# Hall calls are spoken: the package must bring the Mandarin voice and a player.
+chroot "$desk" espeak-ng -v cmn -w /tmp/call.wav "请W001号到3号窗口办理" && [ -s "$desk/tmp/call.wav" ] ||
+  fail "the desk package does not bring espeak-ng with its Mandarin voice"
+chroot "$desk" sh -c 'command -v aplay || command -v paplay' >/dev/null || fail "no audio player came with the desk package"
 
 port="$(free_port)"; metrics="$(free_port)"
 cat > "$work/metrics.toml" <<TOML
@@ -118,8 +130,18 @@ TOML
   >"$out/desk-server.log" 2>&1 &
 pids+=($!)
 wait_for 60 "the loopback server answers" curl -sf "http://127.0.0.1:$port/api/v1/health"
-# What IT does: the conffile names the county's server (here the loopback one, plain HTTP marked).
+# What the county's IT does: an update key pair; the newer desk published, signed.
+"$server_bin" --data-dir "$work/desk-server" update keygen "$work/update-keys" 2>"$out/update-keygen.log"
+"$server_bin" --data-dir "$work/desk-server" update publish --version "$new_version" \
+  --notes "测试更新：新版本 $new_version" --key "$work/update-keys/update-signing.key" "$next_deb" 2>"$out/update-publish.log"
+curl -sf "http://127.0.0.1:$port/api/v1/updates/latest" | grep -qF "version\\\":\\\"$new_version\\\"" ||
+  fail "the server does not offer the published update"
+# And the conffile: the county's server (here the loopback one, plain HTTP marked), the update key,
+# the install command (the desk runs as root in this root; on a county's desk, pkexec asks).
 cat >> "$desk/etc/shimin-desk/settings.toml" <<TOML
+
+update_public_key = "$(cat "$work/update-keys/update-signing.pub")"
+update_install_command = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q"]
 
 [[endpoint]]
 name = "内网"
@@ -136,14 +158,38 @@ export DISPLAY="$display"
 mkdir -p "$desk/tmp/.X11-unix"
 mount --bind /tmp/.X11-unix "$desk/tmp/.X11-unix"
 mounts+=("$desk/tmp/.X11-unix")
+# The session bus outlives the app, as a desktop session's does: the desk restarts itself.
 chroot "$desk" env -i HOME=/root DISPLAY="$display" LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   SHIMIN_DESK_LOG=info dbus-run-session -- sh -c '
     echo -n clean-root | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    exec shimin-desk' >"$out/desk-app.log" 2>&1 &
+    shimin-desk
+    exec sleep 3600' >"$out/desk-app.log" 2>&1 &
 pids+=($!)
 wait_for 60 "the desk window" xdotool search --name "市民网窗口端"
+desk_pid() { # the desk's process in this root (not a window test's on the host)
+  local p
+  for p in $(pgrep -x shimin-desk); do [ "$(readlink "/proc/$p/root")" = "$desk" ] && echo "$p"; done | head -1
+}
+first_pid="$(desk_pid)"
+[ -n "$first_pid" ] || fail "the desk's process not found"
+grep -q "desk starting.*$old_version" "$out/desk-app.log" || fail "the installed desk did not start at $old_version"
+sleep 4 # the login form's first render and the update check at start
+import -window root "$out/desk-clean-root-update-offer.png"
+# The clerk consents from the keyboard: the offer's 安装并重启 is the control before 稍后, which is
+# the one before the focused user name.
+xdotool search --name "市民网窗口端" windowactivate --sync 2>/dev/null || true
+xdotool key shift+Tab shift+Tab Return
+installed_version() { chroot "$desk" dpkg-query -W -f '${Version}' shimin-desk; }
+new_installed() { [ "$(installed_version)" = "$new_version" ]; }
+wait_for 120 "the desk installs $new_version (screenshot: desk-clean-root-update-offer.png)" new_installed
+restarted() { local p; p="$(desk_pid)"; [ -n "$p" ] && [ "$p" != "$first_pid" ] && ! kill -0 "$first_pid" 2>/dev/null; }
+wait_for 60 "the desk restarts" restarted
+wait_for 30 "the restarted desk runs $new_version" grep -q "desk starting.*$new_version" "$out/desk-app.log"
+[[ "$(readlink "/proc/$(desk_pid)/exe")" != *deleted* ]] || fail "the restarted desk runs the replaced binary"
+wait_for 60 "the restarted desk's window" xdotool search --name "市民网窗口端"
 clerk=gongan.zhangwei
-sleep 2 # the login form's first render
+sleep 3 # the login form's first render
+import -window root "$out/desk-clean-root-updated.png"
 xdotool search --name "市民网窗口端" windowactivate --sync 2>/dev/null || true
 xdotool type --delay 30 "$clerk"
 xdotool key Tab
@@ -155,8 +201,8 @@ wait_for 30 "the desk's encrypted cache" test -s "$desk/root/.local/share/shimin
 sleep 3 # the queue's first render
 import -window root "$out/desk-clean-root.png"
 echo "screenshot: $out/desk-clean-root.png"
+kill "$(desk_pid)" 2>/dev/null || true
 kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
-pkill -f "$desk/usr/bin/shimin-desk" 2>/dev/null || true
 sleep 1
 chroot "$desk" env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq shimin-desk >/dev/null
 [ -f "$desk/etc/shimin-desk/settings.toml" ] || fail "remove took the machine-wide settings"
@@ -165,4 +211,4 @@ chroot "$desk" env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq shimin-d
 chroot "$desk" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq shimin-desk >/dev/null
 [ ! -e "$desk/etc/shimin-desk" ] || fail "purge left the machine-wide settings"
 [ -s "$desk/root/.local/share/shimin-desk/cache.sqlite" ] || fail "purge took the user's data"
-echo "desk package ok (installed with its dependencies, started, logged in, remove/purge)"
+echo "desk package ok (installed with its dependencies, started, updated itself $old_version → $new_version after consent, logged in, remove/purge)"

@@ -6,7 +6,7 @@
 # on PostgreSQL (Debian's package, a throwaway cluster on a loopback port, scripts/pg.sh), and
 # the benchmark suite at smoke size, and both Debian packages (debug builds), installed into
 # clean Debian 12 roots (scripts/clean-root.sh: the server under systemd in a container, the desk
-# app started and logged in under Xvfb). Installs
+# app started under Xvfb, updated by the server to a build one version up, and logged in). Installs
 # what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,15 +48,14 @@ for entry in "${shimin_its[@]}"; do
   (cd "$dir" && SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" "$exe")
 done
 echo "== both Debian packages (installer/build.sh --debug: no second, release build)"
-# Last: the Tauri CLI builds the app with its own features, replacing the debug binary the
-# window tests use (the next test run builds theirs again). The server package takes the
-# binary the tests above ran.
+# The packages take the binaries the tests above ran (the Tauri CLI only bundles the app: a
+# build of its own would resolve features differently and compile much of the tree again).
 shimin_target="${CARGO_TARGET_DIR:-target}"
-SHIMIN_SERVER_BINARY="$shimin_target/debug/shimin-server" bash installer/build.sh --debug
-shimin_debs=("$shimin_target"/debug/bundle/deb/shimin-desk_*_amd64.deb)
-shimin_deb="${shimin_debs[-1]}"
-shimin_server_debs=("$shimin_target"/debug/bundle/deb/shimin-server_*_amd64.deb)
-shimin_server_deb="${shimin_server_debs[-1]}"
+SHIMIN_DESK_PREBUILT=1 SHIMIN_SERVER_BINARY="$shimin_target/debug/shimin-server" bash installer/build.sh --debug
+shimin_version="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "shimin-desk"))')"
+shimin_deb="$shimin_target/debug/bundle/deb/shimin-desk_${shimin_version}_amd64.deb"
+shimin_server_deb="$shimin_target/debug/bundle/deb/shimin-server_${shimin_version}_amd64.deb"
 shimin_deb_dir="$(mktemp -d)"
 dpkg-deb -x "$shimin_deb" "$shimin_deb_dir"
 shimin_depends="$(dpkg-deb --field "$shimin_deb" Depends)"
@@ -67,6 +66,9 @@ dpkg-deb --ctrl-tarfile "$shimin_deb" | tar -xO ./conffiles | grep -qx /etc/shim
   { echo "desk package without its machine-wide settings conffile" >&2; exit 1; }
 rm -rf "$shimin_deb_dir"
 echo "packages built: $shimin_deb $shimin_server_deb"
+echo "== the desk package one version up (scripts/desk-deb-at-version.sh), for the update test"
+shimin_next_deb="$(bash scripts/desk-deb-at-version.sh "${shimin_version%.*}.$((${shimin_version##*.} + 1))" \
+  "$shimin_target/clean-root/next")"
 echo "== the packages in clean Debian 12 roots (scripts/clean-root.sh)"
-bash scripts/clean-root.sh "$shimin_server_deb" "$shimin_deb" "$shimin_target/debug/shimin-server" \
+bash scripts/clean-root.sh "$shimin_server_deb" "$shimin_deb" "$shimin_next_deb" "$shimin_target/debug/shimin-server" \
   "$shimin_target/clean-root"

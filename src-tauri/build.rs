@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "queue",
     "item",
+    "reservation_slots",
     "reveal_personal",
     "act",
     "rejections",
@@ -26,6 +27,8 @@ const COMMANDS: &[&str] = &[
     "counter_walk_in",
     "counter_no_show",
     "counter_done",
+    "counter_recall",
+    "set_window_no",
     "matters",
     "register_case",
     "capture_attachment",
@@ -35,6 +38,14 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    // The version the app says it is and compares updates with: the package's, or another one
+    // for a test build of the same tree at a higher version (scripts/desk-deb-at-version.sh).
+    println!("cargo:rerun-if-env-changed=SHIMIN_DESK_VERSION");
+    let version = std::env::var("SHIMIN_DESK_VERSION")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| std::env::var("CARGO_PKG_VERSION").expect("cargo sets it"));
+    println!("cargo:rustc-env=SHIMIN_DESK_VERSION={version}");
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )

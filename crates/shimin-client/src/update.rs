@@ -11,9 +11,6 @@ use shimin_protocol::{paths, SignedUpdate, UpdateManifest};
 
 use crate::{Desk, Error, Result};
 
-/// The version this desk runs.
-pub const CURRENT_VERSION: &str = env!("CARGO_PKG_VERSION");
-
 /// The manifest inside `signed`, if `public_key` (base64, 32 bytes) signed exactly it.
 pub fn verify(signed: &SignedUpdate, public_key: &str) -> Result<UpdateManifest> {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -59,9 +56,9 @@ fn refused(code: &'static str, message: String) -> Error {
 }
 
 impl Desk {
-    /// The county's newest release, verified, when it is newer than this desk; `None` when
-    /// there is none or it is not newer.
-    pub async fn check_update(&self, public_key: &str) -> Result<Option<UpdateManifest>> {
+    /// The county's newest release, verified, when it is newer than `running` (the desk app's
+    /// own version); `None` when there is none or it is not newer.
+    pub async fn check_update(&self, public_key: &str, running: &str) -> Result<Option<UpdateManifest>> {
         let transport = &self.inner.transport;
         let (_, raw) = self
             .on_any_endpoint(|i| transport.get_raw(i, paths::UPDATE_LATEST))
@@ -71,7 +68,7 @@ impl Desk {
         };
         let signed: SignedUpdate = serde_json::from_slice(&raw)?;
         let manifest = verify(&signed, public_key)?;
-        Ok(is_newer(&manifest.version, CURRENT_VERSION).then_some(manifest))
+        Ok(is_newer(&manifest.version, running).then_some(manifest))
     }
 
     /// Downloads the package of a verified `manifest` into `dir` and checks it; returns its path.

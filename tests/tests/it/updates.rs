@@ -9,6 +9,9 @@ use shimin_client::Desk;
 use shimin_protocol::{codes, paths, ApiError, PROTOCOL_HEADER};
 use std::process::Command;
 
+/// The version of the desk asking (the desks' releases below are newer or older than it).
+const DESK: &str = "0.1.0";
+
 fn publish_cli(server: &TestServer, key: &std::path::Path, file: &std::path::Path, version: &str) {
     let out = Command::new(server_binary())
         .arg("--data-dir")
@@ -50,7 +53,7 @@ async fn a_published_update_is_verified_before_anything_is_believed_or_kept() {
         .await
         .unwrap();
     let offer = desk
-        .check_update(&public)
+        .check_update(&public, DESK)
         .await
         .unwrap()
         .expect("a newer release");
@@ -62,14 +65,14 @@ async fn a_published_update_is_verified_before_anything_is_believed_or_kept() {
 
     // Another key's signature: refused.
     let (_, stranger) = shimin_server::updates::keygen(&dir.path().join("other-keys")).unwrap();
-    let err = desk.check_update(&stranger).await.unwrap_err();
+    let err = desk.check_update(&stranger, DESK).await.unwrap_err();
     assert_eq!(err.code(), "update_bad_signature", "{err}");
 
     // The manifest changed on the server after signing (another version, other notes).
     let latest = server.data.path().join("blobs/updates/latest.json");
     let original = std::fs::read_to_string(&latest).unwrap();
     std::fs::write(&latest, original.replace("修复了叫号屏显示问题", "请安装此补丁")).unwrap();
-    let err = desk.check_update(&public).await.unwrap_err();
+    let err = desk.check_update(&public, DESK).await.unwrap_err();
     assert_eq!(err.code(), "update_bad_signature", "{err}");
     assert!(err.to_string().contains("篡改"), "{err}");
     std::fs::write(&latest, &original).unwrap();
@@ -91,7 +94,7 @@ async fn a_published_update_is_verified_before_anything_is_believed_or_kept() {
     let old = dir.path().join("shimin-desk_0.0.1_amd64.deb");
     std::fs::write(&old, b"old").unwrap();
     publish_cli(&server, &key, &old, "0.0.1");
-    assert_eq!(desk.check_update(&public).await.unwrap(), None);
+    assert_eq!(desk.check_update(&public, DESK).await.unwrap(), None);
     desk.close().await;
 }
 
