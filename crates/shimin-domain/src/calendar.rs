@@ -469,6 +469,46 @@ impl WorkCalendar {
         all
     }
 
+    /// The reservation slots (预约时段) of `length` on `date`: each session of the day cut
+    /// into consecutive slots from its opening, a remainder shorter than `length` dropped, so
+    /// that no slot reaches outside office hours; none on a non-working day.
+    pub fn slots_on(&self, date: NaiveDate, length: Duration) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+        if length <= Duration::zero() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for s in self.sessions_on(date) {
+            let mut start = date.and_time(s.start);
+            let close = date.and_time(s.end);
+            while start + length <= close {
+                out.push((start, start + length));
+                start += length;
+            }
+        }
+        out
+    }
+
+    /// Whether `start..end` lies inside one session of its day (a reservation slot the
+    /// office can keep).
+    pub fn within_hours(&self, start: NaiveDateTime, end: NaiveDateTime) -> bool {
+        start < end
+            && start.date() == end.date()
+            && self
+                .sessions_on(start.date())
+                .iter()
+                .any(|s| s.start <= start.time() && end.time() <= s.end)
+    }
+
+    /// The first `n` working days from `from` on (`from` itself when it is one), looking at
+    /// most a year ahead.
+    pub fn working_days_from(&self, from: NaiveDate, n: usize) -> Vec<NaiveDate> {
+        from.iter_days()
+            .take(366)
+            .filter(|d| self.is_working_day(*d))
+            .take(n)
+            .collect()
+    }
+
     /// Whether `year` has no official schedule in the data (暂定: weekends only).
     pub fn is_provisional_year(&self, year: i32) -> bool {
         !self.years.get(&year).is_some_and(|y| y.official)

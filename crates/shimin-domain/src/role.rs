@@ -94,6 +94,54 @@ impl Role {
     pub fn is_unit_office(self) -> bool {
         matches!(self, Role::Clerk | Role::DeptLeader | Role::NetAdmin)
     }
+
+    /// The desk's main screen for this role: only those who serve citizens at a
+    /// window get the counter (calling tickets, walk-ins, 暂离); a 网络专管员 works the unit's
+    /// queue from an office; supervision roles never serve at a counter.
+    pub fn workspace(self) -> Workspace {
+        match self {
+            Role::Clerk | Role::DeptLeader => Workspace::Counter,
+            Role::Agent => Workspace::Agent,
+            Role::NetAdmin => Workspace::Office,
+            Role::Manager | Role::CenterLeader | Role::Intake | Role::Inspector | Role::Sysadmin => {
+                Workspace::Supervision
+            }
+            Role::Portal => Workspace::None,
+        }
+    }
+}
+
+/// What a user's desk is built around ([`Role::workspace`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Workspace {
+    /// A window: the queue, the call panel (叫号, 现场取号) and presence (暂离).
+    Counter,
+    /// A township agent's delegated cases (代办件).
+    Agent,
+    /// The unit's queue without a counter.
+    Office,
+    /// Reading across units (boards come with the supervision work).
+    Supervision,
+    /// No desk (the portal's service account).
+    None,
+}
+
+impl Workspace {
+    /// Stable code on the shell's contract (`counter`, `agent`, `office`, `supervision`, `none`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Workspace::Counter => "counter",
+            Workspace::Agent => "agent",
+            Workspace::Office => "office",
+            Workspace::Supervision => "supervision",
+            Workspace::None => "none",
+        }
+    }
+
+    /// Whether this workspace has the call panel and presence (暂离).
+    pub fn has_counter(self) -> bool {
+        self == Workspace::Counter
+    }
 }
 
 /// Who is acting: the authenticated user as the rules see them.

@@ -447,3 +447,47 @@ fn local_time_is_fixed_utc_plus_8() {
     check((2025, 12, 31, 16, 0), "2026-01-01 00:00");
     check((2026, 7, 1, 9, 30), "2026-07-01 17:30"); // no DST in summer
 }
+
+/// Reservation slots lie inside office hours only (issue 13: the accept dialog offers slots
+/// instead of free-typed times).
+#[test]
+fn reservation_slots_tile_the_sessions_and_never_leave_office_hours() {
+    let c = cal();
+    let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    // Thursday 2026-12-03, winter hours 8:30–12:00 and 13:30–17:30: 30-minute slots.
+    let slots = c.slots_on(d("2026-12-03"), chrono::Duration::minutes(30));
+    assert_eq!(slots.len(), 7 + 8, "{slots:?}");
+    assert_eq!(slots[0], (t("2026-12-03 08:30"), t("2026-12-03 09:00")));
+    assert_eq!(slots[6].1, t("2026-12-03 12:00"));
+    assert_eq!(slots[7].0, t("2026-12-03 13:30"));
+    assert_eq!(slots.last().unwrap().1, t("2026-12-03 17:30"));
+    // A remainder shorter than a slot is not offered: 8:30–12:00 holds three 60-minute slots.
+    let hours = c.slots_on(d("2026-12-03"), chrono::Duration::minutes(60));
+    let noon = t("2026-12-03 12:00");
+    assert_eq!(hours.iter().filter(|(s, _)| *s < noon).count(), 3, "{hours:?}");
+    for (start, end) in slots.iter().chain(&hours) {
+        assert!(c.within_hours(*start, *end), "{start}–{end} outside office hours");
+    }
+    // The lunch break, before opening, across days: outside.
+    assert!(!c.within_hours(t("2026-12-03 11:45"), t("2026-12-03 12:15")));
+    assert!(!c.within_hours(t("2026-12-03 08:00"), t("2026-12-03 08:30")));
+    assert!(!c.within_hours(t("2026-12-03 17:00"), t("2026-12-04 09:00")));
+    assert!(c.within_hours(t("2026-12-03 09:00"), t("2026-12-03 09:20")));
+    // None on a weekend or a holiday; none of a senseless length.
+    assert!(c
+        .slots_on(d("2026-12-05"), chrono::Duration::minutes(30))
+        .is_empty());
+    assert!(c
+        .slots_on(d("2026-10-01"), chrono::Duration::minutes(30))
+        .is_empty());
+    assert!(c.slots_on(d("2026-12-03"), chrono::Duration::zero()).is_empty());
+}
+
+#[test]
+fn working_days_from_skips_weekends_and_holidays() {
+    let c = cal();
+    let days = c.working_days_from(d("2026-12-04"), 3);
+    assert_eq!(days, [d("2026-12-04"), d("2026-12-07"), d("2026-12-08")]);
+    let national_day = c.working_days_from(d("2026-10-01"), 1);
+    assert!(national_day[0] > d("2026-10-01"), "{national_day:?}");
+}

@@ -102,3 +102,31 @@ fn personal_field_codes_round_trip() {
     }
     assert_eq!(PersonalField::from_code("name"), None, "names are not masked");
 }
+
+/// Who gets a counter (call panel, walk-ins, 暂离), table-driven over every role (issue 13:
+/// an inspector was given a clerk's call panel).
+#[test]
+fn only_those_who_serve_at_a_window_get_a_counter() {
+    use shimin_domain::role::Workspace;
+    let table = [
+        (Role::Clerk, Workspace::Counter),
+        (Role::DeptLeader, Workspace::Counter),
+        (Role::NetAdmin, Workspace::Office),
+        (Role::Agent, Workspace::Agent),
+        (Role::Manager, Workspace::Supervision),
+        (Role::CenterLeader, Workspace::Supervision),
+        (Role::Intake, Workspace::Supervision),
+        (Role::Inspector, Workspace::Supervision),
+        (Role::Sysadmin, Workspace::Supervision),
+        (Role::Portal, Workspace::None),
+    ];
+    assert_eq!(table.len(), Role::ALL.len(), "every role in the table");
+    for (role, want) in table {
+        assert_eq!(role.workspace(), want, "role {role:?}");
+        assert_eq!(role.workspace().has_counter(), want == Workspace::Counter);
+        // A counter's users handle items; no supervision role has one.
+        if role.workspace().has_counter() {
+            assert!(role.is_unit_office() && !role.is_supervision(), "{role:?}");
+        }
+    }
+}
