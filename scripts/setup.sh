@@ -17,6 +17,9 @@ SHIMIN_APT_PACKAGES+=(
 # The packages' clean-root installs (scripts/clean-root.sh): a Debian root, systemd in a
 # container, typing into the desk's window.
 SHIMIN_APT_PACKAGES+=(debootstrap systemd-container xdotool)
+# Hall calling by voice: the desk speaks calls with espeak-ng (Mandarin voice) and plays them with
+# aplay; the window tests measure the spoken file with sox.
+SHIMIN_APT_PACKAGES+=(espeak-ng alsa-utils sox)
 # The server's PostgreSQL backend: its tests start a throwaway cluster (scripts/pg.sh); backups
 # of a PostgreSQL database use pg_dump / pg_restore. python3 picks free loopback ports.
 SHIMIN_APT_PACKAGES+=(postgresql postgresql-client python3)

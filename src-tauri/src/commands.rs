@@ -33,7 +33,7 @@ fn settings_view(state: &Shared) -> SettingsView {
         endpoints: s.endpoints.clone(),
         remembered_username: s.remembered_username.clone(),
         autostart: s.autostart,
-        app_version: env!("CARGO_PKG_VERSION"),
+        app_version: crate::VERSION,
         endpoints_managed: s.endpoints_managed(),
         machine_error: s.machine_error.clone(),
     }
@@ -310,6 +310,26 @@ pub async fn item(state: State<'_, Shared>, req: ItemReq) -> CmdResult<ItemDetai
     detail(&state, &desk, req.id).await
 }
 
+/// The slots the clerk may grant for reservation `id` (the accept dialog picks, never types).
+#[tauri::command]
+pub async fn reservation_slots(
+    state: State<'_, Shared>,
+    req: ItemReq,
+) -> CmdResult<Vec<crate::views::SlotDay>> {
+    let desk = logged_in(&state).await?;
+    let view = desk
+        .item(req.id)
+        .await?
+        .ok_or_else(|| DeskError::new("not_found", "办件不存在或已不在本单位"))?;
+    let clocks = desk.clocks().await?;
+    let now = shimin_domain::calendar::to_local(desk.server_now());
+    Ok(crate::views::slot_days(
+        clocks.calendar(),
+        view.record.details.requested_slot,
+        now,
+    ))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RevealReq {
     id: Uuid,
@@ -433,7 +453,23 @@ async fn counter_view(state: &Shared, desk: &Desk) -> CmdResult<CounterState> {
         serving: book.serving.clone(),
         waiting: book.waiting(&booked, to_local),
         called_today: book.called_today,
+        window_no: lock(&state.settings).window_no,
     })
+}
+
+/// Calls the ticket being served by voice, in the background (the counter does not wait).
+fn announce_serving(state: &Shared) {
+    let Some(ticket) = lock(&state.counter).serving.clone() else {
+        return;
+    };
+    let text = crate::announce::call_text(&ticket.ticket_no, lock(&state.settings).window_no);
+    let dir = state.paths.data_dir.clone();
+    tauri::async_runtime::spawn(async move {
+        match crate::announce::speak(&text, &dir).await {
+            Ok(_) => tracing::info!(ticket = %ticket.ticket_no, "call spoken"),
+            Err(e) => tracing::warn!(error = %e, "call not spoken; shown on the screen only"),
+        }
+    });
 }
 
 fn roll_counter(state: &Shared, desk: &Desk) {
@@ -474,6 +510,39 @@ pub async fn counter_call_next(state: State<'_, Shared>) -> CmdResult<CounterSta
         return Err(DeskError::new("queue_empty", "当前没有等候的号"));
     }
     state.save_counter();
+    announce_serving(&state);
+    counter_view(&state, &desk).await
+}
+
+/// Calls the ticket being served again (重呼): the citizen did not hear it.
+#[tauri::command]
+pub async fn counter_recall(state: State<'_, Shared>) -> CmdResult<CounterState> {
+    let state = state.inner().clone();
+    let desk = logged_in(&state).await?;
+    if lock(&state.counter).serving.is_none() {
+        return Err(DeskError::new("nothing_serving", "当前没有正在办理的号"));
+    }
+    announce_serving(&state);
+    counter_view(&state, &desk).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WindowNoReq {
+    window_no: Option<u32>,
+}
+
+/// Sets this counter's window number (窗口号, 1–99), named in the spoken call; `None` clears it.
+#[tauri::command]
+pub async fn set_window_no(state: State<'_, Shared>, req: WindowNoReq) -> CmdResult<CounterState> {
+    let desk = logged_in(&state).await?;
+    if req.window_no.is_some_and(|n| !(1..=99).contains(&n)) {
+        return Err(DeskError::new(
+            "window_no_invalid",
+            "窗口号应为 1 到 99 之间的数字",
+        ));
+    }
+    lock(&state.settings).window_no = req.window_no;
+    state.save_settings()?;
     counter_view(&state, &desk).await
 }
 
@@ -599,7 +668,7 @@ pub async fn check_update(state: State<'_, Shared>) -> CmdResult<Option<UpdateOf
         return Ok(None);
     };
     let desk = state.desk().await?;
-    let offer = desk.check_update(&key).await?;
+    let offer = desk.check_update(&key, crate::VERSION).await?;
     Ok(offer.map(|m| UpdateOfferView {
         version: m.version,
         notes: m.notes,
@@ -617,7 +686,7 @@ pub async fn install_update(app: AppHandle, state: State<'_, Shared>) -> CmdResu
     };
     let desk = state.desk().await?;
     let manifest = desk
-        .check_update(&key)
+        .check_update(&key, crate::VERSION)
         .await?
         .ok_or_else(|| DeskError::new("update_none", "当前已是最新版本"))?;
     let file = desk
@@ -641,6 +710,8 @@ pub async fn install_update(app: AppHandle, state: State<'_, Shared>) -> CmdResu
             format!("更新未安装（安装程序退出码 {:?}），当前版本不变", status.code()),
         ));
     }
+    // Installed: the downloaded package is not needed again (the next update brings its own).
+    let _ = std::fs::remove_file(&file);
     // The cache closed before the process is replaced (as on every way out).
     state.close_desk().await;
     app.restart();

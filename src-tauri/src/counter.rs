@@ -52,6 +52,8 @@ pub struct CounterState {
     pub serving: Option<Ticket>,
     pub waiting: Vec<Ticket>,
     pub called_today: u32,
+    /// This counter's window number (窗口号), if set.
+    pub window_no: Option<u32>,
 }
 
 impl CounterBook {

@@ -3,6 +3,7 @@
 //! notifications for reservations, the tray, single instance, autostart, window state and
 //! rotating logs without personal data.
 
+pub mod announce;
 pub mod commands;
 pub mod counter;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod notifier;
 pub mod secrets;
 pub mod settings;
 pub mod state;
+pub mod toasts;
 pub mod tray;
 pub mod views;
 
@@ -21,11 +23,16 @@ use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager};
 use uuid::Uuid;
 
+/// This desk's version: the package's, unless the build was given another (`SHIMIN_DESK_VERSION`,
+/// see build.rs; scripts/desk-deb-at-version.sh builds the same tree one version up).
+pub const VERSION: &str = env!("SHIMIN_DESK_VERSION");
+
 pub const EVENT_STATUS: &str = "desk://status";
 pub const EVENT_ITEMS_CHANGED: &str = "desk://items-changed";
 pub const EVENT_REJECTED: &str = "desk://rejected";
 pub const EVENT_FOCUS_ITEM: &str = "desk://focus-item";
 pub const EVENT_ALERT: &str = "desk://alert";
+pub const EVENT_ALERT_WITHDRAWN: &str = "desk://alert-withdrawn";
 pub const EVENT_SESSION_ENDED: &str = "desk://session-ended";
 
 /// The quit in progress has started closing the cache / has closed it (see `run`).
@@ -137,6 +144,7 @@ pub async fn start_live(app: &AppHandle, state: &Shared, desk: &Desk) {
 
     tasks.push(tauri::async_runtime::spawn(notifier::agent_loop(
         app.clone(),
+        state.clone(),
         desk.clone(),
     )));
     tasks.push(tauri::async_runtime::spawn(notifier::ladder_loop(
@@ -222,7 +230,7 @@ pub fn run() {
     };
     let _log_guard = init_logging(&paths);
     let quit_signals = QuitSignals::install();
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "desk starting");
+    tracing::info!(version = crate::VERSION, "desk starting");
     let state: Shared = Arc::new(AppState::new(paths));
     let start_minimized = std::env::args().any(|a| a == MINIMIZED_ARG);
 
@@ -250,6 +258,7 @@ pub fn run() {
             commands::sync_now,
             commands::queue,
             commands::item,
+            commands::reservation_slots,
             commands::reveal_personal,
             commands::act,
             commands::rejections,
@@ -261,6 +270,8 @@ pub fn run() {
             commands::counter_walk_in,
             commands::counter_no_show,
             commands::counter_done,
+            commands::counter_recall,
+            commands::set_window_no,
             commands::matters,
             commands::register_case,
             commands::capture_attachment,
@@ -269,6 +280,7 @@ pub fn run() {
             commands::install_update,
         ])
         .setup(move |app| {
+            app.state::<Shared>().toasts.start(app.handle().clone());
             if let Some(signals) = quit_signals {
                 tauri::async_runtime::spawn(signals.quit_app_on_signal(app.handle().clone()));
             }

@@ -13,6 +13,7 @@
 //! Texts carry the item number and the matter, never the citizen's name, ID number or phone.
 
 use crate::state::Shared;
+use crate::toasts::{Toast, ToastKey};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shimin_client::{CacheEvent, Clocks, Desk, ItemView, LadderNotice, QueueQuery, QueueView};
@@ -123,68 +124,201 @@ pub fn due_alerts(
     out
 }
 
-/// Watches the cache and the clock; alerts this user once per reservation and step.
+/// What one look at the open reservations asks of the window, the tray and the toast.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LadderOutcome {
+    /// New banner entries, oldest first (the window puts each on top).
+    pub banners: Vec<Alert>,
+    /// Items whose alerts are over (handled here or elsewhere, taken, moved away).
+    pub withdrawn: Vec<Uuid>,
+    /// The grouped toast: `Some(Some(t))` shows or updates it, `Some(None)` withdraws it.
+    pub toast: Option<Option<Toast>>,
+    /// Open reservations waiting for this user (the tray's attention count).
+    pub attention: u32,
+}
+
+/// The reservation ladder's memory between looks: what was alerted, what is on the screen.
+#[derive(Debug)]
+pub struct Ladder {
+    alerted: HashSet<(Uuid, AlertKind)>,
+    /// Items announced as new by the core (after its first snapshot): alerted one by one.
+    news: HashSet<Uuid>,
+    /// Until the first sync completes, items arriving are the backlog, not news.
+    backlog: bool,
+    /// Items with an alert on the screen, and the newest alert of each (with its summary).
+    showing: HashMap<Uuid, (u64, String, Alert)>,
+    /// The item the backlog reminder banner is attached to.
+    reminder: Option<Uuid>,
+    seq: u64,
+}
+
+impl Default for Ladder {
+    fn default() -> Self {
+        Ladder {
+            alerted: HashSet::new(),
+            news: HashSet::new(),
+            backlog: true,
+            showing: HashMap::new(),
+            reminder: None,
+            seq: 0,
+        }
+    }
+}
+
+impl Ladder {
+    pub fn note_news(&mut self, ids: impl IntoIterator<Item = Uuid>) {
+        self.news.extend(ids);
+    }
+
+    /// One look: `open` are the open reservations with the alerts due for this user now;
+    /// `synced`: the first sync has completed.
+    pub fn look(&mut self, open: &[OpenReservation], synced: bool) -> LadderOutcome {
+        let mut out = LadderOutcome::default();
+        let waiting: Vec<&OpenReservation> =
+            open.iter().filter(|(_, _, _, kinds)| !kinds.is_empty()).collect();
+        out.attention = waiting.len() as u32;
+        let mut changed = self.withdraw_gone(&waiting, &mut out);
+        let fresh = self.fresh_alerts(&waiting);
+        // News is never folded into the backlog reminder, and comes after it: the newest
+        // alert on top of the banner is the reservation that just arrived.
+        let (news_now, fresh): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|(is_news, _)| *is_news);
+        let was_backlog = self.backlog;
+        if self.backlog && synced {
+            self.backlog = false;
+            // The backlog at login: one reminder instead of a flood (news excluded).
+            changed |= self.remind(&waiting, &mut out);
+        }
+        let fresh = if was_backlog { Vec::new() } else { fresh };
+        for (_, (summary, alert)) in news_now.into_iter().chain(fresh) {
+            self.put(summary, alert.clone());
+            out.banners.push(alert);
+            changed = true;
+        }
+        if changed {
+            out.toast = Some(self.group_toast());
+        }
+        out
+    }
+
+    /// Forgets the alerts of items that no longer wait for this user; the reminder moves on.
+    fn withdraw_gone(&mut self, waiting: &[&OpenReservation], out: &mut LadderOutcome) -> bool {
+        let still: HashSet<Uuid> = waiting.iter().map(|(id, ..)| *id).collect();
+        let mut gone: Vec<Uuid> = self
+            .showing
+            .keys()
+            .filter(|id| !still.contains(id))
+            .copied()
+            .collect();
+        if gone.is_empty() {
+            return false;
+        }
+        gone.sort();
+        for id in &gone {
+            self.showing.remove(id);
+        }
+        // Gone and back (returned by a colleague, moved back) alerts again.
+        self.alerted.retain(|(id, _)| still.contains(id));
+        // The reminder's count changed: said again (on the item it was on, if still waiting,
+        // so the window replaces it; else on the next one).
+        if self.reminder.is_some()
+            && gone.iter().any(|id| !self.news.contains(id))
+            && !self.remind(waiting, out)
+        {
+            self.reminder = None;
+        }
+        out.withdrawn = gone;
+        true
+    }
+
+    /// The alerts due now and not yet given, each with whether its item is news.
+    fn fresh_alerts(&mut self, waiting: &[&OpenReservation]) -> Vec<(bool, (String, Alert))> {
+        let mut fresh = Vec::new();
+        for (id, number, matter, kinds) in waiting {
+            for kind in kinds {
+                if self.alerted.insert((*id, *kind)) {
+                    fresh.push((
+                        self.news.contains(id),
+                        alert_for(*kind, *id, number, matter.as_deref()),
+                    ));
+                }
+            }
+        }
+        fresh
+    }
+
+    /// The reminder banner "您有 N 个预约待处理" for the waiting items that are not news.
+    fn remind(&mut self, waiting: &[&OpenReservation], out: &mut LadderOutcome) -> bool {
+        let mut backlog: Vec<_> = waiting
+            .iter()
+            .filter(|(id, ..)| !self.news.contains(id))
+            .collect();
+        // Kept on the item it was on while that one waits.
+        if let Some(i) = self
+            .reminder
+            .and_then(|r| backlog.iter().position(|(id, ..)| *id == r))
+        {
+            backlog.swap(0, i);
+        }
+        let Some((id, number, matter, _)) = backlog.first() else {
+            return false;
+        };
+        let (_, mut alert) = alert_for(AlertKind::Arrival, *id, number, matter.as_deref());
+        alert.text = format!("您有 {} 个预约待处理，请尽快受理或拒绝", backlog.len());
+        // On the screen (the toast counts them) without a banner entry each.
+        for (id, number, matter, _) in &backlog {
+            if !self.showing.contains_key(id) {
+                let (s, a) = alert_for(AlertKind::Arrival, *id, number, matter.as_deref());
+                self.put(s, a);
+            }
+        }
+        self.reminder = Some(*id);
+        out.banners.push(alert);
+        true
+    }
+
+    fn put(&mut self, summary: String, alert: Alert) {
+        self.seq += 1;
+        self.showing.insert(alert.item_id, (self.seq, summary, alert));
+    }
+
+    /// The one toast for every reservation on the screen: the newest alert, and how many wait.
+    fn group_toast(&self) -> Option<Toast> {
+        let (_, summary, newest) = self.showing.values().max_by_key(|(seq, ..)| *seq)?;
+        let n = self.showing.len();
+        Some(if n == 1 {
+            Toast {
+                summary: summary.clone(),
+                body: newest.text.clone(),
+                opens: newest.item_id,
+            }
+        } else {
+            Toast {
+                summary: format!("{n} 个预约待处理"),
+                body: format!("{}\n另有 {} 个预约待处理", newest.text, n - 1),
+                opens: newest.item_id,
+            }
+        })
+    }
+}
+
+/// Watches the cache and the clock; alerts this user once per reservation and step, and
+/// withdraws the alerts of reservations that no longer wait for them.
 pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
     let Some(me) = desk.user() else { return };
     let mut changes = desk.changes();
-    let mut alerted: HashSet<(Uuid, AlertKind)> = HashSet::new();
-    // Items the core announced as new (after its first snapshot): always alerted one by one.
-    let mut news: HashSet<Uuid> = HashSet::new();
-    // Until the first sync completes, items arriving are the backlog, not news.
-    let mut backlog = true;
+    let mut ladder = Ladder::default();
     loop {
         match scan(&desk, &me).await {
             Ok(open) => {
-                let attention = open.iter().filter(|(_, _, _, kinds)| !kinds.is_empty()).count() as u32;
-                let mut fresh = Vec::new();
-                for (id, number, matter, kinds) in &open {
-                    for kind in kinds {
-                        if alerted.insert((*id, *kind)) {
-                            fresh.push((
-                                news.contains(id),
-                                alert_for(*kind, *id, number, matter.as_deref()),
-                            ));
-                        }
-                    }
-                }
                 let synced = desk.status().borrow().last_sync.is_some();
-                // News is never folded into the backlog reminder, and comes after it: the
-                // newest alert on top of the banner is the reservation that just arrived.
-                let (news_now, fresh): (Vec<_>, Vec<_>) =
-                    fresh.into_iter().partition(|(is_news, _)| *is_news);
-                let was_backlog = backlog;
-                if backlog && synced {
-                    backlog = false;
-                    // The backlog at login: one reminder instead of a flood (news excluded).
-                    let waiting: Vec<_> = open
-                        .iter()
-                        .filter(|(id, _, _, kinds)| !kinds.is_empty() && !news.contains(id))
-                        .collect();
-                    if let Some((id, number, matter, _)) = waiting.first() {
-                        let (summary, mut alert) =
-                            alert_for(AlertKind::Arrival, *id, number, matter.as_deref());
-                        alert.text = format!("您有 {} 个预约待处理，请尽快受理或拒绝", waiting.len());
-                        deliver(&app, &summary, alert);
-                    }
-                }
-                for (_, (summary, alert)) in news_now {
-                    deliver(&app, &summary, alert);
-                }
-                if !was_backlog {
-                    for (_, (summary, alert)) in fresh {
-                        deliver(&app, &summary, alert);
-                    }
-                }
-                if state.attention.swap(attention, Ordering::Relaxed) != attention {
-                    crate::tray::refresh(&app, &state).await;
-                    crate::emit_status(&app, &state).await;
-                }
+                let outcome = ladder.look(&open, synced);
+                apply(&app, &state, outcome).await;
             }
             Err(e) => tracing::warn!(error = %e, "reservation check failed"),
         }
         tokio::select! {
             ev = changes.recv() => match ev {
-                Ok(CacheEvent::ItemsChanged { new_items, .. }) => news.extend(new_items),
+                Ok(CacheEvent::ItemsChanged { new_items, .. }) => ladder.note_news(new_items),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 _ => {}
             },
@@ -193,7 +327,40 @@ pub async fn ladder_loop(app: AppHandle, state: Shared, desk: Desk) {
     }
 }
 
-type OpenReservation = (Uuid, String, Option<String>, Vec<AlertKind>);
+async fn apply(app: &AppHandle, state: &Shared, outcome: LadderOutcome) {
+    if !outcome.withdrawn.is_empty() {
+        tracing::info!(items = outcome.withdrawn.len(), "alerts withdrawn");
+        let _ = app.emit(
+            crate::EVENT_ALERT_WITHDRAWN,
+            AlertsWithdrawn {
+                item_ids: outcome.withdrawn,
+            },
+        );
+    }
+    for alert in outcome.banners {
+        tracing::info!(item = %alert.item_number, kind = alert.kind, "alert");
+        let _ = app.emit(crate::EVENT_ALERT, &alert);
+    }
+    match outcome.toast {
+        Some(Some(t)) => state.toasts.show(ToastKey::Reservations, t),
+        Some(None) => state.toasts.withdraw(ToastKey::Reservations),
+        None => {}
+    }
+    let attention = outcome.attention;
+    if state.attention.swap(attention, Ordering::Relaxed) != attention {
+        crate::tray::refresh(app, state).await;
+        crate::emit_status(app, state).await;
+    }
+}
+
+/// `desk://alert-withdrawn`: the banner entries of these items go.
+#[derive(Debug, Clone, Serialize)]
+struct AlertsWithdrawn {
+    item_ids: Vec<Uuid>,
+}
+
+/// An open reservation: id, number, matter, the alerts due for this user now.
+pub type OpenReservation = (Uuid, String, Option<String>, Vec<AlertKind>);
 
 async fn scan(desk: &Desk, me: &UserInfo) -> shimin_client::Result<Vec<OpenReservation>> {
     let clocks = desk.clocks().await?;
@@ -258,7 +425,7 @@ pub fn agent_news(
 }
 
 /// Watches an agent's own delegated cases and alerts [`agent_news`].
-pub async fn agent_loop(app: AppHandle, desk: Desk) {
+pub async fn agent_loop(app: AppHandle, state: Shared, desk: Desk) {
     let Some(me) = desk.user() else { return };
     if me.role != Role::Agent {
         return;
@@ -305,53 +472,25 @@ pub async fn agent_loop(app: AppHandle, desk: Desk) {
                 continue;
             }
             if let Some((summary, alert)) = agent_news(before, &v.record, me.id, matter) {
-                deliver(&app, &summary, alert);
+                deliver_case(&app, &state, &summary, alert);
             }
         }
         first_snapshot = first_snapshot && desk.status().borrow().last_sync.is_none();
     }
 }
 
-fn deliver(app: &AppHandle, summary: &str, alert: Alert) {
+/// A township agent's case news: the banner entry and the case's own toast.
+fn deliver_case(app: &AppHandle, state: &Shared, summary: &str, alert: Alert) {
     tracing::info!(item = %alert.item_number, kind = alert.kind, "alert");
     let _ = app.emit(crate::EVENT_ALERT, &alert);
-    show(app, summary, alert);
-}
-
-/// Pops the desktop notification: critical, never expiring, with an action that opens the item.
-fn show(app: &AppHandle, summary: &str, alert: Alert) {
-    let app = app.clone();
-    let summary = summary.to_owned();
-    // The D-Bus call and the wait for the clerk's click block: a thread of their own.
-    std::thread::spawn(move || {
-        let mut n = notify_rust::Notification::new();
-        n.appname("市民网窗口端")
-            .summary(&summary)
-            .body(&alert.text)
-            .icon("dialog-warning")
-            .timeout(notify_rust::Timeout::Never);
-        #[cfg(all(unix, not(target_os = "macos")))]
-        {
-            n.urgency(notify_rust::Urgency::Critical)
-                .action("default", "查看")
-                .action("open", "打开办件")
-                .hint(notify_rust::Hint::Category("im.received".to_owned()))
-                .hint(notify_rust::Hint::Resident(true));
-        }
-        match n.show() {
-            #[cfg(all(unix, not(target_os = "macos")))]
-            Ok(handle) => handle.wait_for_action(|action| {
-                if action == "default" || action == "open" {
-                    crate::focus_item(&app, alert.item_id);
-                }
-            }),
-            #[cfg(not(all(unix, not(target_os = "macos"))))]
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "desktop notification not shown; banner and tray still alert")
-            }
-        }
-    });
+    state.toasts.show(
+        ToastKey::Case(alert.item_id),
+        Toast {
+            summary: summary.to_owned(),
+            body: alert.text,
+            opens: alert.item_id,
+        },
+    );
 }
 
 #[cfg(test)]
@@ -504,6 +643,97 @@ mod tests {
             alert_for(AlertKind::Overdue, Uuid::nil(), "YY-1", None).1.kind,
             "ladder_overdue"
         );
+    }
+
+    fn waiting(n: u128) -> OpenReservation {
+        (
+            Uuid::from_u128(n),
+            format!("YY-{n}"),
+            Some("户籍迁入".into()),
+            vec![AlertKind::Arrival],
+        )
+    }
+
+    fn toast_of(o: &LadderOutcome) -> Option<&Toast> {
+        o.toast.as_ref().and_then(|t| t.as_ref())
+    }
+
+    #[test]
+    fn the_backlog_at_login_is_one_reminder_and_one_grouped_toast() {
+        let mut l = Ladder::default();
+        let open = [waiting(1), waiting(2)];
+        let before = l.look(&open, false);
+        assert!(before.banners.is_empty() && before.toast.is_none(), "{before:?}");
+        assert_eq!(before.attention, 2);
+        let at_sync = l.look(&open, true);
+        assert_eq!(at_sync.banners.len(), 1, "{at_sync:?}");
+        assert!(at_sync.banners[0].text.contains("您有 2 个预约待处理"));
+        assert_eq!(toast_of(&at_sync).unwrap().summary, "2 个预约待处理");
+        // Nothing new: nothing said again.
+        assert_eq!(
+            l.look(&open, true),
+            LadderOutcome {
+                attention: 2,
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn news_updates_the_one_toast_and_a_handled_reservation_is_withdrawn() {
+        let mut l = Ladder::default();
+        l.look(&[], true);
+        l.note_news([Uuid::from_u128(1)]);
+        let one = l.look(&[waiting(1)], true);
+        let t = toast_of(&one).unwrap();
+        assert_eq!(
+            (t.summary.as_str(), t.opens),
+            ("新预约：请在1个工作小时内处理", Uuid::from_u128(1))
+        );
+        assert!(t.body.contains("YY-1（户籍迁入）"));
+        l.note_news([Uuid::from_u128(2)]);
+        let two = l.look(&[waiting(1), waiting(2)], true);
+        let t = toast_of(&two).unwrap();
+        assert_eq!(t.summary, "2 个预约待处理");
+        assert!(
+            t.body.contains("YY-2") && t.body.contains("另有 1 个预约待处理"),
+            "{t:?}"
+        );
+        assert_eq!(t.opens, Uuid::from_u128(2), "the newest opens");
+        // Handled (here or elsewhere): withdrawn; the toast says the one left.
+        let left = l.look(&[waiting(2)], true);
+        assert_eq!(left.withdrawn, [Uuid::from_u128(1)]);
+        assert!(left.banners.is_empty());
+        let t = toast_of(&left).unwrap();
+        assert!(t.body.contains("YY-2") && !t.body.contains("另有"), "{t:?}");
+        // The last one handled: the toast goes.
+        let none = l.look(&[], true);
+        assert_eq!(none.withdrawn, [Uuid::from_u128(2)]);
+        assert_eq!(none.toast, Some(None));
+        assert_eq!(none.attention, 0);
+        // Back again (returned to the queue): alerted again.
+        let again = l.look(&[waiting(2)], true);
+        assert_eq!(again.banners.len(), 1);
+        assert!(toast_of(&again).is_some());
+    }
+
+    #[test]
+    fn the_backlog_reminder_is_said_again_with_the_new_count() {
+        let mut l = Ladder::default();
+        l.look(&[waiting(1), waiting(2), waiting(3)], true);
+        // A backlog item other than the reminder's is handled: same item, new count.
+        let o = l.look(&[waiting(1), waiting(3)], true);
+        assert_eq!(o.withdrawn, [Uuid::from_u128(2)]);
+        assert_eq!(o.banners.len(), 1);
+        assert_eq!(o.banners[0].item_id, Uuid::from_u128(1), "kept on its item");
+        assert!(o.banners[0].text.contains("您有 2 个"));
+        // The reminder's own item handled: it moves on to the one left.
+        let o = l.look(&[waiting(3)], true);
+        assert_eq!(
+            (o.withdrawn.as_slice(), o.banners[0].item_id),
+            ([Uuid::from_u128(1)].as_slice(), Uuid::from_u128(3))
+        );
+        assert!(o.banners[0].text.contains("您有 1 个"));
     }
 
     #[test]

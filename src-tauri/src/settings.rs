@@ -176,6 +176,9 @@ pub struct Settings {
     pub remembered_username: Option<String>,
     #[serde(default)]
     pub autostart: bool,
+    /// This counter's window number (窗口号), named in the spoken call.
+    #[serde(default)]
+    pub window_no: Option<u32>,
     /// The machine-wide settings in force (not saved with the user's).
     #[serde(skip)]
     pub machine: Option<MachineSettings>,
@@ -197,6 +200,7 @@ impl Settings {
                 .collect(),
             remembered_username: None,
             autostart: false,
+            window_no: None,
             machine: None,
             machine_error: None,
         }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub counter: Mutex<CounterBook>,
     /// The revision of the last status view built ([`StatusView::revision`]).
     pub status_revision: AtomicU64,
+    /// The desktop notifications on the screen.
+    pub toasts: crate::toasts::Toasts,
 }
 
 pub type Shared = Arc<AppState>;
@@ -61,6 +63,7 @@ impl AppState {
             attention: AtomicU32::new(0),
             counter: Mutex::new(counter),
             status_revision: AtomicU64::new(0),
+            toasts: crate::toasts::Toasts::default(),
         }
     }
 
@@ -110,11 +113,7 @@ impl AppState {
         };
         let mut config = ClientConfig::new(&cache, key, endpoints);
         config.county_ca_pem = ca;
-        config.device = format!(
-            "shimin-desk {} ({})",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS
-        );
+        config.device = format!("shimin-desk {} ({})", crate::VERSION, std::env::consts::OS);
         let desk = match Desk::open(config.clone()).await {
             Ok(d) => d,
             Err(ClientError::CacheKeyOrCorrupt) => {
@@ -142,6 +141,8 @@ impl AppState {
             }
             live.sync.stop().await;
         }
+        // The session's notifications leave the screen with it (the next user must not see them).
+        self.toasts.withdraw_all().await;
         self.attention.store(0, Ordering::Relaxed);
     }
 

@@ -1,10 +1,11 @@
 //! View models of the UI contract (ui/src/api/contract.ts): queue rows, item detail, status,
 //! countdown labels. Pure mapping from the desk core's types; no I/O.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 use shimin_client::view::facts;
 use shimin_client::{ClockLevel, Clocks, Countdown, ItemView, SyncStatus};
+use shimin_domain::calendar::WorkCalendar;
 use shimin_domain::item::{citizen_progress_zh, decide, Command, CustodyStep, ItemKind, Status};
 use shimin_protocol::{AttachmentRef, Colleague, Delivery, Matter, Slot, Unit, UserInfo};
 use std::collections::HashMap;
@@ -18,6 +19,11 @@ pub struct UserView {
     pub role_name: String,
     pub unit_id: Option<i64>,
     pub unit_name: Option<String>,
+    /// The main screen for the role (`Role::workspace`): `counter`, `agent`, `office`,
+    /// `supervision`.
+    pub workspace: &'static str,
+    /// The call panel and 暂离 are shown (a window's clerk or leader).
+    pub has_counter: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -267,6 +273,8 @@ impl Lookup {
                 .unit_id
                 .and_then(|id| self.units.get(&id))
                 .map(|u| u.name.clone()),
+            workspace: u.role.workspace().code(),
+            has_counter: u.role.workspace().has_counter(),
         }
     }
 
@@ -453,6 +461,61 @@ pub fn allowed(v: &ItemView, user: &UserInfo) -> (Vec<&'static str>, Vec<(&'stat
     (actions, advance_to)
 }
 
+/// A day the accept-reservation dialog offers, with its free slots inside office hours.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SlotDay {
+    pub date: NaiveDate,
+    /// "12月3日 周四".
+    pub label: String,
+    pub slots: Vec<Slot>,
+}
+
+/// How many working days the accept dialog offers.
+pub const SLOT_DAYS: usize = 10;
+/// The slot length when the citizen asked for none usable (minutes).
+pub const DEFAULT_SLOT_MINUTES: i64 = 30;
+
+/// The slots a clerk may grant for a reservation: the next working days' office sessions cut
+/// into slots as long as the one asked for (10 to 120 minutes, else 30), the asked slot itself
+/// when it lies inside office hours, nothing already past (`now` local).
+pub fn slot_days(cal: &WorkCalendar, requested: Option<Slot>, now: NaiveDateTime) -> Vec<SlotDay> {
+    let asked = requested.filter(|r| r.start > now && cal.within_hours(r.start, r.end));
+    let minutes = requested
+        .map(|r| (r.end - r.start).num_minutes())
+        .filter(|m| (10..=120).contains(m))
+        .unwrap_or(DEFAULT_SLOT_MINUTES);
+    cal.working_days_from(now.date(), SLOT_DAYS)
+        .into_iter()
+        .filter_map(|date| {
+            let mut slots: Vec<Slot> = cal
+                .slots_on(date, chrono::Duration::minutes(minutes))
+                .into_iter()
+                .filter(|(start, _)| *start > now)
+                .map(|(start, end)| Slot { start, end })
+                .collect();
+            if let Some(a) = asked.filter(|a| a.start.date() == date && !slots.contains(a)) {
+                slots.push(a);
+                slots.sort_by_key(|s| (s.start, s.end));
+            }
+            (!slots.is_empty()).then(|| SlotDay {
+                date,
+                label: day_label(date),
+                slots,
+            })
+        })
+        .collect()
+}
+
+fn day_label(date: NaiveDate) -> String {
+    const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    format!(
+        "{}月{}日 {}",
+        date.month(),
+        date.day(),
+        WEEKDAYS[date.weekday().num_days_from_monday() as usize]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,5 +548,52 @@ mod tests {
         assert!(CountdownView::from(c(ClockLevel::Paused, 600, false))
             .label
             .starts_with("暂停"));
+    }
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn the_accept_dialog_offers_future_slots_inside_office_hours_and_the_asked_one() {
+        let cal = WorkCalendar::builtin();
+        // Thursday 10:05; the citizen asked for Friday 9:10–9:30 (20 minutes, off the grid).
+        let asked = Slot {
+            start: at("2026-12-04 09:10"),
+            end: at("2026-12-04 09:30"),
+        };
+        let days = slot_days(&cal, Some(asked), at("2026-12-03 10:05"));
+        assert_eq!(days.len(), SLOT_DAYS);
+        assert_eq!(days[0].label, "12月3日 周四");
+        assert_eq!(
+            days[0].slots[0].start,
+            at("2026-12-03 10:10"),
+            "nothing already past"
+        );
+        assert!(days
+            .iter()
+            .all(|d| d.slots.iter().all(
+                |s| s.end - s.start == chrono::Duration::minutes(20) && cal.within_hours(s.start, s.end)
+            )));
+        assert_eq!(days[1].label, "12月4日 周五");
+        assert!(days[1].slots.contains(&asked), "the asked slot is offered");
+        assert!(days.iter().all(|d| cal.is_working_day(d.date)), "no weekend");
+        // Asked outside office hours (lunch): not offered; the usual slots are.
+        let lunch = Slot {
+            start: at("2026-12-04 12:00"),
+            end: at("2026-12-04 12:30"),
+        };
+        let days = slot_days(&cal, Some(lunch), at("2026-12-03 10:05"));
+        assert!(!days.iter().any(|d| d.slots.contains(&lunch)));
+        assert_eq!(
+            days[1].slots[0],
+            Slot {
+                start: at("2026-12-04 08:30"),
+                end: at("2026-12-04 09:00")
+            }
+        );
+        // After closing time the first day offered is the next working day.
+        let days = slot_days(&cal, None, at("2026-12-04 17:40"));
+        assert_eq!(days[0].label, "12月7日 周一");
     }
 }

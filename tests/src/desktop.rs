@@ -4,11 +4,12 @@
 //!
 //! [`DesktopSession::start`] brings up, each in its own process group and all killed on drop:
 //! - a fresh temporary `HOME` and `XDG_{DATA,CONFIG,CACHE,STATE}_HOME`, `XDG_RUNTIME_DIR` (0700);
-//! - `Xvfb` on a free display (`-displayfd`), screen 1280x800x24;
+//! - `Xvfb` on a free display (`-displayfd`), screen 1920x1080x24 (room for every window size tested);
 //! - a private session bus (`dbus-daemon` with its own configuration: no service activation, so
 //!   every service on the bus is one started here and nothing is spawned behind the test's back);
-//! - `dbus-monitor` recording every `org.freedesktop.Notifications.Notify` call
-//!   ([`DesktopSession::notifications`], [`DesktopSession::wait_for_notification`]);
+//! - `dbus-monitor` recording every `org.freedesktop.Notifications.Notify` call with the id
+//!   the server gave it, and every `CloseNotification` call ([`DesktopSession::notifications`],
+//!   [`DesktopSession::wait_for_notification`], [`DesktopSession::closed_notifications`]);
 //! - `gnome-keyring-daemon` (Secret Service) with the login keyring created and unlocked;
 //! - `dunst`, the notification server, drawing on the X display.
 //!
@@ -250,6 +251,10 @@ pub struct Notification {
     pub seen: Instant,
     /// Unique bus name of the caller.
     pub sender: String,
+    /// The call's serial (its reply names it).
+    pub serial: u32,
+    /// The notification id the server answered with (once its reply was read).
+    pub id: Option<u32>,
     pub app_name: String,
     pub replaces_id: u32,
     pub app_icon: String,
@@ -419,13 +424,30 @@ fn depth_change(line: &str) -> i32 {
 #[derive(Debug, Default)]
 struct Recorder {
     notifications: Vec<Notification>,
+    /// The ids of `CloseNotification` calls, in order.
+    closes: Vec<u32>,
     probes: usize,
+}
+
+/// What the recorder is reading: a Notify call, a CloseNotification call, or the server's
+/// reply to a call (sender, destination and reply serial from the header).
+#[derive(Debug)]
+enum Reading {
+    Notify(String, Instant),
+    Close,
+    Reply { to: String, serial: u32 },
+}
+
+fn header_field<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn record(stdout: impl Read, state: Arc<Mutex<Recorder>>) {
     let mut reader = BufReader::new(stdout);
-    // The current message: its header and logical lines, when it is a Notify call.
-    let mut header: Option<(String, Instant)> = None;
+    // The current message: what it is and its logical lines, when it is one we record.
+    let mut header: Option<Reading> = None;
     let mut lines: Vec<String> = Vec::new();
     let mut open_string: Option<String> = None;
     let mut depth = 0;
@@ -459,7 +481,16 @@ fn record(stdout: impl Read, state: Arc<Mutex<Recorder>>) {
                 && raw.contains("interface=org.freedesktop.Notifications;")
                 && raw.ends_with("member=Notify")
             {
-                header = Some((raw.to_string(), Instant::now()));
+                header = Some(Reading::Notify(raw.to_string(), Instant::now()));
+            } else if raw.starts_with("method call ")
+                && raw.contains("interface=org.freedesktop.Notifications;")
+                && raw.ends_with("member=CloseNotification")
+            {
+                header = Some(Reading::Close);
+            } else if raw.starts_with("method return ") {
+                let to = header_field(raw, "destination").unwrap_or_default().to_string();
+                let serial = header_field(raw, "reply_serial").and_then(|s| s.parse().ok());
+                header = serial.map(|serial| Reading::Reply { to, serial });
             }
             continue;
         } else if opens_string(raw) {
@@ -468,8 +499,38 @@ fn record(stdout: impl Read, state: Arc<Mutex<Recorder>>) {
         } else {
             raw.to_string()
         };
-        if header.is_none() {
+        let Some(reading) = header.as_ref() else {
             continue;
+        };
+        // One-argument messages: the id closed, or the id a Notify call got.
+        let id = logical
+            .trim()
+            .strip_prefix("uint32 ")
+            .and_then(|n| n.parse::<u32>().ok());
+        match reading {
+            Reading::Close => {
+                if let Some(id) = id {
+                    state.lock().unwrap().closes.push(id);
+                }
+                header = None;
+                continue;
+            }
+            Reading::Reply { to, serial } => {
+                if let Some(id) = id {
+                    let mut st = state.lock().unwrap();
+                    if let Some(n) = st
+                        .notifications
+                        .iter_mut()
+                        .rev()
+                        .find(|n| n.serial == *serial && n.sender == *to && n.id.is_none())
+                    {
+                        n.id = Some(id);
+                    }
+                }
+                header = None;
+                continue;
+            }
+            Reading::Notify(..) => {}
         }
         depth += depth_change(&logical);
         lines.push(logical);
@@ -477,7 +538,9 @@ fn record(stdout: impl Read, state: Arc<Mutex<Recorder>>) {
             args += 1;
         }
         if args == 8 {
-            let (head, seen) = header.take().expect("a Notify header");
+            let Some(Reading::Notify(head, seen)) = header.take() else {
+                unreachable!("a Notify header")
+            };
             if let Some(n) = parse_notify(&head, seen, std::mem::take(&mut lines)) {
                 state.lock().unwrap().notifications.push(n);
             }
@@ -486,11 +549,10 @@ fn record(stdout: impl Read, state: Arc<Mutex<Recorder>>) {
 }
 
 fn parse_notify(header: &str, seen: Instant, lines: Vec<String>) -> Option<Notification> {
-    let sender = header
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("sender="))
-        .unwrap_or_default()
-        .to_string();
+    let sender = header_field(header, "sender").unwrap_or_default().to_string();
+    let serial = header_field(header, "serial")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut it = lines.into_iter();
     let mut values = Vec::new();
     while let Some(line) = it.next() {
@@ -526,6 +588,8 @@ fn parse_notify(header: &str, seen: Instant, lines: Vec<String>) -> Option<Notif
     Some(Notification {
         seen,
         sender,
+        serial,
+        id: None,
         app_name: string(app_name),
         replaces_id: match replaces_id {
             DbusValue::UInt(n) => u32::try_from(n).unwrap_or(u32::MAX),
@@ -638,7 +702,7 @@ impl DesktopSession {
             "1",
             "-screen",
             "0",
-            "1280x800x24",
+            "1920x1080x24",
             "-nolisten",
             "tcp",
             "-noreset",
@@ -669,6 +733,10 @@ impl DesktopSession {
         cmd.args([
             "--session".to_string(),
             "type='method_call',interface='org.freedesktop.Notifications',member='Notify'".to_string(),
+            "type='method_call',interface='org.freedesktop.Notifications',member='CloseNotification'"
+                .to_string(),
+            // The server's replies: the ids it gave the notifications.
+            "type='method_return',sender='org.freedesktop.Notifications'".to_string(),
             format!("type='signal',interface='{PROBE_INTERFACE}'"),
         ])
         .stdin(Stdio::null())
@@ -821,6 +889,11 @@ impl DesktopSession {
     /// Every Notify call seen so far, in order.
     pub fn notifications(&self) -> Vec<Notification> {
         self.recorder.lock().unwrap().notifications.clone()
+    }
+
+    /// The ids of every `CloseNotification` call seen so far, in order.
+    pub fn closed_notifications(&self) -> Vec<u32> {
+        self.recorder.lock().unwrap().closes.clone()
     }
 
     /// The first Notify call (seen so far or within `timeout`) for which `pred` holds; panics
@@ -1175,11 +1248,11 @@ impl std::ops::Deref for WebDriver {
 mod tests {
     use super::*;
 
-    fn notify_from(text: &str) -> Vec<Notification> {
+    fn recorded(text: &str) -> (Vec<Notification>, Vec<u32>) {
         let state = Arc::new(Mutex::new(Recorder::default()));
         record(text.as_bytes(), state.clone());
-        let notifications = state.lock().unwrap().notifications.clone();
-        notifications
+        let st = state.lock().unwrap();
+        (st.notifications.clone(), st.closes.clone())
     }
 
     #[test]
@@ -1217,11 +1290,19 @@ line2 "x""
       )
    ]
    int32 5000
+method return time=1.2 sender=:1.3 -> destination=:1.9 serial=7 reply_serial=3
+   uint32 99
+method return time=1.2 sender=:1.3 -> destination=:1.4 serial=8 reply_serial=3
+   uint32 17
+method call time=1.3 sender=:1.4 -> destination=org.freedesktop.Notifications serial=4 path=/org/freedesktop/Notifications; interface=org.freedesktop.Notifications; member=CloseNotification
+   uint32 17
 "#;
-        let seen = notify_from(text);
+        let (seen, closes) = recorded(text);
         assert_eq!(seen.len(), 1, "{seen:#?}");
         let n = &seen[0];
         assert_eq!(n.sender, ":1.4");
+        assert_eq!((n.serial, n.id), (3, Some(17)), "the reply to this caller's call");
+        assert_eq!(closes, [17]);
         assert_eq!(n.app_name, "市民网");
         assert_eq!(n.summary, "Sum \"q\"");
         assert_eq!(n.body, "Body line1\nline2 \"x\"");

@@ -41,11 +41,17 @@ export interface User {
   id: number
   username: string
   display_name: string
-  role: string // "clerk" | "leader" | "agent" | "supervisor" | "net_admin" | ...
+  role: string // "clerk" | "dept_leader" | "agent" | "inspector" | "net_admin" | ... (display only)
   role_name: string // Chinese
   unit_id: number | null
   unit_name: string | null
+  /// The main screen the desk builds for the role (decided by the domain's Role::workspace).
+  workspace: Workspace
+  /// The call panel (叫号, 现场取号) and 暂离 belong to this user's screen.
+  has_counter: boolean
 }
+
+export type Workspace = 'counter' | 'agent' | 'office' | 'supervision' | 'none'
 
 export interface Session {
   user: User
@@ -92,6 +98,14 @@ export interface Countdown {
 export interface Slot {
   start: string // "2026-12-01T09:00:00" local time
   end: string
+}
+
+/// `reservation_slots`: `{ req: { id } }` → the next working days with their free slots inside
+/// office hours (the accept dialog picks one).
+export interface SlotDay {
+  date: string // "2026-12-03"
+  label: string // "12月3日 周四"
+  slots: Slot[]
 }
 
 export type QueueViewName =
@@ -281,6 +295,8 @@ export interface CounterState {
   waiting: Ticket[]
   /// Tickets called today (done, no-show), newest first, for the counter log.
   called_today: number
+  /// This counter's window number (窗口号), named in the spoken call; null until set.
+  window_no: number | null
 }
 
 export interface PasswordCheck {
@@ -314,6 +330,8 @@ export interface Commands {
   sync_now: { req: undefined; res: null }
   queue: { req: QueueRequest; res: QueueRow[] }
   item: { req: { id: string }; res: ItemDetail }
+  /// The slots a reservation may be granted: inside office hours, not past (the accept dialog).
+  reservation_slots: { req: { id: string }; res: SlotDay[] }
   /// The full value of a masked number (显示完整号码); the desk records the act for the audit.
   reveal_personal: { req: { id: string; field: PersonalField }; res: string }
   act: { req: { id: string; op: Op }; res: ItemDetail }
@@ -326,6 +344,10 @@ export interface Commands {
   counter_walk_in: { req: undefined; res: CounterState }
   counter_no_show: { req: undefined; res: CounterState }
   counter_done: { req: undefined; res: CounterState }
+  /// Calls the ticket being served again by voice (重呼).
+  counter_recall: { req: undefined; res: CounterState }
+  /// This counter's window number (1–99), or null to clear it.
+  set_window_no: { req: { window_no: number | null }; res: CounterState }
   /// Agents: the matters a case can be registered for (with their materials lists).
   matters: { req: undefined; res: MatterInfo[] }
   /// Agents: register a delegated case offline; it syncs when a network appears.
@@ -350,6 +372,7 @@ export const EVENTS = {
   rejected: 'desk://rejected', // payload: Rejection
   focusItem: 'desk://focus-item', // payload: { id: string } (notification "open" / tray)
   alert: 'desk://alert', // payload: Alert
+  alertWithdrawn: 'desk://alert-withdrawn', // payload: { item_ids: string[] } (handled, taken, moved away)
   sessionEnded: 'desk://session-ended', // payload: { reason: string } (token expired, logged out elsewhere)
 } as const
 

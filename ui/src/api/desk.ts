@@ -76,6 +76,7 @@ export interface EventPayloads {
   [EVENTS.rejected]: Rejection
   [EVENTS.focusItem]: { id: string }
   [EVENTS.alert]: Alert
+  [EVENTS.alertWithdrawn]: { item_ids: string[] }
   [EVENTS.sessionEnded]: { reason: string }
 }
 

@@ -95,22 +95,50 @@ describe('ItemDetail', () => {
     expect(w.emitted('updated')?.[0]).toEqual([next])
   })
 
-  it('accepts a reservation with the slot defaulted from the request', async () => {
-    invoke.mockResolvedValue(detail({ status: 'accepted' }))
+  it('accepts a reservation with a slot picked from those offered, the asked one first', async () => {
+    const days = [
+      {
+        date: '2026-12-01',
+        label: '12月1日 周二',
+        slots: [
+          { start: '2026-12-01T08:30:00', end: '2026-12-01T09:00:00' },
+          { start: '2026-12-01T09:00:00', end: '2026-12-01T10:00:00' },
+        ],
+      },
+      { date: '2026-12-02', label: '12月2日 周三', slots: [{ start: '2026-12-02T14:00:00', end: '2026-12-02T14:30:00' }] },
+    ]
+    invoke.mockImplementation(async (cmd: string) => (cmd === 'reservation_slots' ? days : detail({ status: 'accepted' })))
     const w = mount(ItemDetail, { props: { detail: detail() }, attachTo: document.body })
     await w.get('[data-testid="action-accept_reservation"]').trigger('click')
-    expect((w.get('[data-testid="slot-date"]').element as HTMLInputElement).value).toBe('2026-12-01')
-    expect((w.get('[data-testid="slot-start"]').element as HTMLInputElement).value).toBe('09:00')
-    await w.get('[data-testid="slot-end"]').setValue('09:30')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('reservation_slots', { req: { id: 'i1' } })
+    // Times are picked, not typed: selects only.
+    expect(w.find('input[data-testid="slot-start"]').exists()).toBe(false)
+    expect((w.get('[data-testid="slot-date"]').element as HTMLSelectElement).value).toBe('2026-12-01')
+    expect((w.get('[data-testid="slot-time"]').element as HTMLSelectElement).value).toBe('09:00-10:00')
+    // Another day: its first slot.
+    await w.get('[data-testid="slot-date"]').setValue('2026-12-02')
+    await flushPromises()
+    expect((w.get('[data-testid="slot-time"]').element as HTMLSelectElement).value).toBe('14:00-14:30')
     await w.get('[data-testid="dialog-confirm"]').trigger('submit')
     await flushPromises()
     expect(invoke).toHaveBeenCalledWith('act', {
       req: {
         id: 'i1',
-        op: { type: 'accept_reservation', slot: { start: '2026-12-01T09:00:00', end: '2026-12-01T09:30:00' } },
+        op: { type: 'accept_reservation', slot: { start: '2026-12-02T14:00:00', end: '2026-12-02T14:30:00' } },
       },
     })
     expect(w.find('[data-testid="dialog-confirm"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('says so when no slot inside office hours is left', async () => {
+    invoke.mockImplementation(async () => [])
+    const w = mount(ItemDetail, { props: { detail: detail() }, attachTo: document.body })
+    await w.get('[data-testid="action-accept_reservation"]').trigger('click')
+    await flushPromises()
+    expect(w.text()).toContain('近期没有可预约的办公时段')
+    expect(w.find('[data-testid="slot-date"]').exists()).toBe(false)
     w.unmount()
   })
 

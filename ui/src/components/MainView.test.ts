@@ -87,6 +87,74 @@ describe('main screen', () => {
     w.unmount()
   })
 
+  it('opens the highlighted row with Enter after F5, wherever the focus was (issue 13)', async () => {
+    const w = await mountMain()
+    key('F5')
+    await flushPromises()
+    key('ArrowDown')
+    await flushPromises()
+    // Focus on the page itself (the list re-rendered under it) or in the list: Enter opens.
+    ;(document.activeElement as HTMLElement | null)?.blur()
+    document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+    await flushPromises()
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('b')
+    w.unmount()
+  })
+
+  it('opened from the keyboard, an item has its first action focused, so Enter goes on with the work', async () => {
+    handlers.item = (req) => detail({ id: (req as { id: string }).id, allowed_actions: ['accept_reservation', 'reject_reservation'] })
+    const w = await mountMain()
+    key('F5')
+    await flushPromises()
+    // The key goes to what has the focus: after F5, the list's row.
+    expect(w.get('[data-queue-list]').element.contains(document.activeElement)).toBe(true)
+    document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }))
+    await flushPromises()
+    expect(document.activeElement?.getAttribute('data-testid')).toBe('action-accept_reservation')
+    w.unmount()
+  })
+
+  it('moves the focus into the list on an F-key view switch', async () => {
+    const w = await mountMain()
+    key('F6')
+    await flushPromises()
+    expect(w.get('[data-queue-list]').element.contains(document.activeElement)).toBe(true)
+    w.unmount()
+  })
+
+  it('withdraws the banner entries of reservations handled elsewhere', async () => {
+    const w = await mountMain()
+    emitEvent('desk://alert', { item_id: 'a', item_number: 'N1', kind: 'reservation_new', text: '新预约 N1' })
+    emitEvent('desk://alert', { item_id: 'b', item_number: 'N2', kind: 'reservation_new', text: '新预约 N2' })
+    await flushPromises()
+    expect(w.get('[data-testid="alert-group"]').attributes('data-count')).toBe('2')
+    emitEvent('desk://alert-withdrawn', { item_ids: ['b'] })
+    await flushPromises()
+    expect(w.get('[data-testid="alert-group"]').attributes('data-count')).toBe('1')
+    expect(w.get('[data-testid="alert-banner"]').text()).toContain('N1')
+    emitEvent('desk://alert-withdrawn', { item_ids: ['a'] })
+    await flushPromises()
+    expect(w.find('[data-testid="alert-group"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('gives a role without a counter (督查人员) no call panel, no 暂离 and no F9, and starts on 全部', async () => {
+    const inspector = session({
+      user: { ...session().user, role: 'inspector', role_name: '督查人员', workspace: 'supervision', has_counter: false },
+    })
+    const w = mount(MainView, { props: { session: inspector }, attachTo: document.body })
+    await flushPromises()
+    expect(w.find('[data-testid="counter-call-next"]').exists()).toBe(false)
+    expect(w.find('[data-testid="away-toggle"]').exists()).toBe(false)
+    expect(invoke.mock.calls.filter((c) => c[0] === 'counter_state')).toHaveLength(0)
+    expect(invoke).toHaveBeenCalledWith('queue', { req: { view: 'all', search: null, include_closed: false } })
+    expect(w.text()).not.toContain('F9 叫号')
+    key('F9')
+    await flushPromises()
+    expect(invoke.mock.calls.filter((c) => c[0] === 'counter_call_next')).toHaveLength(0)
+    w.unmount()
+  })
+
   it('focuses the search box with / and Ctrl+F', async () => {
     const w = await mountMain()
     key('/')
@@ -269,12 +337,31 @@ describe('main screen', () => {
       serving: { ticket_no: 'Y003', kind: 'reservation', item_id: 'a', item_number: 'N1', slot: null, issued_at: '2026-12-01T01:00:00Z' },
       waiting: [],
       called_today: 1,
+      window_no: 3,
     })
     const w = await mountMain()
     key('F9')
     await flushPromises()
     expect(w.get('[data-testid="counter-serving"]').text()).toContain('Y003')
     expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('a')
+    expect(w.get('[data-testid="counter-window-no"]').text()).toBe('3号窗口')
+    w.unmount()
+  })
+
+  it('sets the window number, refusing one out of range before asking the shell', async () => {
+    handlers.set_window_no = (req) => ({ serving: null, waiting: [], called_today: 0, window_no: (req as { window_no: number }).window_no })
+    const w = await mountMain()
+    expect(w.get('[data-testid="counter-window-no"]').text()).toBe('未设置窗口号')
+    await w.get('[data-testid="counter-window-edit"]').trigger('click')
+    await w.get('[data-testid="counter-window-input"]').setValue('120')
+    await w.get('[data-testid="counter-window-save"]').trigger('submit')
+    expect(w.text()).toContain('窗口号应为 1 到 99 之间的数字')
+    expect(invoke.mock.calls.filter((c) => c[0] === 'set_window_no')).toHaveLength(0)
+    await w.get('[data-testid="counter-window-input"]').setValue('3')
+    await w.get('[data-testid="counter-window-save"]').trigger('submit')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('set_window_no', { req: { window_no: 3 } })
+    expect(w.get('[data-testid="counter-window-no"]').text()).toBe('3号窗口')
     w.unmount()
   })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Alert } from '../api/contract'
-import { MAX_ALERTS, addAlert, moreAlertsText, removeAlert } from './alerts'
+import { MAX_ALERTS, addAlert, moreAlertsText, removeAlert, withdrawItems } from './alerts'
 
 const al = (item_id: string, kind = 'reservation_new', text = `新预约 ${item_id}`): Alert => ({
   item_id,
@@ -10,6 +10,12 @@ const al = (item_id: string, kind = 'reservation_new', text = `新预约 ${item_
 })
 
 describe('alerts', () => {
+  it('withdraws every alert of the items that no longer wait, and only those', () => {
+    const list = [al('a'), al('b', 'ladder_b'), al('b'), al('c')]
+    expect(withdrawItems(list, ['b']).map((a) => a.item_id)).toEqual(['a', 'c'])
+    expect(withdrawItems(list, [])).toEqual(list)
+    expect(withdrawItems(list, ['x', 'a', 'c']).map((a) => a.kind)).toEqual(['ladder_b', 'reservation_new'])
+  })
   it('puts the newest alert first', () => {
     let list: Alert[] = []
     list = addAlert(list, al('a'))

@@ -22,6 +22,15 @@ export function removeAlert(list: Alert[], a: Pick<Alert, 'item_id' | 'kind'>): 
   return list.filter((x) => alertKey(x) !== key)
 }
 
+/**
+ * The alerts of items that no longer need this user (handled here or on a colleague's desk,
+ * taken, moved to another unit) leave the banner: the desk says which (desk://alert-withdrawn).
+ */
+export function withdrawItems(list: Alert[], itemIds: readonly string[]): Alert[] {
+  const gone = new Set(itemIds)
+  return list.filter((x) => !gone.has(x.item_id))
+}
+
 /** "另有 N 条提醒" for the collapsed banner row; empty when there is nothing more. */
 export function moreAlertsText(total: number): string {
   return total > 1 ? `另有 ${total - 1} 条提醒` : ''

@@ -3,6 +3,7 @@ import {
   countdownClass,
   countdownLabel,
   errorText,
+  titleParts,
   formatDateTime,
   formatSlot,
   kindName,
@@ -69,6 +70,19 @@ describe('labels', () => {
     expect(stars(9)).toBe('★★★★★')
     expect(stars(0)).toBe('☆☆☆☆☆')
     expect(stars(null)).toBe('未评分')
+  })
+})
+
+describe('titleParts', () => {
+  it('says the matter once when the title repeats it', () => {
+    expect(titleParts('出生登记', '出生登记')).toEqual({ main: '出生登记', extra: '' })
+    expect(titleParts('临时救助申请', '临时救助')).toEqual({ main: '临时救助申请', extra: '' })
+    expect(titleParts('出生登记', '出生登记（二孩）')).toEqual({ main: '出生登记', extra: '（二孩）' })
+  })
+  it('keeps a title that says something else, and either one alone', () => {
+    expect(titleParts('户籍迁入', '夫妻投靠')).toEqual({ main: '户籍迁入', extra: '夫妻投靠' })
+    expect(titleParts(null, '咨询：医保转移')).toEqual({ main: '咨询：医保转移', extra: '' })
+    expect(titleParts('户籍迁入', '')).toEqual({ main: '户籍迁入', extra: '' })
   })
 })
 

@@ -98,6 +98,19 @@ export function countdownLabel(cd: Countdown | null | undefined): string {
   return cd.provisional && !label.includes('暂定') ? `${label}（暂定）` : label
 }
 
+/**
+ * The queue's 事项/标题 cell: the matter, and what the title adds to it. Titles often repeat
+ * the matter ("出生登记" under 出生登记) or start with it ("出生登记（二孩）"): said once.
+ */
+export function titleParts(matter: string | null | undefined, title: string | null | undefined): { main: string; extra: string } {
+  const m = (matter ?? '').trim()
+  const t = (title ?? '').trim()
+  if (!m) return { main: t, extra: '' }
+  if (!t || m.includes(t)) return { main: m, extra: '' }
+  if (t.startsWith(m)) return { main: m, extra: t.slice(m.length).trim() }
+  return { main: m, extra: t }
+}
+
 /** Error text for display: the message, plus lockout minutes when locked. */
 export function errorText(e: DeskError): string {
   if (e.code === 'locked' && typeof e.retry_after_secs === 'number' && e.retry_after_secs > 0) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { actionLabel, buildOp, emptyForm, missingMaterials, type OpForm } from './ops'
+import { actionLabel, buildOp, emptyForm, missingMaterials, primaryAction, type OpForm } from './ops'
 
 const form = (over: Partial<OpForm>): OpForm => ({ ...emptyForm(), ...over })
 
@@ -121,5 +121,15 @@ describe('delegated-case ops', () => {
       ok: true,
       op: { type: 'resubmit', place: '县政务服务中心' },
     })
+  })
+})
+
+describe('primaryAction', () => {
+  it('moves the work forward rather than only taking the item', () => {
+    expect(primaryAction(['claim', 'accept_reservation', 'reject_reservation'])).toBe('accept_reservation')
+    expect(primaryAction(['claim', 'reply_consultation'])).toBe('reply_consultation')
+    expect(primaryAction(['claim', 'transfer'])).toBe('claim')
+    expect(primaryAction(['add_note'])).toBe('add_note')
+    expect(primaryAction([])).toBeNull()
   })
 })

@@ -40,6 +40,23 @@ export const FORM_ACTIONS = new Set([
   'deliver_to_citizen',
 ])
 
+/**
+ * The action that carries an item's work forward, among those allowed: what the button row
+ * highlights and where the keyboard lands when the item is opened from the keyboard (taking an
+ * item is only the first step when nothing better is allowed).
+ */
+const PRIMARY_ORDER = [
+  'accept_reservation',
+  'reply_consultation',
+  'pass_pre_review',
+  'reply_complaint',
+  'accept_application',
+  'claim',
+]
+export function primaryAction(allowed: readonly string[]): string | null {
+  return PRIMARY_ORDER.find((a) => allowed.includes(a)) ?? allowed[0] ?? null
+}
+
 export function actionLabel(type: string, kind?: string): string {
   if (type === 'add_note' && kind === 'complaint') return '调查记录'
   if (type === 'reply_complaint') return '答复投诉'

@@ -23,10 +23,22 @@ describe('shortcut mapping', () => {
     expect(mapKey({ key: 'ArrowUp' }, 'queue')).toEqual({ type: 'move', delta: -1 })
     expect(mapKey({ key: 'ArrowDown' }, 'editable')).toBeNull()
   })
-  it('opens with Enter only from the search box or the queue', () => {
+  it('opens with Enter from the search box, the queue or the page itself, not from other controls', () => {
     expect(mapKey({ key: 'Enter' }, 'queue')).toEqual({ type: 'open' })
     expect(mapKey({ key: 'Enter' }, 'search')).toEqual({ type: 'open' })
+    // After F5 the focus is on nothing in particular: Enter still opens (issue 13).
+    expect(mapKey({ key: 'Enter' }, 'page')).toEqual({ type: 'open' })
     expect(mapKey({ key: 'Enter' }, 'other')).toBeNull()
+    expect(mapKey({ key: 'Enter' }, 'editable')).toBeNull()
+  })
+  it('takes the page itself for the page context', () => {
+    expect(keyContext(document.body)).toBe('page')
+    expect(keyContext(document.createElement('button'))).toBe('other')
+  })
+  it('has no counter keys where there is no counter', () => {
+    expect(mapKey({ key: 'F9' }, 'other', 'office')).toBeNull()
+    expect(mapKey({ key: 'F10' }, 'other', 'office')).toBeNull()
+    expect(mapKey({ key: 'F6' }, 'other', 'office')).toEqual({ type: 'view', view: 'all' })
   })
   it('maps F9/F10 to the counter and ignores Alt combos', () => {
     expect(mapKey({ key: 'F9' }, 'other')).toEqual({ type: 'counter', op: 'call_next' })

@@ -23,8 +23,11 @@ export const AGENT_VIEW_TABS: { view: QueueViewName; label: string; key?: string
   { view: 'all', label: '全部', key: 'F6' },
 ]
 
-/** Whose main screen: the window clerk's (default) or the township agent's workspace. */
-export type KeyMode = 'clerk' | 'agent'
+/**
+ * Whose main screen: the window clerk's (default, with the counter's F9/F10), the township
+ * agent's workspace, or a screen without a counter (net admin, supervision roles).
+ */
+export type KeyMode = 'clerk' | 'agent' | 'office'
 
 export type Shortcut =
   | { type: 'view'; view: QueueViewName }
@@ -34,8 +37,12 @@ export type Shortcut =
   | { type: 'counter'; op: 'call_next' | 'walk_in' }
   | { type: 'register-case' }
 
-/** Where the key was pressed. */
-export type KeyContext = 'search' | 'queue' | 'editable' | 'other'
+/**
+ * Where the key was pressed: the search box, the queue list, another input, nowhere in
+ * particular (`page`: focus on the page itself, e.g. after an F-key view switch re-rendered the
+ * list), or another control (a button keeps its own Enter).
+ */
+export type KeyContext = 'search' | 'queue' | 'editable' | 'page' | 'other'
 
 export interface KeyLike {
   key: string
@@ -54,7 +61,7 @@ export function mapKey(e: KeyLike, ctx: KeyContext, mode: KeyMode = 'clerk'): Sh
   if (tab) return { type: 'view', view: tab.view }
   if (mode === 'agent') {
     if (e.key === 'F2') return { type: 'register-case' }
-  } else {
+  } else if (mode === 'clerk') {
     if (e.key === 'F9') return { type: 'counter', op: 'call_next' }
     if (e.key === 'F10') return { type: 'counter', op: 'walk_in' }
   }
@@ -62,7 +69,7 @@ export function mapKey(e: KeyLike, ctx: KeyContext, mode: KeyMode = 'clerk'): Sh
   if (e.key === '/' && ctx !== 'search') return { type: 'focus-search' }
   if (e.key === 'ArrowDown') return { type: 'move', delta: 1 }
   if (e.key === 'ArrowUp') return { type: 'move', delta: -1 }
-  if (e.key === 'Enter' && (ctx === 'search' || ctx === 'queue')) return { type: 'open' }
+  if (e.key === 'Enter' && (ctx === 'search' || ctx === 'queue' || ctx === 'page')) return { type: 'open' }
   return null
 }
 
@@ -70,6 +77,7 @@ export function mapKey(e: KeyLike, ctx: KeyContext, mode: KeyMode = 'clerk'): Sh
 export function keyContext(target: EventTarget | null): KeyContext {
   const el = target as HTMLElement | null
   if (!el || typeof el.closest !== 'function') return 'other'
+  if (el === document.body || el === document.documentElement) return 'page'
   if (el.closest('[data-testid="queue-search"]')) return 'search'
   if (el.closest('[data-queue-list]')) return 'queue'
   const tag = el.tagName

@@ -148,6 +148,8 @@ export function agentSession(): Session {
       role_name: '代办员',
       unit_id: null,
       unit_name: '东关镇便民服务站',
+      workspace: 'agent',
+      has_counter: false,
     },
   })
 }
@@ -162,6 +164,8 @@ export function session(over: Partial<Session> = {}): Session {
       role_name: '窗口人员',
       unit_id: 3,
       unit_name: '县公安局',
+      workspace: 'counter',
+      has_counter: true,
     },
     must_change_password: false,
     remembered: false,
@@ -205,5 +209,5 @@ export function status(over: Partial<Status> = {}): Status {
 }
 
 export function counterIdle(): import('../api/contract').CounterState {
-  return { serving: null, waiting: [], called_today: 0 }
+  return { serving: null, waiting: [], called_today: 0, window_no: null }
 }
