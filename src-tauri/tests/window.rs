@@ -299,6 +299,16 @@ async fn item_status(ts: &TestServer, number: &str) -> Status {
     ts.item_by_number(number).await.status
 }
 
+/// Until the server records item `number` in `status`.
+async fn wait_status(ts: &TestServer, number: &str, status: Status) {
+    eventually(
+        UI,
+        &format!("the server records {number} as {status:?}"),
+        || async { item_status(ts, number).await == status },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_records_it() {
     let w = World::new().await;
@@ -333,12 +343,7 @@ async fn a_clerk_logs_in_sees_a_new_reservation_accepts_it_and_the_server_record
     .await;
     desk.accept().await;
 
-    let number = created.number.clone();
-    eventually(UI, "the server records the acceptance", || {
-        let (ts, number) = (&ts, number.clone());
-        async move { item_status(ts, &number).await == Status::Accepted }
-    })
-    .await;
+    wait_status(ts, &created.number, Status::Accepted).await;
     desk.wait_attr("detail", "data-status", "accepted").await;
     let stored = ts.item_by_number(&created.number).await;
     let (handler, slot) = (stored.handler_id, stored.details.granted_slot);
@@ -411,34 +416,18 @@ async fn a_reservation_is_accepted_with_the_keyboard_alone() {
     let created = w.portal.reserve(w.matter, citizen(31)).await;
     let number = created.number.clone();
     eventually(UI, "the reservation reached the desk", || async {
-        desk.text("alert-banner").await.contains(&number)
+        banner_texts(&desk).await.iter().any(|t| t.contains(&number))
     })
     .await;
     desk.press(&Key::F5.to_string()).await;
-    desk.press("/").await;
-    assert_eq!(desk.focused_testid().await.as_deref(), Some("queue-search"));
-    desk.press(&number).await;
-    desk.row(&number).await;
-    eventually(UI, "the search leaves the one row", || async {
-        desk.wd
-            .find_all(Locator::Css(&by_testid("queue-row")))
-            .await
-            .is_ok_and(|rows| rows.len() == 1)
-    })
-    .await;
-    desk.press(&Key::Enter.to_string()).await;
-    desk.wd.wait_for_testid("detail-number", UI).await;
-    eventually(UI, "the first action has the focus", || async {
-        desk.focused_testid().await.as_deref() == Some("action-accept_reservation")
-    })
-    .await;
-    desk.press(&Key::Enter.to_string()).await;
-    desk.wd.wait_for_testid("slot-time", UI).await;
-    desk.press(&format!("{}{}", Key::Control, Key::Enter)).await;
-    eventually(UI, "the server records the acceptance", || async {
-        item_status(&w.ts, &number).await == Status::Accepted
-    })
-    .await;
+    desk.open_by_keyboard(&number).await;
+    assert_eq!(
+        desk.focused_testid().await.as_deref(),
+        Some("action-accept_reservation")
+    );
+    // The day and the slot are picked already: nothing to type.
+    desk.dialog_by_keyboard("slot-date", "").await;
+    wait_status(&w.ts, &number, Status::Accepted).await;
     let stored = w.ts.item_by_number(&number).await;
     let granted = stored.details.granted_slot.expect("a granted slot");
     let cal = shimin_domain::calendar::WorkCalendar::builtin();
@@ -557,6 +546,125 @@ async fn every_dialog_and_the_queue_fit_at_1024x640_and_1366x768() {
     desk.wd.close().await;
 }
 
+/// An item of the demo county in the clerk's unit: the first (by number) of `kind` in `status`.
+async fn demo_item_of(ts: &TestServer, clerk_id: i64, kind: ItemKind, status: Status) -> String {
+    let unit = ts
+        .users_where(|u| u.colleague.id == clerk_id)
+        .await
+        .remove(0)
+        .unit_id;
+    let mut items: Vec<_> = ts
+        .items()
+        .await
+        .into_iter()
+        .filter(|i| i.kind == kind && i.status == status && Some(i.unit_id) == unit && i.handler_id.is_none())
+        .map(|i| i.number)
+        .collect();
+    items.sort();
+    items
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("a demo {kind:?} in {status:?}"))
+}
+
+impl Desk {
+    /// `/`, the number, Enter: the item opens from the keyboard with its next action focused.
+    async fn open_by_keyboard(&self, number: &str) {
+        self.press("/").await;
+        assert_eq!(self.focused_testid().await.as_deref(), Some("queue-search"));
+        self.press(number).await;
+        eventually(UI, "the search leaves the one row", || async {
+            self.wd
+                .find_all(Locator::Css(&by_testid("queue-row")))
+                .await
+                .is_ok_and(|rows| rows.len() == 1)
+        })
+        .await;
+        self.press(&fantoccini::key::Key::Enter.to_string()).await;
+        eventually(UI, "the item is open with an action focused", || async {
+            self.focused_testid()
+                .await
+                .is_some_and(|t| t.starts_with("action-"))
+        })
+        .await;
+    }
+
+    /// Enter on the focused action opens its dialog with the focus on its first field `field`;
+    /// `keys` fill it; Ctrl+Enter confirms.
+    async fn dialog_by_keyboard(&self, field: &str, keys: &str) {
+        use fantoccini::key::Key;
+        self.press(&Key::Enter.to_string()).await;
+        self.wd.wait_for_testid(field, UI).await;
+        eventually(UI, &format!("the dialog's {field} has the focus"), || async {
+            self.focused_testid().await.as_deref() == Some(field)
+        })
+        .await;
+        if !keys.is_empty() {
+            self.press(keys).await;
+        }
+        self.press(&format!("{}{}", Key::Control, Key::Enter)).await;
+    }
+
+    /// The action buttons of the open item, in their order on the screen.
+    async fn action_order(&self) -> Vec<String> {
+        let v = self
+            .wd
+            .execute(
+                "return [...document.querySelectorAll('[data-testid=\"detail\"] .actions button.action')].map(b => b.getAttribute('data-testid'))",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(v).unwrap()
+    }
+}
+
+/// A consultation answered and an application's one-time notice (一次性告知) sent with key
+/// events only (issue 13): Tab moves along the actions, Enter opens one, Space ticks a
+/// material, typing fills the answer, Ctrl+Enter confirms.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consultation_reply_and_a_one_time_notice_are_done_with_the_keyboard_alone() {
+    use fantoccini::key::Key;
+    let w = World::new().await;
+    let desk = w.desk().await;
+    desk.login(&w.clerk, false).await;
+
+    let consultation = demo_item_of(&w.ts, w.clerk_id, ItemKind::Consultation, Status::Received).await;
+    desk.press(&Key::F6.to_string()).await;
+    desk.open_by_keyboard(&consultation).await;
+    assert_eq!(
+        desk.focused_testid().await.as_deref(),
+        Some("action-reply_consultation")
+    );
+    desk.dialog_by_keyboard("reply-input", "您好，请携带身份证原件到县公安局窗口办理。")
+        .await;
+    wait_status(&w.ts, &consultation, Status::Answered).await;
+
+    let application = demo_item_of(&w.ts, w.clerk_id, ItemKind::Application, Status::Submitted).await;
+    desk.open_by_keyboard(&application).await;
+    let order = desk.action_order().await;
+    let focused = desk.focused_testid().await;
+    let from = order
+        .iter()
+        .position(|a| Some(a) == focused.as_ref())
+        .expect("the focused action is in the row");
+    let to = order
+        .iter()
+        .position(|a| a == "action-request_supplement")
+        .unwrap_or_else(|| panic!("一次性告知 offered: {order:?}"));
+    assert!(to > from, "{order:?}");
+    desk.press(&Key::Tab.to_string().repeat(to - from)).await;
+    assert_eq!(
+        desk.focused_testid().await.as_deref(),
+        Some("action-request_supplement")
+    );
+    // Space ticks the first material of the list.
+    desk.dialog_by_keyboard("supplement-material-0", " ").await;
+    wait_status(&w.ts, &application, Status::Supplement).await;
+    desk.wd.screenshot(screenshot_path("keyboard-notice")).await;
+    desk.wd.close().await;
+}
+
 /// The length (seconds) and peak amplitude (0–1) of a WAV file, read by sox.
 fn sox_stat(file: &std::path::Path) -> (f64, f64) {
     let out = std::process::Command::new("sox")
@@ -641,6 +749,19 @@ async fn notification_id(session: &DesktopSession, n: &shimin_e2e::desktop::Noti
         assert!(Instant::now() < until, "no reply to the Notify call {n:#?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The texts of the alert banners now (read in the page: none is no error).
+async fn banner_texts(desk: &Desk) -> Vec<String> {
+    let v = desk
+        .wd
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=\"alert-banner\"]')].map(b => b.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap_or_default()
 }
 
 /// How many alert banners the window shows (0 when the group is gone).
@@ -728,7 +849,11 @@ async fn alerts_are_withdrawn_when_handled_here_or_on_another_desk_and_at_logout
         .await;
     assert!(!updated.body.contains(&first.number), "{updated:#?}");
     eventually(UI, "one banner entry, the second reservation's", || async {
-        banner_count(&desk).await == 1 && desk.text("alert-banner").await.contains(&second.number)
+        banner_count(&desk).await == 1
+            && banner_texts(&desk)
+                .await
+                .iter()
+                .any(|t| t.contains(&second.number))
     })
     .await;
     assert!(session.closed_notifications().is_empty(), "nothing closed yet");

@@ -116,6 +116,8 @@ describe('ItemDetail', () => {
     expect(w.find('input[data-testid="slot-start"]').exists()).toBe(false)
     expect((w.get('[data-testid="slot-date"]').element as HTMLSelectElement).value).toBe('2026-12-01')
     expect((w.get('[data-testid="slot-time"]').element as HTMLSelectElement).value).toBe('09:00-10:00')
+    // Loaded: the keyboard goes on in the picker.
+    expect(document.activeElement).toBe(w.get('[data-testid="slot-date"]').element)
     // Another day: its first slot.
     await w.get('[data-testid="slot-date"]').setValue('2026-12-02')
     await flushPromises()
