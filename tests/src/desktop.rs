@@ -43,6 +43,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a new WebDriver session (the app starting and showing its web view) may take.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The virtual screen's size: room for every window size the window tests set.
+pub const SCREEN: (u32, u32) = (1920, 1080);
+
 /// The interface of the signal that tells the notification recorder is listening.
 const PROBE_INTERFACE: &str = "org.shimin.DesktopSessionProbe";
 
@@ -702,7 +705,7 @@ impl DesktopSession {
             "1",
             "-screen",
             "0",
-            "1920x1080x24",
+            &format!("{}x{}x24", SCREEN.0, SCREEN.1),
             "-nolisten",
             "tcp",
             "-noreset",

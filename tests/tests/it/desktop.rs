@@ -112,7 +112,7 @@ async fn notifications_are_recorded_and_delivered_to_dunst() {
     assert_eq!(session.dunst_displayed(), 1);
     let shot = session.home().join("screen.png");
     session.screenshot(&shot);
-    assert_eq!(png_size(&shot), (1280, 800));
+    assert_eq!(png_size(&shot), shimin_e2e::desktop::SCREEN);
 
     // Closed, it goes to dunst's history with its texts.
     session.dunstctl(&["close-all"]);
