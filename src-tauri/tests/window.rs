@@ -607,15 +607,17 @@ impl Desk {
 
     /// The action buttons of the open item, in their order on the screen.
     async fn action_order(&self) -> Vec<String> {
-        let v = self
-            .wd
-            .execute(
-                "return [...document.querySelectorAll('[data-testid=\"detail\"] .actions button.action')].map(b => b.getAttribute('data-testid'))",
-                vec![],
-            )
-            .await
-            .unwrap();
-        serde_json::from_value(v).unwrap()
+        self.page_strings(
+            "return [...document.querySelectorAll('[data-testid=\"detail\"] .actions button.action')].map(b => b.getAttribute('data-testid'))",
+        )
+        .await
+    }
+
+    /// The list of strings a script in the page returns (read there: no element reference to
+    /// go stale; nothing found is an empty list).
+    async fn page_strings(&self, script: &str) -> Vec<String> {
+        let v = self.wd.execute(script, vec![]).await.unwrap();
+        serde_json::from_value(v).unwrap_or_default()
     }
 }
 
@@ -753,15 +755,10 @@ async fn notification_id(session: &DesktopSession, n: &shimin_e2e::desktop::Noti
 
 /// The texts of the alert banners now (read in the page: none is no error).
 async fn banner_texts(desk: &Desk) -> Vec<String> {
-    let v = desk
-        .wd
-        .execute(
-            "return [...document.querySelectorAll('[data-testid=\"alert-banner\"]')].map(b => b.textContent)",
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(v).unwrap_or_default()
+    desk.page_strings(
+        "return [...document.querySelectorAll('[data-testid=\"alert-banner\"]')].map(b => b.textContent)",
+    )
+    .await
 }
 
 /// How many alert banners the window shows (0 when the group is gone).
