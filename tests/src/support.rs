@@ -385,6 +385,42 @@ impl Portal {
             .bearer_auth(&self.token)
     }
 
+    /// `GET path?query` decoded, or the status of a refusal.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, u16> {
+        let resp = self
+            .request(reqwest::Method::GET, path)
+            .query(query)
+            .send()
+            .await
+            .expect("request sent");
+        if !resp.status().is_success() {
+            return Err(resp.status().as_u16());
+        }
+        Ok(resp.json().await.expect("a JSON answer"))
+    }
+
+    /// `POST path` with a JSON body, decoded, or the status of a refusal.
+    pub async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, u16> {
+        let resp = self
+            .request(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        if !resp.status().is_success() {
+            return Err(resp.status().as_u16());
+        }
+        Ok(resp.json().await.expect("a JSON answer"))
+    }
+
     /// Pushes one mutation of `op` on `item` (the session's client, its next sequence number);
     /// the server's answer.
     pub async fn push_one(

@@ -12,9 +12,10 @@ use shimin_domain::calendar::to_local;
 use shimin_domain::identity::PersonalField;
 use shimin_domain::ladder::Presence;
 use shimin_protocol::{
-    codes, paths, ChangePasswordRequest, Colleague, LoginRequest, LoginResponse, Matter, Op, PullResponse,
-    PushRequest, PushResponse, RevealBatch, RevealReceipt, SetPresence, Unit, UserInfo, MAX_PULL_LIMIT,
-    MAX_PUSH_BATCH, MAX_REVEAL_BATCH,
+    codes, paths, ChangePasswordRequest, Colleague, HallCall, LoginRequest, LoginResponse, Matter, Op,
+    PullResponse, PushRequest, PushResponse, Reveal, RevealBatch, SetPresence, TicketEvent, TicketEventBatch,
+    TicketReport, TransferredTicket, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH, MAX_REVEAL_BATCH,
+    MAX_TICKET_EVENT_BATCH,
 };
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,16 @@ pub struct LoginOutcome {
     pub must_change_password: bool,
 }
 
+/// Where [`Desk::hand_in`] sends: the endpoint's index, the session's token, the path and the
+/// batch size.
+#[derive(Debug, Clone, Copy)]
+struct HandIn<'a> {
+    i: usize,
+    token: &'a str,
+    path: &'static str,
+    batch: usize,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncReport {
     pub pushed_applied: u64,
@@ -57,6 +68,8 @@ pub struct SyncReport {
     pub cursor: i64,
     /// Records of masked numbers shown in full, handed in to the server.
     pub reveals_handed_in: u64,
+    /// Counter events handed in by this sync.
+    pub ticket_events_handed_in: u64,
 }
 
 /// A delegated case an agent registers (代办件登记), offline.
@@ -598,6 +611,7 @@ impl Desk {
         }
 
         report.reveals_handed_in = self.hand_in_reveals(i, token).await?;
+        report.ticket_events_handed_in = self.hand_in_ticket_events(i, token).await?;
 
         // Pull pages until the end of the snapshot; each page commits with its cursor.
         let mut restarted = false;
@@ -667,24 +681,74 @@ impl Desk {
         Ok(report)
     }
 
-    /// Hands in the queued reveals (oldest first, in batches) and forgets each batch the server
-    /// settled. Returns how many were handed in.
+    /// Hands in the queued reveals (oldest first, in batches). Returns how many.
     async fn hand_in_reveals(&self, i: usize, token: &str) -> Result<u64> {
         let store = &self.inner.store;
+        self.hand_in(
+            HandIn {
+                i,
+                token,
+                path: paths::REVEALS,
+                batch: MAX_REVEAL_BATCH,
+            },
+            |n| store.pending_reveals(n),
+            |r: &Reveal| r.id,
+            |reveals| RevealBatch { reveals },
+            |ids| async move { store.forget_reveals(&ids).await },
+        )
+        .await
+    }
+
+    /// Hands in the queued counter events (oldest first, in batches). Returns how many.
+    async fn hand_in_ticket_events(&self, i: usize, token: &str) -> Result<u64> {
+        let store = &self.inner.store;
+        self.hand_in(
+            HandIn {
+                i,
+                token,
+                path: paths::TICKET_EVENTS,
+                batch: MAX_TICKET_EVENT_BATCH,
+            },
+            |n| store.pending_ticket_events(n),
+            |e: &TicketEvent| e.id,
+            |events| TicketEventBatch { events },
+            |ids| async move { store.forget_ticket_events(&ids).await },
+        )
+        .await
+    }
+
+    /// Hands in records the cache keeps until the server has them (reveals, counter events):
+    /// the oldest batch, then forgets that batch once the server answered (it records each by
+    /// its id once, so a batch sent again after a lost answer counts once), until none is left.
+    async fn hand_in<T, B, P, PF, F, FF>(
+        &self,
+        to: HandIn<'_>,
+        pending: P,
+        id: fn(&T) -> Uuid,
+        batch: fn(Vec<T>) -> B,
+        forget: F,
+    ) -> Result<u64>
+    where
+        B: Serialize,
+        P: Fn(usize) -> PF,
+        PF: std::future::Future<Output = Result<Vec<T>>>,
+        F: Fn(Vec<Uuid>) -> FF,
+        FF: std::future::Future<Output = Result<()>>,
+    {
         let mut handed_in = 0;
         loop {
-            let reveals = store.pending_reveals(MAX_REVEAL_BATCH).await?;
-            if reveals.is_empty() {
+            let records = pending(to.batch).await?;
+            if records.is_empty() {
                 return Ok(handed_in);
             }
-            let ids: Vec<Uuid> = reveals.iter().map(|r| r.id).collect();
-            let _: RevealReceipt = self
+            let ids: Vec<Uuid> = records.iter().map(id).collect();
+            let _: serde::de::IgnoredAny = self
                 .inner
                 .transport
-                .post(i, paths::REVEALS, &RevealBatch { reveals }, Some(token))
+                .post(to.i, to.path, &batch(records), Some(to.token))
                 .await?;
-            store.forget_reveals(&ids).await?;
             handed_in += ids.len() as u64;
+            forget(ids).await?;
         }
     }
 
@@ -849,6 +913,59 @@ impl Desk {
                 .await?;
             self.inner.wake.notify_one();
         }
+        Ok(value)
+    }
+
+    /// Records a step of a hall ticket at this counter (叫号, 挂起, 办结, …): queued in the cache
+    /// at once, offline too, and handed in by the next sync, which this wakes.
+    pub async fn record_ticket_event(&self, event: &TicketEvent) -> Result<()> {
+        let actor = self.op_actor()?.actor();
+        if !shimin_domain::counter::may_record(&actor) {
+            return Err(Error::Refused {
+                code: "not_permitted",
+                message: "只有窗口人员记录叫号",
+            });
+        }
+        self.inner.store.queue_ticket_event(event).await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Today's latest calls at this user's site, newest first (the hall screen), from the server.
+    pub async fn hall_calls(&self) -> Result<Vec<HallCall>> {
+        self.get_authorized(paths::HALL_CALLS, &[]).await
+    }
+
+    /// Today's tickets sent to window `window` of this user's site (转窗), oldest first.
+    pub async fn counter_transfers(&self, window: u32) -> Result<Vec<TransferredTicket>> {
+        self.get_authorized(paths::COUNTER_TRANSFERS, &[("window", window.to_string())])
+            .await
+    }
+
+    /// The tickets of a local day this user may see, with their waiting and service times.
+    pub async fn ticket_reports(&self, day: chrono::NaiveDate) -> Result<Vec<TicketReport>> {
+        self.get_authorized(paths::COUNTER_TICKETS, &[("day", day.to_string())])
+            .await
+    }
+
+    /// A `GET` with the session's token, on whichever endpoint answers.
+    async fn get_authorized<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T> {
+        let token = self.session().ok_or(Error::NotLoggedIn)?;
+        let (_, value) = self
+            .on_any_endpoint(|i| {
+                let token = token.clone();
+                async move {
+                    self.inner
+                        .transport
+                        .get(i, path, query, Some(token.expose()))
+                        .await
+                }
+            })
+            .await?;
         Ok(value)
     }
 

@@ -26,6 +26,7 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 mod reveals;
+mod tickets;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -267,9 +268,11 @@ impl Store {
     pub async fn reset_for_new_user(&self) -> Result<()> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
-        // Reveals count too: handed in under the next user's session they would be theirs.
+        // Reveals and counter events count too: handed in under the next user's session they
+        // would be theirs.
         let pending: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM pending_reveals)",
+            "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM pending_reveals)
+                  + (SELECT count(*) FROM pending_ticket_events)",
         )
         .fetch_one(&mut *tx)
         .await?;

@@ -8,6 +8,7 @@
 pub mod attachment;
 pub mod calendar;
 pub mod clock;
+pub mod counter;
 pub mod identity;
 pub mod item;
 pub mod ladder;

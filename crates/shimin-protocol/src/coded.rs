@@ -7,6 +7,7 @@
 //! older peers (see the version history in the crate root).
 
 use serde::{de, Deserialize, Deserializer, Serializer};
+use shimin_domain::counter::TicketStep;
 use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
@@ -40,6 +41,7 @@ coded!(Role, "role");
 coded!(Presence, "presence");
 coded!(UnitKind, "unit kind");
 coded!(PersonalField, "personal field");
+coded!(TicketStep, "ticket step");
 
 pub fn serialize<T: Coded, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.code())
@@ -48,4 +50,27 @@ pub fn serialize<T: Coded, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::E
 pub fn deserialize<'de, T: Coded, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     let code = std::borrow::Cow::<'de, str>::deserialize(d)?;
     T::from_code(&code).ok_or_else(|| de::Error::custom(format!("unknown {} {code:?}", T::WHAT)))
+}
+
+/// `#[serde(default, with = "crate::coded::option")]` on an `Option` of a [`Coded`] type: `null`
+/// (or a missing field) is `None`.
+pub mod option {
+    use super::Coded;
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Coded, S: Serializer>(value: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_some(v.code()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Coded, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
+            None => Ok(None),
+            Some(code) => T::from_code(&code)
+                .map(Some)
+                .ok_or_else(|| de::Error::custom(format!("unknown {} {code:?}", T::WHAT))),
+        }
+    }
 }

@@ -16,17 +16,19 @@
 //!   `Poke.spread_ms` (pull background changes at a random moment within it).
 //!   Wave 2 (2026-12): kinds, statuses, roles, presences and unit kinds are enums in the
 //!   types ([`coded`]), the same codes on the wire; `PullResponse.epoch` (additive); the
-//!   reveals endpoint (additive).
+//!   reveals endpoint (additive); counter events, hall calls and ticket times (additive).
 
 pub mod api;
 pub mod catalog;
 pub mod coded;
 pub mod codes;
+pub mod counter;
 pub mod items;
 pub mod sync;
 
 pub use api::*;
 pub use catalog::*;
+pub use counter::*;
 pub use items::*;
 pub use sync::*;
 
@@ -78,6 +80,14 @@ pub mod paths {
     pub const ADMIN_UNLOCK: &str = "/api/v1/admin/users/{username}/unlock";
     /// `POST` [`crate::RevealBatch`]: the desk's records of masked numbers shown in full.
     pub const REVEALS: &str = "/api/v1/reveals";
+    /// `POST` [`crate::TicketEventBatch`]: the desk's counter events (叫号, 挂起, 办结, …).
+    pub const TICKET_EVENTS: &str = "/api/v1/counter/events";
+    /// `GET`: the latest calls at the caller's site today ([`crate::HallCall`]), for the hall screen.
+    pub const HALL_CALLS: &str = "/api/v1/counter/calls";
+    /// `GET ?day=`: the tickets of a day in the caller's scope with their times ([`crate::TicketReport`]).
+    pub const COUNTER_TICKETS: &str = "/api/v1/counter/tickets";
+    /// `GET ?window=N`: tickets sent to window N of the caller's site today ([`crate::TransferredTicket`]).
+    pub const COUNTER_TRANSFERS: &str = "/api/v1/counter/transfers";
     /// The newest desk release the county published (signed); outside the protocol gate, so
     /// that a desk too old for the protocol still finds its update.
     pub const UPDATE_LATEST: &str = "/api/v1/updates/latest";

@@ -41,6 +41,10 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::ADMIN_CALENDAR, put(calendar::put))
         .route(paths::ADMIN_UNLOCK, post(auth::unlock))
         .route(paths::REVEALS, post(crate::reveals::record))
+        .route(paths::TICKET_EVENTS, post(crate::counter::record))
+        .route(paths::HALL_CALLS, get(crate::counter::hall_calls))
+        .route(paths::COUNTER_TICKETS, get(crate::counter::tickets))
+        .route(paths::COUNTER_TRANSFERS, get(crate::counter::transfers))
         .layer(middleware::from_fn(check_protocol));
     Router::new()
         .route(paths::HEALTH, get(health))

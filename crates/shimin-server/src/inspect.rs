@@ -76,6 +76,9 @@ table_reader!(
 table_reader!(
     /// Every reveal of a masked number (显示完整号码).
     reveals, Table::Reveals, Reveals, crate::store::RevealRow);
+table_reader!(
+    /// Every counter event (窗口叫号).
+    ticket_events, Table::TicketEvents, TicketEvents, crate::store::TicketEventRow);
 
 /// One item's history, oldest first.
 pub async fn history(store: &Store, item: Uuid) -> Result<Vec<ItemEvent>> {

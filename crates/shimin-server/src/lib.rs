@@ -22,6 +22,7 @@ pub mod auth;
 pub mod blobs;
 pub mod calendar;
 pub mod config_file;
+pub mod counter;
 pub mod deadline;
 pub mod demo;
 pub mod epoch;

@@ -7,6 +7,7 @@ mod support;
 mod at_rest;
 mod bootstrap;
 mod claim_race;
+mod counter;
 mod crash;
 mod delegation;
 mod deploy;

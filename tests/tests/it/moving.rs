@@ -59,7 +59,23 @@ async fn migrate_copies_the_demo_county_exactly_and_desks_continue_on_postgresql
     let item = an_item(&desk).await;
     // A reveal handed in before the move (its row must move too) and one made during it.
     desk.reveal(item, PersonalField::Phone).await.unwrap();
-    assert_eq!(desk.sync_now().await.unwrap().reveals_handed_in, 1);
+    // A counter event too (its table moves like every other).
+    let now = chrono::Utc::now();
+    desk.record_ticket_event(&shimin_protocol::TicketEvent {
+        id: uuid::Uuid::new_v4(),
+        day: shimin_domain::calendar::to_local(now).date(),
+        ticket_no: "W001".into(),
+        step: shimin_domain::counter::TicketStep::Called,
+        at: now,
+        issued_at: now,
+        item_id: None,
+        window_no: Some(1),
+        to_window: None,
+    })
+    .await
+    .unwrap();
+    let report = desk.sync_now().await.unwrap();
+    assert_eq!((report.reveals_handed_in, report.ticket_events_handed_in), (1, 1));
     server.stop().await;
     note(&desk, item, "迁移期间的备注一").await;
     note(&desk, item, "迁移期间的备注二").await;
@@ -78,6 +94,7 @@ async fn migrate_copies_the_demo_county_exactly_and_desks_continue_on_postgresql
         Table::AuditLog,
         Table::Users,
         Table::Reveals,
+        Table::TicketEvents,
     ] {
         let s = summaries.iter().find(|s| s.table == table).unwrap();
         assert!(s.rows > 0, "{} copied", table.name());

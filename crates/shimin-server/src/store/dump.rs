@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use shimin_protocol::ItemEvent;
 use uuid::Uuid;
 
-use super::model::{ColleagueRow, MatterRow, RevealRow, ScanRow, SiteRow, StoredItem, UnitRow};
+use super::model::{
+    ColleagueRow, MatterRow, RevealRow, ScanRow, SiteRow, StoredItem, TicketEventRow, UnitRow,
+};
 
 /// Rows per exported chunk.
 pub const CHUNK: usize = 1000;
@@ -41,10 +43,11 @@ pub enum Table {
     BlobUploads,
     ItemAttachments,
     Reveals,
+    TicketEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 22] = [
+    pub const ALL: [Table; 23] = [
         Table::Meta,
         Table::ChangeSeq,
         Table::Sites,
@@ -67,6 +70,7 @@ impl Table {
         Table::BlobUploads,
         Table::ItemAttachments,
         Table::Reveals,
+        Table::TicketEvents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Table {
             Table::BlobUploads => "blob_uploads",
             Table::ItemAttachments => "item_attachments",
             Table::Reveals => "reveals",
+            Table::TicketEvents => "ticket_events",
         }
     }
 
@@ -248,6 +253,7 @@ pub enum Rows {
     BlobUploads(Vec<UploadDump>),
     ItemAttachments(Vec<(Uuid, String)>),
     Reveals(Vec<RevealRow>),
+    TicketEvents(Vec<TicketEventRow>),
 }
 
 impl Rows {
@@ -275,6 +281,7 @@ impl Rows {
             Rows::BlobUploads(v) => v.len(),
             Rows::ItemAttachments(v) => v.len(),
             Rows::Reveals(v) => v.len(),
+            Rows::TicketEvents(v) => v.len(),
         }
     }
 
@@ -313,6 +320,7 @@ impl Rows {
             Rows::BlobUploads(v) => each(v, hasher),
             Rows::ItemAttachments(v) => each(v, hasher),
             Rows::Reveals(v) => each(v, hasher),
+            Rows::TicketEvents(v) => each(v, hasher),
         }
     }
 }

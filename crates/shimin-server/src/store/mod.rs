@@ -189,6 +189,29 @@ pub trait Reads: Send {
     /// Blobs whose virus check is still to be done, oldest first.
     async fn pending_scans(&mut self, limit: u32) -> Result<Vec<String>>;
 
+    // --- counter events (窗口叫号) ------------------------------------------------------------
+    /// The ticket events of a local day in `scope`, each with its clerk's display name, by
+    /// ticket (client, number) and then time.
+    async fn ticket_events(
+        &mut self,
+        day: chrono::NaiveDate,
+        scope: TicketScope,
+    ) -> Result<Vec<(TicketEventRow, String)>>;
+    /// The latest calls (叫号, 重呼) of a local day at the site of `unit`, newest first.
+    async fn hall_calls(
+        &mut self,
+        day: chrono::NaiveDate,
+        unit: i64,
+        limit: i64,
+    ) -> Result<Vec<TicketEventRow>>;
+    /// The transfers (转窗) of a local day to window `window` at the site of `unit`, oldest first.
+    async fn transfers_to(
+        &mut self,
+        day: chrono::NaiveDate,
+        unit: i64,
+        window: i32,
+    ) -> Result<Vec<TicketEventRow>>;
+
     // --- change sequence, meta --------------------------------------------------------------
     /// The newest committed change sequence number.
     async fn current_seq(&mut self) -> Result<i64>;
@@ -234,6 +257,8 @@ pub trait Writes: Reads {
     async fn open_supervision_case(&mut self, case: &NewSupervisionCase<'_>) -> Result<()>;
     /// Records a reveal once (by its id); false when it was recorded already.
     async fn record_reveal(&mut self, reveal: &RevealRow) -> Result<bool>;
+    /// Records a counter event once (by its id); false when it was recorded already.
+    async fn record_ticket_event(&mut self, event: &TicketEventRow) -> Result<bool>;
 
     // --- directory, catalogue, calendar -----------------------------------------------------
     async fn add_site(&mut self, name: &str, seq: i64) -> Result<i64>;

@@ -1,8 +1,9 @@
 //! The storage layer's vocabulary: what the server stores and reads, in domain types (enums,
 //! instants, ids), the same for every backend. Each backend decodes its own rows into these.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use shimin_domain::counter::TicketStep;
 use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemFacts, ItemKind, Status};
 use shimin_domain::ladder::Presence;
@@ -381,3 +382,28 @@ pub struct RevealRow {
     pub revealed_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
 }
+
+/// One step of a hall ticket at a counter (R-CTR), as a desk handed it in and `migrate` copies
+/// it. The ticket is (`client_id`, `day`, `ticket_no`); `unit_id` is the clerk's unit when the
+/// event arrived (the hall screen shows the calls of the unit's site).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEventRow {
+    pub id: Uuid,
+    pub client_id: String,
+    pub user_id: i64,
+    pub unit_id: i64,
+    pub day: NaiveDate,
+    pub ticket_no: String,
+    #[serde(with = "shimin_protocol::coded")]
+    pub step: TicketStep,
+    pub at: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub item_id: Option<Uuid>,
+    pub window_no: Option<i32>,
+    /// A transfer's destination window.
+    pub to_window: Option<i32>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Whose ticket events a read returns (from `shimin_domain::counter::TicketScope`).
+pub use shimin_domain::counter::TicketScope;

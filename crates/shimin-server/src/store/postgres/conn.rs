@@ -530,6 +530,77 @@ impl Reads for PgConn {
             .await?)
     }
 
+    async fn ticket_events(
+        &mut self,
+        day: chrono::NaiveDate,
+        scope: TicketScope,
+    ) -> Result<Vec<(TicketEventRow, String)>> {
+        let (filter, key) = match scope {
+            TicketScope::Own(user) => ("AND e.user_id = $2", Some(user)),
+            TicketScope::Unit(unit) => ("AND e.unit_id = $2", Some(unit)),
+            TicketScope::All => ("", None),
+        };
+        let sql = format!(
+            "SELECT {TICKET_EVENT_COLUMNS}, u.display_name FROM ticket_events e JOIN users u ON u.id = e.user_id
+             WHERE e.day = $1 {filter} ORDER BY e.client_id COLLATE \"C\", e.ticket_no COLLATE \"C\", e.at, e.id"
+        );
+        let mut q = sqlx::query_as::<_, TicketEventSqlNamed>(&sql).bind(day);
+        if let Some(key) = key {
+            q = q.bind(key);
+        }
+        Ok(q.fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(|named| Ok::<_, Error>((named.row.decode()?, named.display_name)))
+            .collect::<Result<_>>()?)
+    }
+
+    async fn hall_calls(
+        &mut self,
+        day: chrono::NaiveDate,
+        unit: i64,
+        limit: i64,
+    ) -> Result<Vec<TicketEventRow>> {
+        let sql = format!(
+            "SELECT {TICKET_EVENT_COLUMNS} FROM ticket_events e
+             WHERE e.day = $1 AND e.step IN ('called', 'recalled')
+               AND e.unit_id IN (SELECT id FROM units WHERE site_id = (SELECT site_id FROM units WHERE id = $2))
+             ORDER BY e.at DESC, e.id LIMIT $3"
+        );
+        sqlx::query_as::<_, TicketEventSql>(&sql)
+            .bind(day)
+            .bind(unit)
+            .bind(limit)
+            .fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(TicketEventSql::decode)
+            .collect()
+    }
+
+    async fn transfers_to(
+        &mut self,
+        day: chrono::NaiveDate,
+        unit: i64,
+        window: i32,
+    ) -> Result<Vec<TicketEventRow>> {
+        let sql = format!(
+            "SELECT {TICKET_EVENT_COLUMNS} FROM ticket_events e
+             WHERE e.day = $1 AND e.step = 'transferred' AND e.to_window = $2
+               AND e.unit_id IN (SELECT id FROM units WHERE site_id = (SELECT site_id FROM units WHERE id = $3))
+             ORDER BY e.at, e.id"
+        );
+        sqlx::query_as::<_, TicketEventSql>(&sql)
+            .bind(day)
+            .bind(window)
+            .bind(unit)
+            .fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(TicketEventSql::decode)
+            .collect()
+    }
+
     async fn site_of_user(&mut self, user_id: i64) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id
@@ -1047,6 +1118,10 @@ impl Writes for PgConn {
         insert_reveal(self.c(), reveal).await
     }
 
+    async fn record_ticket_event(&mut self, event: &TicketEventRow) -> Result<bool> {
+        insert_ticket_event(self.c(), event).await
+    }
+
     async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
         sqlx::query(
             "INSERT INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
@@ -1506,4 +1581,81 @@ pub(super) async fn insert_blob_scan(conn: &mut PgConnection, scan: &ScanRow) ->
 
 pub(super) fn scan_status(code: &str) -> Result<ScanStatus> {
     ScanStatus::from_code(code).ok_or_else(|| Error::internal(format!("unknown scan status {code:?}")))
+}
+
+/// Inserts a counter event unless its id is known; true when it was new. Also `migrate`'s import.
+pub(super) async fn insert_ticket_event(conn: &mut PgConnection, e: &TicketEventRow) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO ticket_events (id, client_id, user_id, unit_id, day, ticket_no, step, at, issued_at,
+         item_id, window_no, to_window, recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+    )
+    .bind(e.id)
+    .bind(&e.client_id)
+    .bind(e.user_id)
+    .bind(e.unit_id)
+    .bind(e.day)
+    .bind(&e.ticket_no)
+    .bind(e.step.code())
+    .bind(e.at)
+    .bind(e.issued_at)
+    .bind(e.item_id)
+    .bind(e.window_no)
+    .bind(e.to_window)
+    .bind(e.recorded_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The columns of a [`TicketEventRow`], in [`TicketEventSql`]'s order (table alias `e`).
+pub(super) const TICKET_EVENT_COLUMNS: &str =
+    "e.id, e.client_id, e.user_id, e.unit_id, e.day, e.ticket_no, e.step, \
+     e.at, e.issued_at, e.item_id, e.window_no, e.to_window, e.recorded_at";
+
+/// A `ticket_events` row as PostgreSQL returns it.
+#[derive(sqlx::FromRow)]
+pub(super) struct TicketEventSql {
+    id: Uuid,
+    client_id: String,
+    user_id: i64,
+    unit_id: i64,
+    day: chrono::NaiveDate,
+    ticket_no: String,
+    step: String,
+    at: DateTime<Utc>,
+    issued_at: DateTime<Utc>,
+    item_id: Option<Uuid>,
+    window_no: Option<i32>,
+    to_window: Option<i32>,
+    recorded_at: DateTime<Utc>,
+}
+
+/// A `ticket_events` row with its clerk's display name.
+#[derive(sqlx::FromRow)]
+struct TicketEventSqlNamed {
+    #[sqlx(flatten)]
+    row: TicketEventSql,
+    display_name: String,
+}
+
+impl TicketEventSql {
+    pub(super) fn decode(self) -> Result<TicketEventRow> {
+        Ok(TicketEventRow {
+            id: self.id,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            unit_id: self.unit_id,
+            day: self.day,
+            ticket_no: self.ticket_no,
+            step: shimin_domain::counter::TicketStep::from_code(&self.step)
+                .ok_or_else(|| Error::internal(format!("unknown ticket step {:?} in database", self.step)))?,
+            at: self.at,
+            issued_at: self.issued_at,
+            item_id: self.item_id,
+            window_no: self.window_no,
+            to_window: self.to_window,
+            recorded_at: self.recorded_at,
+        })
+    }
 }

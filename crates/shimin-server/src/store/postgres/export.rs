@@ -452,6 +452,13 @@ pub(super) async fn export(conn: &mut PgConnection, table: Table, out: Sender<Ro
             )
             .await
         }
+        Table::TicketEvents => {
+            let sql = format!(
+                "SELECT {} FROM ticket_events e ORDER BY e.id",
+                super::conn::TICKET_EVENT_COLUMNS
+            );
+            stream(conn, &sql, super::conn::TicketEventSql::decode, Rows::TicketEvents, &out).await
+        }
     }
 }
 
@@ -773,6 +780,11 @@ pub(super) async fn import(conn: &mut PgConnection, rows: &Rows) -> Result<()> {
         Rows::Reveals(v) => {
             for r in v {
                 super::conn::insert_reveal(&mut *conn, r).await?;
+            }
+        }
+        Rows::TicketEvents(v) => {
+            for e in v {
+                super::conn::insert_ticket_event(&mut *conn, e).await?;
             }
         }
         Rows::BlobScans(v) => {

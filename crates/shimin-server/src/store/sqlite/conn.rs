@@ -534,6 +534,77 @@ impl Reads for SqliteConn {
             .await?)
     }
 
+    async fn ticket_events(
+        &mut self,
+        day: chrono::NaiveDate,
+        scope: TicketScope,
+    ) -> Result<Vec<(TicketEventRow, String)>> {
+        let (filter, key) = match scope {
+            TicketScope::Own(user) => ("AND e.user_id = ?", Some(user)),
+            TicketScope::Unit(unit) => ("AND e.unit_id = ?", Some(unit)),
+            TicketScope::All => ("", None),
+        };
+        let sql = format!(
+            "SELECT {TICKET_EVENT_COLUMNS}, u.display_name FROM ticket_events e JOIN users u ON u.id = e.user_id
+             WHERE e.day = ? {filter} ORDER BY e.client_id, e.ticket_no, e.at, e.id"
+        );
+        let mut q = sqlx::query_as::<_, TicketEventSqlNamed>(&sql).bind(day.to_string());
+        if let Some(key) = key {
+            q = q.bind(key);
+        }
+        q.fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(|named| Ok((named.row.decode()?, named.display_name)))
+            .collect()
+    }
+
+    async fn hall_calls(
+        &mut self,
+        day: chrono::NaiveDate,
+        unit: i64,
+        limit: i64,
+    ) -> Result<Vec<TicketEventRow>> {
+        let sql = format!(
+            "SELECT {TICKET_EVENT_COLUMNS} FROM ticket_events e
+             WHERE e.day = ? AND e.step IN ('called', 'recalled')
+               AND e.unit_id IN (SELECT id FROM units WHERE site_id = (SELECT site_id FROM units WHERE id = ?))
+             ORDER BY e.at DESC, e.id LIMIT ?"
+        );
+        sqlx::query_as::<_, TicketEventSql>(&sql)
+            .bind(day.to_string())
+            .bind(unit)
+            .bind(limit)
+            .fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(TicketEventSql::decode)
+            .collect()
+    }
+
+    async fn transfers_to(
+        &mut self,
+        day: chrono::NaiveDate,
+        unit: i64,
+        window: i32,
+    ) -> Result<Vec<TicketEventRow>> {
+        let sql = format!(
+            "SELECT {TICKET_EVENT_COLUMNS} FROM ticket_events e
+             WHERE e.day = ? AND e.step = 'transferred' AND e.to_window = ?
+               AND e.unit_id IN (SELECT id FROM units WHERE site_id = (SELECT site_id FROM units WHERE id = ?))
+             ORDER BY e.at, e.id"
+        );
+        sqlx::query_as::<_, TicketEventSql>(&sql)
+            .bind(day.to_string())
+            .bind(window)
+            .bind(unit)
+            .fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(TicketEventSql::decode)
+            .collect()
+    }
+
     async fn site_of_user(&mut self, user_id: i64) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT s.name FROM users u JOIN units n ON n.id = u.unit_id JOIN sites s ON s.id = n.site_id WHERE u.id = ?",
@@ -1051,6 +1122,29 @@ impl Writes for SqliteConn {
         insert_reveal(self.c(), reveal).await
     }
 
+    async fn record_ticket_event(&mut self, event: &TicketEventRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO ticket_events (id, client_id, user_id, unit_id, day, ticket_no, step, at,
+             issued_at, item_id, window_no, to_window, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.id.to_string())
+        .bind(&event.client_id)
+        .bind(event.user_id)
+        .bind(event.unit_id)
+        .bind(event.day.to_string())
+        .bind(&event.ticket_no)
+        .bind(event.step.code())
+        .bind(ts(event.at))
+        .bind(ts(event.issued_at))
+        .bind(event.item_id.map(|id| id.to_string()))
+        .bind(event.window_no)
+        .bind(event.to_window)
+        .bind(ts(event.recorded_at))
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
         sqlx::query(
             "INSERT OR IGNORE INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
@@ -1546,4 +1640,62 @@ pub(super) async fn insert_blob_scan(conn: &mut SqliteConnection, scan: &ScanRow
 
 pub(super) fn scan_status(code: &str) -> Result<ScanStatus> {
     ScanStatus::from_code(code).ok_or_else(|| Error::internal(format!("unknown scan status {code:?}")))
+}
+
+/// The columns of a [`TicketEventRow`], in [`TicketEventSql`]'s order (table alias `e`).
+pub(super) const TICKET_EVENT_COLUMNS: &str =
+    "e.id, e.client_id, e.user_id, e.unit_id, e.day, e.ticket_no, e.step, \
+     e.at, e.issued_at, e.item_id, e.window_no, e.to_window, e.recorded_at";
+
+/// A `ticket_events` row as SQLite returns it.
+#[derive(sqlx::FromRow)]
+pub(super) struct TicketEventSql {
+    id: String,
+    client_id: String,
+    user_id: i64,
+    unit_id: i64,
+    day: String,
+    ticket_no: String,
+    step: String,
+    at: String,
+    issued_at: String,
+    item_id: Option<String>,
+    window_no: Option<i32>,
+    to_window: Option<i32>,
+    recorded_at: String,
+}
+
+/// A `ticket_events` row with its clerk's display name.
+#[derive(sqlx::FromRow)]
+struct TicketEventSqlNamed {
+    #[sqlx(flatten)]
+    row: TicketEventSql,
+    display_name: String,
+}
+
+impl TicketEventSql {
+    pub(super) fn decode(self) -> Result<TicketEventRow> {
+        let uuid = |s: &str| {
+            Uuid::parse_str(s).map_err(|e| Error::internal(format!("bad uuid {s:?} in ticket_events: {e}")))
+        };
+        Ok(TicketEventRow {
+            id: uuid(&self.id)?,
+            client_id: self.client_id,
+            user_id: self.user_id,
+            unit_id: self.unit_id,
+            day: self
+                .day
+                .parse()
+                .map_err(|e| Error::internal(format!("bad day {:?} in ticket_events: {e}", self.day)))?,
+            ticket_no: self.ticket_no,
+            step: shimin_domain::counter::TicketStep::from_code(&self.step)
+                .ok_or_else(|| Error::internal(format!("unknown ticket step {:?} in database", self.step)))?,
+            at: parse_ts(&self.at)?,
+            issued_at: parse_ts(&self.issued_at)?,
+            item_id: self.item_id.as_deref().map(uuid).transpose()?,
+            window_no: self.window_no,
+            to_window: self.to_window,
+            recorded_at: parse_ts(&self.recorded_at)?,
+        })
+    }
 }

@@ -443,6 +443,13 @@ pub(super) async fn export(conn: &mut SqliteConnection, table: Table, out: Sende
             )
             .await
         }
+        Table::TicketEvents => {
+            let sql = format!(
+                "SELECT {} FROM ticket_events e ORDER BY e.id",
+                super::conn::TICKET_EVENT_COLUMNS
+            );
+            stream(conn, &sql, super::conn::TicketEventSql::decode, Rows::TicketEvents, &out).await
+        }
     }
 }
 
