@@ -1,14 +1,13 @@
 //! The commands of the UI contract (ui/src/api/contract.ts). Each takes at most one `req`.
 
-use crate::counter::{BookedToday, CounterState};
+pub mod counter;
+
 use crate::error::{password_problems, CmdResult, DeskError};
 use crate::settings::{validate_endpoints, EndpointSetting};
 use crate::state::{lock, Shared};
 use crate::views::{ItemDetail, MatterInfo, QueueRow, SessionView, StatusView};
 use serde::{Deserialize, Serialize};
 use shimin_client::{Desk, NewCase, Op, QueueQuery, QueueView, RejectionNotice};
-use shimin_domain::calendar::to_local;
-use shimin_domain::item::{ItemKind, Status};
 use shimin_protocol::AttachmentRef;
 use std::sync::atomic::Ordering;
 use tauri::{AppHandle, State};
@@ -239,7 +238,7 @@ pub async fn get_status(state: State<'_, Shared>) -> CmdResult<StatusView> {
     Ok(state.status_view().await)
 }
 
-async fn logged_in(state: &Shared) -> CmdResult<Desk> {
+pub(crate) async fn logged_in(state: &Shared) -> CmdResult<Desk> {
     let desk = state
         .desk
         .lock()
@@ -419,156 +418,6 @@ pub async fn apply_away(app: &AppHandle, state: &Shared, away: bool) -> CmdResul
 #[tauri::command]
 pub async fn set_away(app: AppHandle, state: State<'_, Shared>, req: AwayReq) -> CmdResult<StatusView> {
     apply_away(&app, state.inner(), req.away).await
-}
-
-// ------------------------------------------------------------------ counter (窗口叫号)
-
-/// Today's accepted reservations handled by this clerk, for the call queue.
-async fn booked_today(desk: &Desk) -> CmdResult<Vec<BookedToday>> {
-    let me = desk.user().ok_or_else(DeskError::not_logged_in)?;
-    let today = to_local(desk.server_now()).date();
-    let mut q = QueueQuery::new(QueueView::Kind(ItemKind::Reservation.code().to_owned()));
-    q.limit = 1000;
-    Ok(desk
-        .queue(q)
-        .await?
-        .into_iter()
-        .filter(|v| v.record.status == Status::Accepted && v.record.handler_id == Some(me.id))
-        .filter_map(|v| {
-            let slot = v.record.details.granted_slot?;
-            (slot.start.date() == today).then(|| BookedToday {
-                item_id: v.record.id,
-                number: v.record.number.clone(),
-                slot,
-                received_at: v.record.received_at,
-            })
-        })
-        .collect())
-}
-
-async fn counter_view(state: &Shared, desk: &Desk) -> CmdResult<CounterState> {
-    let booked = booked_today(desk).await?;
-    let book = lock(&state.counter);
-    Ok(CounterState {
-        serving: book.serving.clone(),
-        waiting: book.waiting(&booked, to_local),
-        called_today: book.called_today,
-        window_no: lock(&state.settings).window_no,
-    })
-}
-
-/// Calls the ticket being served by voice, in the background (the counter does not wait).
-fn announce_serving(state: &Shared) {
-    let Some(ticket) = lock(&state.counter).serving.clone() else {
-        return;
-    };
-    let text = crate::announce::call_text(&ticket.ticket_no, lock(&state.settings).window_no);
-    let dir = state.paths.data_dir.clone();
-    tauri::async_runtime::spawn(async move {
-        match crate::announce::speak(&text, &dir).await {
-            Ok(_) => tracing::info!(ticket = %ticket.ticket_no, "call spoken"),
-            Err(e) => tracing::warn!(error = %e, "call not spoken; shown on the screen only"),
-        }
-    });
-}
-
-fn roll_counter(state: &Shared, desk: &Desk) {
-    lock(&state.counter).roll_to(to_local(desk.server_now()).date());
-}
-
-#[tauri::command]
-pub async fn counter_state(state: State<'_, Shared>) -> CmdResult<CounterState> {
-    let desk = logged_in(&state).await?;
-    roll_counter(&state, &desk);
-    counter_view(&state, &desk).await
-}
-
-/// Finishes the ticket being served: a reservation's citizen came (已到场).
-async fn finish_serving(state: &Shared, desk: &Desk, arrived: bool) -> CmdResult<()> {
-    let done = lock(&state.counter).finish();
-    if let Some(id) = done.and_then(|t| t.item_id) {
-        let still_accepted = desk
-            .item(id)
-            .await?
-            .is_some_and(|v| v.record.status == Status::Accepted);
-        if still_accepted {
-            desk.act(id, if arrived { Op::MarkArrived } else { Op::MarkNoShow })
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-#[tauri::command]
-pub async fn counter_call_next(state: State<'_, Shared>) -> CmdResult<CounterState> {
-    let state = state.inner().clone();
-    let desk = logged_in(&state).await?;
-    roll_counter(&state, &desk);
-    finish_serving(&state, &desk, true).await?;
-    let waiting = counter_view(&state, &desk).await?.waiting;
-    if lock(&state.counter).call_next(&waiting).is_none() {
-        return Err(DeskError::new("queue_empty", "当前没有等候的号"));
-    }
-    state.save_counter();
-    announce_serving(&state);
-    counter_view(&state, &desk).await
-}
-
-/// Calls the ticket being served again (重呼): the citizen did not hear it.
-#[tauri::command]
-pub async fn counter_recall(state: State<'_, Shared>) -> CmdResult<CounterState> {
-    let state = state.inner().clone();
-    let desk = logged_in(&state).await?;
-    if lock(&state.counter).serving.is_none() {
-        return Err(DeskError::new("nothing_serving", "当前没有正在办理的号"));
-    }
-    announce_serving(&state);
-    counter_view(&state, &desk).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct WindowNoReq {
-    window_no: Option<u32>,
-}
-
-/// Sets this counter's window number (窗口号, 1–99), named in the spoken call; `None` clears it.
-#[tauri::command]
-pub async fn set_window_no(state: State<'_, Shared>, req: WindowNoReq) -> CmdResult<CounterState> {
-    let desk = logged_in(&state).await?;
-    if req.window_no.is_some_and(|n| !(1..=99).contains(&n)) {
-        return Err(DeskError::new(
-            "window_no_invalid",
-            "窗口号应为 1 到 99 之间的数字",
-        ));
-    }
-    lock(&state.settings).window_no = req.window_no;
-    state.save_settings()?;
-    counter_view(&state, &desk).await
-}
-
-#[tauri::command]
-pub async fn counter_walk_in(state: State<'_, Shared>) -> CmdResult<CounterState> {
-    let desk = logged_in(&state).await?;
-    roll_counter(&state, &desk);
-    lock(&state.counter).walk_in(desk.server_now());
-    state.save_counter();
-    counter_view(&state, &desk).await
-}
-
-#[tauri::command]
-pub async fn counter_no_show(state: State<'_, Shared>) -> CmdResult<CounterState> {
-    let desk = logged_in(&state).await?;
-    finish_serving(&state, &desk, false).await?;
-    state.save_counter();
-    counter_view(&state, &desk).await
-}
-
-#[tauri::command]
-pub async fn counter_done(state: State<'_, Shared>) -> CmdResult<CounterState> {
-    let desk = logged_in(&state).await?;
-    finish_serving(&state, &desk, true).await?;
-    state.save_counter();
-    counter_view(&state, &desk).await
 }
 
 // ---- delegated cases (代办): agents' registration and files, both sides' attachments ----

@@ -34,6 +34,8 @@ pub const EVENT_FOCUS_ITEM: &str = "desk://focus-item";
 pub const EVENT_ALERT: &str = "desk://alert";
 pub const EVENT_ALERT_WITHDRAWN: &str = "desk://alert-withdrawn";
 pub const EVENT_SESSION_ENDED: &str = "desk://session-ended";
+/// A ticket was called at this counter (the hall screen shows it at once).
+pub const EVENT_HALL_CALL: &str = "desk://hall-call";
 
 /// The quit in progress has started closing the cache / has closed it (see `run`).
 static CLOSING: AtomicBool = AtomicBool::new(false);
@@ -265,13 +267,20 @@ pub fn run() {
             commands::dismiss_rejection,
             commands::units,
             commands::set_away,
-            commands::counter_state,
-            commands::counter_call_next,
-            commands::counter_walk_in,
-            commands::counter_no_show,
-            commands::counter_done,
-            commands::counter_recall,
-            commands::set_window_no,
+            commands::counter::counter_state,
+            commands::counter::counter_call_next,
+            commands::counter::counter_call_number,
+            commands::counter::counter_walk_in,
+            commands::counter::counter_start,
+            commands::counter::counter_suspend,
+            commands::counter::counter_resume,
+            commands::counter::counter_transfer,
+            commands::counter::counter_no_show,
+            commands::counter::counter_done,
+            commands::counter::counter_recall,
+            commands::counter::set_window_no,
+            commands::counter::hall_board,
+            commands::counter::open_hall_screen,
             commands::matters,
             commands::register_case,
             commands::capture_attachment,
@@ -297,8 +306,9 @@ pub fn run() {
         })
         .on_window_event(|window, event| {
             // Close-to-tray: the desk keeps syncing and alerting; "退出" in the tray quits.
+            // The hall screen just closes.
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if window.app_handle().tray_by_id("main").is_some() {
+                if window.label() == "main" && window.app_handle().tray_by_id("main").is_some() {
                     api.prevent_close();
                     let _ = window.hide();
                 }

@@ -4,11 +4,12 @@
 //! under the target directory (`window-screenshots/`).
 
 use fantoccini::Locator;
+use shimin_domain::counter::TicketStep;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::role::Role;
 use shimin_e2e::desktop::{by_testid, machine_settings, machine_settings_with, DesktopSession, WebDriver};
-use shimin_e2e::support::{citizen, eventually, Portal, TestServer, DEMO_PASSWORD};
-use shimin_protocol::Applicant;
+use shimin_e2e::support::{citizen, eventually, Api, Portal, TestServer, DEMO_PASSWORD};
+use shimin_protocol::{Applicant, TicketReport};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -118,9 +119,13 @@ impl Desk {
         el.send_keys(text).await.unwrap();
     }
 
-    /// The text of the element with `testid`, now.
+    /// The text of the element with `testid`, now; empty while there is none (a form shown in
+    /// its place, a re-render replacing it), so that waiting on a text waits through those.
     async fn text(&self, testid: &str) -> String {
-        self.wd.find_testid(testid).await.text().await.unwrap()
+        match self.wd.find(Locator::Css(&by_testid(testid))).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// The `data-testid` of the element that has the focus (read in the page: no element
@@ -187,6 +192,13 @@ impl Desk {
         // bar says so rather than claiming encryption.
         self.wait_attr("status-security", "data-security", "plain_intranet")
             .await;
+    }
+
+    /// Logs out and in again as `username` (the cache starts over for the new user).
+    async fn relogin(&self, username: &str) {
+        self.click("logout").await;
+        self.wd.wait_for_testid("login-username", UI).await;
+        self.login(username, false).await;
     }
 
     async fn wait_attr(&self, testid: &str, attr: &str, want: &str) {
@@ -455,37 +467,94 @@ check(document.documentElement, 'page');
 return bad;
 "#;
 
-/// The dialogs of a window clerk's work, at the window's minimum size and at the most common
-/// county PC's screen (issue 13): each opened on a demo item that allows it, screenshot, and
-/// checked that nothing overflows; the queue's cells too.
+/// Every dialog of the desk, at the window's minimum size, at the most common county PC's
+/// screen and at that screen's 125 % scaling (issue 13): the window clerk's, the unit leader's
+/// complaint reply and the township agent's hand-over, collection and delivery, each opened on
+/// a demo item that allows it, screenshot, and checked that nothing overflows; the queue's
+/// cells too.
 #[tokio::test(flavor = "multi_thread")]
-async fn every_dialog_and_the_queue_fit_at_1024x640_and_1366x768() {
+async fn every_dialog_and_the_queue_fit_at_1024x640_1366x768_and_125_percent() {
     let w = World::new().await;
     let desk = w.desk().await;
     desk.login(&w.clerk, false).await;
     // The dialogs a clerk has, by the queue view where items that allow them are.
-    let wanted: &[(&str, &[&str])] = &[
+    let clerk: &[(&str, &[&str])] = &[
         ("reservation", &["accept_reservation", "reject_reservation"]),
         ("consultation", &["reply_consultation"]),
         (
             "application",
             &["request_supplement", "refuse_application", "advance", "add_note"],
         ),
-        // 投诉 is answered by the net admin or the leader (the same reply dialog as 咨询).
         ("complaint", &["transfer"]),
     ];
-    for (width, height) in [(1024u32, 640u32), (1366, 768)] {
+    dialogs_fit(&desk, "clerk", clerk, &[]).await;
+
+    // 投诉 are answered by the unit's leader (or its net admin): a leader of a unit with an
+    // open complaint.
+    let open_complaint =
+        w.ts.items()
+            .await
+            .into_iter()
+            .filter(|i| i.kind == ItemKind::Complaint && i.status != Status::Answered)
+            .min_by(|a, b| a.number.cmp(&b.number))
+            .expect("an open demo complaint");
+    let leader =
+        w.ts.users_where(|u| {
+            u.colleague.role == Role::DeptLeader && u.colleague.unit_id == Some(open_complaint.unit_id)
+        })
+        .await
+        .remove(0);
+    desk.relogin(&leader.username).await;
+    dialogs_fit(
+        &desk,
+        "leader",
+        &[("complaint", &["reply_complaint"])],
+        &[open_complaint.number],
+    )
+    .await;
+
+    // The agents' dialogs, as whoever carries a case at that step (by case number).
+    for (status, action) in [
+        (Status::Registered, "hand_over"),
+        (Status::Completed, "collect_result"),
+        (Status::Collected, "deliver_to_citizen"),
+    ] {
+        let case = demo_case(&w.ts, status, false).await;
+        let agent =
+            w.ts.users_where(|u| Some(u.colleague.id) == case.agent_id)
+                .await
+                .remove(0);
+        desk.relogin(&agent.username).await;
+        dialogs_fit(&desk, "agent", &[("mine", &[action])], &[case.number]).await;
+    }
+    desk.wd.close().await;
+}
+
+/// Opens each dialog of `wanted` (queue view → actions) on the items `prefer` names, then on
+/// the first items of that view, until each was opened once, at each size, with a screenshot
+/// and the overflow check; the view's queue too.
+async fn dialogs_fit(desk: &Desk, who: &str, wanted: &[(&str, &[&str])], prefer: &[String]) {
+    // 125 % display scaling (Windows' default on a 1366×768 county PC) gives the page a
+    // 1093×614 CSS-pixel window (1366/1.25 × 768/1.25; the window's minimum height is 600 for
+    // it): layout and overflow are in CSS pixels, so that is the size checked. (A CSS zoom of
+    // the page would confuse WebKit's WebDriver, which then cannot click anything.)
+    for (width, height, label) in [
+        (1024u32, 640u32, "1024x640"),
+        (1366, 768, "1366x768"),
+        (1093, 614, "1366x768@125%"),
+    ] {
         desk.wd.set_window_size(width, height).await.unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
+        let size = format!("{who}-{label}");
         let mut seen: Vec<String> = Vec::new();
         for (view, actions) in wanted {
             desk.select_tab(view).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let bad: Vec<String> =
                 serde_json::from_value(desk.wd.execute(OVERFLOW_CHECK, vec![]).await.unwrap()).unwrap();
-            assert!(bad.is_empty(), "{width}×{height} queue {view}: {bad:?}");
+            assert!(bad.is_empty(), "{size} queue {view}: {bad:?}");
             desk.wd
-                .screenshot(screenshot_path(&format!("queue-{view}-{width}x{height}")))
+                .screenshot(screenshot_path(&format!("queue-{view}-{size}")))
                 .await;
             let rows = desk
                 .wd
@@ -493,7 +562,7 @@ async fn every_dialog_and_the_queue_fit_at_1024x640_and_1366x768() {
                 .await
                 .unwrap();
             let numbers: Vec<String> = {
-                let mut n = Vec::new();
+                let mut n = prefer.to_vec();
                 for r in rows.iter().take(12) {
                     n.extend(r.attr("data-number").await.unwrap());
                 }
@@ -521,12 +590,12 @@ async fn every_dialog_and_the_queue_fit_at_1024x640_and_1366x768() {
                     desk.wd.wait_for(Locator::Css(".modal"), UI).await;
                     tokio::time::sleep(Duration::from_millis(400)).await; // loaded (slots) and painted
                     desk.wd
-                        .screenshot(screenshot_path(&format!("dialog-{action}-{width}x{height}")))
+                        .screenshot(screenshot_path(&format!("dialog-{action}-{size}")))
                         .await;
                     let bad: Vec<String> =
                         serde_json::from_value(desk.wd.execute(OVERFLOW_CHECK, vec![]).await.unwrap())
                             .unwrap();
-                    assert!(bad.is_empty(), "{width}×{height} dialog {action}: {bad:?}");
+                    assert!(bad.is_empty(), "{size} dialog {action}: {bad:?}");
                     desk.click("dialog-cancel").await;
                     eventually(UI, "the dialog closes", || async {
                         desk.wd.find(Locator::Css(".modal")).await.is_err()
@@ -538,12 +607,12 @@ async fn every_dialog_and_the_queue_fit_at_1024x640_and_1366x768() {
         }
         let all: Vec<&str> = wanted.iter().flat_map(|(_, a)| a.iter().copied()).collect();
         let missing: Vec<&&str> = all.iter().filter(|a| !seen.iter().any(|s| s == *a)).collect();
-        assert!(
-            missing.is_empty(),
-            "{width}×{height}: no demo item offered {missing:?}"
-        );
+        assert!(missing.is_empty(), "{size}: no demo item offered {missing:?}");
     }
-    desk.wd.close().await;
+    desk.wd
+        .execute("document.documentElement.style.zoom = ''; return null;", vec![])
+        .await
+        .unwrap();
 }
 
 /// An item of the demo county in the clerk's unit: the first (by number) of `kind` in `status`.
@@ -685,11 +754,13 @@ fn sox_stat(file: &std::path::Path) -> (f64, f64) {
     (field("Length (seconds)"), field("Maximum amplitude"))
 }
 
-/// Hall calling by voice (issue 13): the clerk sets the window number, issues a walk-in ticket
-/// and calls it: the call is spoken (espeak-ng's Mandarin voice, offline) into a WAV that is
-/// not silence and as long as such a sentence; 重呼 speaks it again.
+/// Hall calling (issue 13): the clerk sets the window number, issues a walk-in ticket and calls
+/// it: the call is spoken (espeak-ng's Mandarin voice, offline) into a WAV that is not silence
+/// and as long as such a sentence; 重呼 speaks it again; the hall screen (a second window) shows
+/// it large. The citizen then sits down, is suspended (挂起) for two seconds and served to the
+/// end: the server's report of the synced events has the suspended time outside the service time.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_called_ticket_is_announced_by_voice_and_recalled() {
+async fn a_call_is_spoken_and_shown_on_the_hall_screen_and_a_suspension_is_not_service_time() {
     let w = World::new().await;
     let desk = w.desk().await;
     desk.login(&w.clerk, false).await;
@@ -733,6 +804,95 @@ async fn a_called_ticket_is_announced_by_voice_and_recalled() {
     })
     .await;
     desk.wd.screenshot(screenshot_path("counter-called")).await;
+
+    // The hall screen (大厅叫号屏): a window of its own, showing the call in large type.
+    let main = desk.wd.window().await.unwrap();
+    desk.click("counter-hall-screen").await;
+    let until = Instant::now() + UI;
+    let hall = loop {
+        if let Some(h) = desk.wd.windows().await.unwrap().into_iter().find(|h| *h != main) {
+            break h;
+        }
+        assert!(Instant::now() < until, "the hall screen's window never opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    desk.wd.switch_to_window(hall).await.unwrap();
+    eventually(UI, "the hall screen shows the call", || async {
+        let latest = desk
+            .page_strings("return [...document.querySelectorAll('[data-testid=\"hall-latest\"]')].map(e => e.textContent.trim())")
+            .await;
+        latest == ["请W001号到3号窗口办理"]
+    })
+    .await;
+    let windows = desk
+        .page_strings(
+            "return [...document.querySelectorAll('[data-testid=\"hall-window\"]')].map(w => w.textContent)",
+        )
+        .await;
+    assert!(windows.contains(&"3号窗口W001".to_owned()), "{windows:?}");
+    tokio::time::sleep(Duration::from_millis(1000)).await; // painted
+    desk.wd.screenshot(screenshot_path("hall-screen")).await;
+    desk.wd.switch_to_window(main).await.unwrap();
+
+    // The citizen sits down, goes to fetch a document (挂起), comes back, and is served: the
+    // suspended time is not service time in the events the server has.
+    desk.click("counter-start").await;
+    desk.click("counter-suspend").await;
+    eventually(UI, "the suspended ticket waits aside", || async {
+        desk.text("counter-serving").await.contains("当前无人办理")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    desk.click("counter-resume-W001").await;
+    eventually(UI, "the ticket is served again", || async {
+        desk.text("counter-serving").await.contains("正在办理：W001")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    desk.click("counter-done").await;
+    let api = Api::login_as(&w.ts, &w.clerk).await;
+    let today = shimin_domain::calendar::to_local(chrono::Utc::now()).date();
+    let until = Instant::now() + Duration::from_secs(30);
+    let w001 = loop {
+        let reports: Vec<TicketReport> = api
+            .get_json(
+                shimin_protocol::paths::COUNTER_TICKETS,
+                &[("day", today.to_string())],
+            )
+            .await
+            .unwrap();
+        if let Some(r) = reports
+            .into_iter()
+            .find(|r| r.ticket_no == "W001" && r.ended_at.is_some())
+        {
+            break r;
+        }
+        assert!(Instant::now() < until, "the server never reported W001 finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let steps: Vec<TicketStep> = w001.steps.iter().map(|s| s.step).collect();
+    assert_eq!(
+        steps,
+        [
+            TicketStep::Called,
+            TicketStep::Recalled,
+            TicketStep::Started,
+            TicketStep::Suspended,
+            TicketStep::Resumed,
+            TicketStep::Finished
+        ]
+    );
+    assert_eq!(w001.window_no, Some(3));
+    let at = |step: TicketStep| w001.steps.iter().find(|s| s.step == step).unwrap().at;
+    let suspended = at(TicketStep::Resumed) - at(TicketStep::Suspended);
+    let served = at(TicketStep::Finished) - at(TicketStep::Started) - suspended;
+    assert!(suspended.num_milliseconds() >= 2000, "suspended {suspended}");
+    assert_eq!(w001.suspended_ms, suspended.num_milliseconds());
+    assert_eq!(
+        w001.served_ms,
+        Some(served.num_milliseconds()),
+        "service time without the suspension"
+    );
     desk.wd.close().await;
 }
 

@@ -283,20 +283,42 @@ export interface UnitInfo {
 /// Counter (窗口叫号): today's accepted reservations plus walk-in tickets, in call order.
 export interface Ticket {
   ticket_no: string // "Y003" reservation, "W012" walk-in (现场取号)
-  kind: 'reservation' | 'walk_in'
+  kind: 'reservation' | 'walk_in' | 'transferred' // transferred: sent here by another window (转窗)
   item_id: string | null
   item_number: string | null
   slot: Slot | null
   issued_at: string
+  /// A transferred ticket: the window it came from.
+  transfer?: { id: string; from_window: number | null } | null
 }
 
 export interface CounterState {
   serving: Ticket | null
+  /// The citizen of the ticket being served is at the window (开始办理 done).
+  serving_started: boolean
   waiting: Ticket[]
+  /// Tickets suspended (挂起) while their citizen fetches something; resumed by number.
+  suspended: Ticket[]
   /// Tickets called today (done, no-show), newest first, for the counter log.
   called_today: number
   /// This counter's window number (窗口号), named in the spoken call; null until set.
   window_no: number | null
+}
+
+/// One call of the hall (叫号): which number goes to which window, when.
+export interface HallCall {
+  ticket_no: string
+  window_no: number | null
+  at: string
+  /// What the hall hears and reads ("请W001号到3号窗口办理").
+  text: string
+}
+
+export interface HallBoard {
+  /// Newest first: the site's calls from the server, with this counter's own merged in.
+  calls: HallCall[]
+  /// false: the server did not answer; only this counter's calls are shown.
+  site_wide: boolean
 }
 
 export interface PasswordCheck {
@@ -348,6 +370,20 @@ export interface Commands {
   counter_recall: { req: undefined; res: CounterState }
   /// This counter's window number (1–99), or null to clear it.
   set_window_no: { req: { window_no: number | null }; res: CounterState }
+  /// Calls a waiting ticket out of turn (指呼).
+  counter_call_number: { req: { ticket_no: string }; res: CounterState }
+  /// The citizen is at the window (开始办理).
+  counter_start: { req: undefined; res: CounterState }
+  /// Sets the ticket being served aside (挂起): its waiting time is not service time.
+  counter_suspend: { req: undefined; res: CounterState }
+  /// Serves a suspended ticket again (恢复办理).
+  counter_resume: { req: { ticket_no: string }; res: CounterState }
+  /// Sends the ticket being served to another window of the site (转窗).
+  counter_transfer: { req: { to_window: number }; res: CounterState }
+  /// The hall screen's calls (its own window calls this only).
+  hall_board: { req: undefined; res: HallBoard }
+  /// Opens the hall screen window (大厅叫号屏) for a wall display.
+  open_hall_screen: { req: undefined; res: null }
   /// Agents: the matters a case can be registered for (with their materials lists).
   matters: { req: undefined; res: MatterInfo[] }
   /// Agents: register a delegated case offline; it syncs when a network appears.
@@ -374,6 +410,7 @@ export const EVENTS = {
   alert: 'desk://alert', // payload: Alert
   alertWithdrawn: 'desk://alert-withdrawn', // payload: { item_ids: string[] } (handled, taken, moved away)
   sessionEnded: 'desk://session-ended', // payload: { reason: string } (token expired, logged out elsewhere)
+  hallCall: 'desk://hall-call', // payload: { ticket_no: string; window_no: number | null } (a call at this counter)
 } as const
 
 export interface Alert {

@@ -78,6 +78,7 @@ export interface EventPayloads {
   [EVENTS.alert]: Alert
   [EVENTS.alertWithdrawn]: { item_ids: string[] }
   [EVENTS.sessionEnded]: { reason: string }
+  [EVENTS.hallCall]: { ticket_no: string; window_no: number | null }
 }
 
 export type EventName = keyof EventPayloads

@@ -12,7 +12,7 @@ vi.mock('@tauri-apps/api/event', () => ({
 }))
 
 import MainView from './MainView.vue'
-import { agentSession, delegatedDetail, detail, row, session, settings, status } from '../test/fixtures'
+import { agentSession, counterIdle, delegatedDetail, detail, row, session, settings, status } from '../test/fixtures'
 import { placeKey } from '../logic/delegation'
 import { defaultHandlers, routeInvoke, type Handler } from '../test/mockShell'
 
@@ -335,7 +335,9 @@ describe('main screen', () => {
   it('calls the next ticket with F9 and opens its item', async () => {
     handlers.counter_call_next = () => ({
       serving: { ticket_no: 'Y003', kind: 'reservation', item_id: 'a', item_number: 'N1', slot: null, issued_at: '2026-12-01T01:00:00Z' },
+      serving_started: false,
       waiting: [],
+      suspended: [],
       called_today: 1,
       window_no: 3,
     })
@@ -349,7 +351,7 @@ describe('main screen', () => {
   })
 
   it('sets the window number, refusing one out of range before asking the shell', async () => {
-    handlers.set_window_no = (req) => ({ serving: null, waiting: [], called_today: 0, window_no: (req as { window_no: number }).window_no })
+    handlers.set_window_no = (req) => ({ ...counterIdle(), window_no: (req as { window_no: number }).window_no })
     const w = await mountMain()
     expect(w.get('[data-testid="counter-window-no"]').text()).toBe('未设置窗口号')
     await w.get('[data-testid="counter-window-edit"]').trigger('click')
@@ -362,6 +364,35 @@ describe('main screen', () => {
     await flushPromises()
     expect(invoke).toHaveBeenCalledWith('set_window_no', { req: { window_no: 3 } })
     expect(w.get('[data-testid="counter-window-no"]').text()).toBe('3号窗口')
+    w.unmount()
+  })
+
+  it('suspends the ticket served, offers to resume it by number, and calls a number out of turn (指呼)', async () => {
+    const w001 = { ticket_no: 'W001', kind: 'walk_in' as const, item_id: null, item_number: null, slot: null, issued_at: '2026-12-01T01:00:00Z' }
+    handlers.counter_state = () => ({ ...counterIdle(), serving: w001, serving_started: true })
+    handlers.counter_suspend = () => ({ ...counterIdle(), suspended: [w001] })
+    handlers.counter_resume = () => ({ ...counterIdle(), serving: w001, serving_started: true })
+    handlers.counter_call_number = (req) => ({
+      ...counterIdle(),
+      serving: { ...w001, ticket_no: (req as { ticket_no: string }).ticket_no },
+    })
+    const w = await mountMain()
+    expect(w.find('[data-testid="counter-start"]').exists()).toBe(false)
+    await w.get('[data-testid="counter-suspend"]').trigger('click')
+    await flushPromises()
+    expect(w.get('[data-testid="counter-serving"]').text()).toContain('当前无人办理')
+    await w.get('[data-testid="counter-resume-W001"]').trigger('click')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('counter_resume', { req: { ticket_no: 'W001' } })
+    expect(w.get('[data-testid="counter-serving"]').text()).toContain('正在办理：W001')
+
+    await w.get('[data-testid="counter-call-number"]').trigger('click')
+    await w.get('[data-testid="counter-number-input"]').setValue('w7')
+    await w.get('[data-testid="counter-number-call"]').trigger('submit')
+    await flushPromises()
+    expect(invoke).toHaveBeenCalledWith('counter_call_number', { req: { ticket_no: 'W007' } })
+    expect(w.get('[data-testid="counter-serving"]').text()).toContain('已呼叫：W007')
+    expect(w.find('[data-testid="counter-start"]').exists()).toBe(true)
     w.unmount()
   })
 

@@ -209,5 +209,5 @@ export function status(over: Partial<Status> = {}): Status {
 }
 
 export function counterIdle(): import('../api/contract').CounterState {
-  return { serving: null, waiting: [], called_today: 0, window_no: null }
+  return { serving: null, serving_started: false, waiting: [], suspended: [], called_today: 0, window_no: null }
 }
