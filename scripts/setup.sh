@@ -3,7 +3,8 @@
 # already there. Sourced by scripts/test.sh and scripts/demo.sh; safe to run again.
 set -euo pipefail
 
-# Debian packages: compilers for SQLCipher and its vendored OpenSSL (perl, make), pkg-config.
+# Debian packages: a C compiler for SQLCipher, OpenSSL's headers for its crypto (libssl-dev,
+# below), pkg-config.
 SHIMIN_APT_PACKAGES=(build-essential pkg-config perl make curl ca-certificates git)
 # The desk app (Tauri 2 on WebKitGTK): build dependencies, and what its end-to-end tests run
 # headless (tests/src/desktop.rs): X server, session bus, WebDriver, Secret Service (gnome-keyring,

@@ -10,11 +10,13 @@
 # what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+shimin_step() { echo "== $(date -u +%H:%M:%S) $*"; } # each step with its start (where the minutes go)
+shimin_step "setup"
 source scripts/setup.sh
 
-echo "== cargo fmt --check"
+shimin_step "cargo fmt --check"
 cargo fmt --all --check
-echo "== ui: type check, build (embedded into the desk app), Vitest"
+shimin_step "ui: type check, build (embedded into the desk app), Vitest"
 shimin_build_ui
 (cd ui && npm test --silent)
 # Clippy lints the workspace's crates while they are compiled for the tests: clippy-driver as the
@@ -28,9 +30,9 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 source scripts/pg.sh
 shimin_pg_start
 trap shimin_pg_stop EXIT
-echo "== cargo test, linted by clippy (SQLite; the benchmark smoke run also measures PostgreSQL and two instances)"
+shimin_step "cargo test, linted by clippy (SQLite; the benchmark smoke run also measures PostgreSQL and two instances)"
 SHIMIN_TEST_DATABASE="" SHIMIN_BENCH_POSTGRES="$SHIMIN_PG_URL" cargo test --workspace --locked
-echo "== on PostgreSQL: the server's, the client's and the end-to-end suites again"
+shimin_step "on PostgreSQL: the server's, the client's and the end-to-end suites again"
 # The `it` binaries the pass above built, run again (from their package directory, as cargo
 # runs them). Not `cargo test --test it`: selecting fewer targets unifies dependency features
 # differently and would rebuild much of the dependency tree.
@@ -53,7 +55,7 @@ for entry in "${shimin_its[@]}"; do
   echo "-- $(basename "$dir")/tests/it on PostgreSQL"
   (cd "$dir" && SHIMIN_TEST_DATABASE="$SHIMIN_PG_URL" "$exe")
 done
-echo "== both Debian packages (installer/build.sh --debug: no second, release build)"
+shimin_step "both Debian packages (installer/build.sh --debug: no second, release build)"
 # The packages take the binaries the tests above ran (the Tauri CLI only bundles the app: a
 # build of its own would resolve features differently and compile much of the tree again).
 shimin_target="${CARGO_TARGET_DIR:-target}"
@@ -72,9 +74,10 @@ dpkg-deb --ctrl-tarfile "$shimin_deb" | tar -xO ./conffiles | grep -qx /etc/shim
   { echo "desk package without its machine-wide settings conffile" >&2; exit 1; }
 rm -rf "$shimin_deb_dir"
 echo "packages built: $shimin_deb $shimin_server_deb"
-echo "== the desk package one version up (scripts/desk-deb-at-version.sh), for the update test"
+shimin_step "the desk package one version up (scripts/desk-deb-at-version.sh), for the update test"
 shimin_next_deb="$(bash scripts/desk-deb-at-version.sh "${shimin_version%.*}.$((${shimin_version##*.} + 1))" \
   "$shimin_target/clean-root/next")"
-echo "== the packages in clean Debian 12 roots (scripts/clean-root.sh)"
+shimin_step "the packages in clean Debian 12 roots (scripts/clean-root.sh)"
 bash scripts/clean-root.sh "$shimin_server_deb" "$shimin_deb" "$shimin_next_deb" "$shimin_target/debug/shimin-server" \
   "$shimin_target/clean-root"
+shimin_step "all checks and tests passed"

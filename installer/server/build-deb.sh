@@ -19,8 +19,9 @@ install -D -m 0644 "$here/README.Debian" "$stage/usr/share/doc/shimin-server/REA
 install -d "$stage/DEBIAN"
 install -m 0755 "$here/postinst" "$here/prerm" "$here/postrm" "$stage/DEBIAN/"
 echo /etc/shimin/server.toml > "$stage/DEBIAN/conffiles"
-# Shared libraries the binary links (everything else, SQLCipher among them, is inside it).
-depends="libc6 (>= 2.34), libgcc-s1, adduser"
+# Shared libraries the binary links (everything else, SQLCipher among them, is inside it;
+# SQLCipher's crypto is the system's libcrypto).
+depends="libc6 (>= 2.34), libgcc-s1, libssl3, adduser"
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: shimin-server
 Version: $version
