@@ -6,6 +6,7 @@ use serde::Serialize;
 use shimin_client::view::facts;
 use shimin_client::{ClockLevel, Clocks, Countdown, ItemView, SyncStatus};
 use shimin_domain::calendar::WorkCalendar;
+use shimin_domain::card::Card;
 use shimin_domain::item::{citizen_progress_zh, decide, Command, CustodyStep, ItemKind, Status};
 use shimin_protocol::{AttachmentRef, Colleague, Delivery, Matter, Slot, Unit, UserInfo};
 use std::collections::HashMap;
@@ -83,7 +84,17 @@ pub struct CountdownView {
     pub remaining_minutes: i64,
     pub level: ClockLevel,
     pub provisional: bool,
+    /// The supervision card held now (`yellow`, `red`), if any.
+    pub card: Option<&'static str>,
+    /// The next card and the working minutes until it comes.
+    pub next_card: Option<NextCardView>,
     pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NextCardView {
+    pub card: &'static str,
+    pub minutes: i64,
 }
 
 /// Working minutes as the counter reads them: "1天2小时5分" (a working day is 8 working hours
@@ -101,10 +112,23 @@ pub fn working_span(minutes: i64) -> String {
 impl From<Countdown> for CountdownView {
     fn from(c: Countdown) -> CountdownView {
         let minutes = c.remaining.as_secs().div_euclid(60);
-        let mut label = match c.level {
-            ClockLevel::Paused => format!("暂停（补正中，剩余{}）", working_span(minutes)),
-            ClockLevel::Overdue => format!("已超期 {}", working_span(minutes)),
-            ClockLevel::Warning | ClockLevel::Normal => format!("剩余 {}", working_span(minutes)),
+        let next = c
+            .next_card
+            .map(|(card, left)| (card, left.as_secs().div_euclid(60)));
+        // What the clerk is judged by comes with the time left: the next card and when.
+        let mut label = match (c.level, c.card, next) {
+            (ClockLevel::Paused, ..) => format!("暂停（补正中，剩余{}）", working_span(minutes)),
+            (ClockLevel::Overdue, ..) => format!("已超期 {}，红牌", working_span(minutes)),
+            (_, Some(Card::Yellow), _) => format!("已黄牌，{}后红牌", working_span(minutes)),
+            (_, _, Some((card, m))) if m < minutes => {
+                format!(
+                    "剩余 {}（{}后{}）",
+                    working_span(minutes),
+                    working_span(m),
+                    card.name_zh()
+                )
+            }
+            _ => format!("剩余 {}（到期红牌）", working_span(minutes)),
         };
         if c.provisional {
             label.push_str("（暂定）");
@@ -115,6 +139,11 @@ impl From<Countdown> for CountdownView {
             remaining_minutes: minutes,
             level: c.level,
             provisional: c.provisional,
+            card: c.card.map(Card::code),
+            next_card: next.map(|(card, minutes)| NextCardView {
+                card: card.code(),
+                minutes,
+            }),
             label,
         }
     }
@@ -538,12 +567,37 @@ mod tests {
             remaining: WorkingDuration::from_secs(secs),
             level,
             provisional,
+            card: None,
+            next_card: None,
         };
-        let v = CountdownView::from(c(ClockLevel::Normal, 42 * 60 + 30, false));
-        assert_eq!((v.label.as_str(), v.remaining_minutes), ("剩余 42分", 42));
+        let yellow_in = |secs| Some((Card::Yellow, WorkingDuration::from_secs(secs)));
+        let v = CountdownView::from(Countdown {
+            next_card: yellow_in(20 * 60 + 10),
+            ..c(ClockLevel::Normal, 42 * 60 + 30, false)
+        });
+        assert_eq!(
+            (v.label.as_str(), v.remaining_minutes),
+            ("剩余 42分（20分后黄牌）", 42)
+        );
+        assert_eq!(
+            v.next_card,
+            Some(NextCardView {
+                card: "yellow",
+                minutes: 20
+            })
+        );
         assert_eq!(v.clock_name, "预约响应");
-        let v = CountdownView::from(c(ClockLevel::Overdue, -61 * 60, true));
-        assert_eq!(v.label, "已超期 1小时1分（暂定）");
+        let v = CountdownView::from(Countdown {
+            card: Some(Card::Yellow),
+            next_card: Some((Card::Red, WorkingDuration::from_secs(9 * 60))),
+            ..c(ClockLevel::Warning, 9 * 60, false)
+        });
+        assert_eq!((v.label.as_str(), v.card), ("已黄牌，9分后红牌", Some("yellow")));
+        let v = CountdownView::from(Countdown {
+            card: Some(Card::Red),
+            ..c(ClockLevel::Overdue, -61 * 60, true)
+        });
+        assert_eq!(v.label, "已超期 1小时1分，红牌（暂定）");
         assert_eq!(v.remaining_minutes, -61);
         assert!(CountdownView::from(c(ClockLevel::Paused, 600, false))
             .label

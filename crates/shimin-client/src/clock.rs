@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::{SiteCalendar, WorkCalendar};
+use shimin_domain::card::{card_state, Card};
 use shimin_domain::clock::{remaining, Deadline, DeadlineState, WorkingDuration};
 use shimin_domain::item::ItemKind;
 use shimin_domain::ladder::{self, LadderConfig, Presence, Recipient, StepLevel};
@@ -50,6 +51,10 @@ pub struct Countdown {
     pub level: ClockLevel,
     /// The deadline lies in a year without an official holiday schedule (暂定): it may move.
     pub provisional: bool,
+    /// The supervision card the item holds now (R-SUP); `None` while paused.
+    pub card: Option<Card>,
+    /// The next card and the working time until it comes.
+    pub next_card: Option<(Card, WorkingDuration)>,
 }
 
 /// Next year's official holiday schedule is missing (shown from 1 December on).
@@ -188,6 +193,8 @@ impl Clocks {
                     remaining,
                     level: ClockLevel::Paused,
                     provisional: false,
+                    card: None,
+                    next_card: None,
                 }))
             }
             // The server's record is the authority while no local op changed the item.
@@ -197,22 +204,25 @@ impl Clocks {
             },
             (_, _, DeadlineState::Running(d)) => d,
         };
+        let warnings = warning_points(&self.calendar, clock.start, &deadline, rule(clock.kind).warn_at)?;
         let level = if now > deadline.due {
             ClockLevel::Overdue
-        } else if warning_points(&self.calendar, clock.start, &deadline, rule(clock.kind).warn_at)?
-            .iter()
-            .any(|p| *p <= now)
-        {
+        } else if warnings.iter().any(|p| *p <= now) {
             ClockLevel::Warning
         } else {
             ClockLevel::Normal
         };
+        let cards = card_state(now, &warnings, deadline.due);
         Ok(Some(Countdown {
             clock: clock.kind,
             due: Some(deadline.due),
             remaining: remaining(&self.calendar, now, deadline.due),
             level,
             provisional: deadline.provisional,
+            card: cards.held,
+            next_card: cards
+                .next
+                .map(|(card, at)| (card, remaining(&self.calendar, now, at))),
         }))
     }
 

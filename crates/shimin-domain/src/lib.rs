@@ -7,6 +7,7 @@
 
 pub mod attachment;
 pub mod calendar;
+pub mod card;
 pub mod clock;
 pub mod counter;
 pub mod identity;

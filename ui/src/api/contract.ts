@@ -91,7 +91,12 @@ export interface Countdown {
   remaining_minutes: number
   level: ClockLevel
   provisional: boolean
-  /// Ready-made Chinese label, e.g. "剩余 0小时42分" / "已超期 1天2小时" / "暂停（补正中）".
+  /// The supervision card held now (R-SUP): yellow once the deadline is near, red once missed.
+  card?: 'yellow' | 'red' | null
+  /// The next card and the working minutes until it comes (what the clerk is judged by).
+  next_card?: { card: 'yellow' | 'red'; minutes: number } | null
+  /// Ready-made Chinese label, e.g. "剩余 42分（20分后黄牌）" / "已黄牌，9分后红牌" /
+  /// "已超期 1天2小时，红牌" / "暂停（补正中，剩余…）".
   label: string
 }
 
