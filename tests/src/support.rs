@@ -312,6 +312,15 @@ pub async fn desk(dir: &Path, name: &str, endpoints: &[String], user: &DemoUser)
     desk
 }
 
+/// Sends a request: its JSON answer decoded, or the status of a refusal.
+async fn json_or_status<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, u16> {
+    let resp = req.send().await.expect("request sent");
+    if !resp.status().is_success() {
+        return Err(resp.status().as_u16());
+    }
+    Ok(resp.json().await.expect("a JSON answer"))
+}
+
 /// The citizen portal's side: the intake API with the portal service account.
 #[derive(Debug)]
 pub struct Portal {
@@ -391,16 +400,7 @@ impl Portal {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, u16> {
-        let resp = self
-            .request(reqwest::Method::GET, path)
-            .query(query)
-            .send()
-            .await
-            .expect("request sent");
-        if !resp.status().is_success() {
-            return Err(resp.status().as_u16());
-        }
-        Ok(resp.json().await.expect("a JSON answer"))
+        json_or_status(self.request(reqwest::Method::GET, path).query(query)).await
     }
 
     /// `POST path` with a JSON body, decoded, or the status of a refusal.
@@ -409,16 +409,7 @@ impl Portal {
         path: &str,
         body: &impl serde::Serialize,
     ) -> Result<T, u16> {
-        let resp = self
-            .request(reqwest::Method::POST, path)
-            .json(body)
-            .send()
-            .await
-            .expect("request sent");
-        if !resp.status().is_success() {
-            return Err(resp.status().as_u16());
-        }
-        Ok(resp.json().await.expect("a JSON answer"))
+        json_or_status(self.request(reqwest::Method::POST, path).json(body)).await
     }
 
     /// Pushes one mutation of `op` on `item` (the session's client, its next sequence number);

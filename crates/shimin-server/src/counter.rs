@@ -34,10 +34,7 @@ pub async fn record(
     user: AuthUser,
     Json(batch): Json<TicketEventBatch>,
 ) -> Result<Json<TicketEventReceipt>> {
-    let actor = user.actor();
-    let Some(unit_id) = actor.unit_id.filter(|_| may_record(&actor)) else {
-        return Err(Error::Forbidden);
-    };
+    let unit_id = counter_unit(&user)?;
     if batch.events.len() > MAX_TICKET_EVENT_BATCH {
         return Err(Error::invalid(
             "events",
@@ -73,6 +70,15 @@ pub async fn record(
     }
     tx.commit().await?;
     Ok(Json(TicketEventReceipt { recorded }))
+}
+
+/// The unit of a user with a counter (the only ones who record or receive tickets).
+fn counter_unit(user: &AuthUser) -> Result<i64> {
+    let actor = user.actor();
+    actor
+        .unit_id
+        .filter(|_| may_record(&actor))
+        .ok_or(Error::Forbidden)
 }
 
 /// Why an event cannot be recorded as it is.
@@ -120,10 +126,7 @@ pub async fn transfers(
     query: std::result::Result<Query<TransferQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<TransferredTicket>>> {
     let Query(q) = query.map_err(|e| Error::Malformed(e.body_text()))?;
-    let actor = user.actor();
-    let Some(unit) = actor.unit_id.filter(|_| may_record(&actor)) else {
-        return Err(Error::Forbidden);
-    };
+    let unit = counter_unit(&user)?;
     if !(1..=99).contains(&q.window) {
         return Err(Error::invalid("window", "窗口号应为 1 到 99 之间的数字"));
     }

@@ -29,6 +29,17 @@ fn events(t0: chrono::DateTime<Utc>, steps: &[(&str, TicketStep, i64)]) -> Vec<T
         .collect()
 }
 
+/// Hands counter events in through the API, as a desk does.
+async fn hand_in(api: &Api, events: &[TicketEvent]) -> Result<TicketEventReceipt, u16> {
+    api.post_json(
+        paths::TICKET_EVENTS,
+        &TicketEventBatch {
+            events: events.to_vec(),
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn counter_steps_recorded_offline_reach_the_server_once_with_suspended_time_excluded() {
     use TicketStep::*;
@@ -66,15 +77,7 @@ async fn counter_steps_recorded_offline_reach_the_server_once_with_suspended_tim
 
     // Sent again (a lost answer): counted once.
     let api = Api::login_as(&server, &clerk.username).await;
-    let again: TicketEventReceipt = api
-        .post_json(
-            paths::TICKET_EVENTS,
-            &TicketEventBatch {
-                events: steps.clone(),
-            },
-        )
-        .await
-        .unwrap();
+    let again = hand_in(&api, &steps).await.unwrap();
     assert_eq!(again.recorded, 0, "every event was known");
     assert_eq!(
         shimin_server::inspect::ticket_events(server.store())
@@ -143,18 +146,8 @@ async fn ticket_reports_follow_the_counter_scope() {
     let day = to_local(t0).date();
     for (user, ticket) in [(&clerk, "W001"), (&other, "W009")] {
         let api = Api::login_as(&server, &user.username).await;
-        let receipt: TicketEventReceipt = api
-            .post_json(
-                paths::TICKET_EVENTS,
-                &TicketEventBatch {
-                    events: events(
-                        t0,
-                        &[(ticket, TicketStep::Called, 1), (ticket, TicketStep::Finished, 9)],
-                    ),
-                },
-            )
-            .await
-            .unwrap();
+        let steps = [(ticket, TicketStep::Called, 1), (ticket, TicketStep::Finished, 9)];
+        let receipt = hand_in(&api, &events(t0, &steps)).await.unwrap();
         assert_eq!(receipt.recorded, 2);
     }
 
@@ -192,14 +185,7 @@ async fn ticket_reports_follow_the_counter_scope() {
     assert_eq!(tickets_of(agent.username.clone()).await, Err(403));
 
     let api = Api::login_as(&server, &agent.username).await;
-    let refused = api
-        .post_json::<TicketEventReceipt>(
-            paths::TICKET_EVENTS,
-            &TicketEventBatch {
-                events: events(t0, &[("W001", TicketStep::Called, 1)]),
-            },
-        )
-        .await;
+    let refused = hand_in(&api, &events(t0, &[("W001", TicketStep::Called, 1)])).await;
     assert_eq!(refused, Err(403), "an agent has no counter");
 }
 
@@ -229,15 +215,7 @@ async fn a_transferred_ticket_is_listed_for_its_window_of_the_site() {
     bad[0].to_window = Some(5);
     steps.extend(bad);
     let api_a = Api::login_as(&server, &a.username).await;
-    let receipt: TicketEventReceipt = api_a
-        .post_json(
-            paths::TICKET_EVENTS,
-            &TicketEventBatch {
-                events: steps.clone(),
-            },
-        )
-        .await
-        .unwrap();
+    let receipt = hand_in(&api_a, &steps).await.unwrap();
     assert_eq!(
         receipt.recorded, 2,
         "the two bad events are settled without a row"
