@@ -25,7 +25,9 @@ shimin_build_ui
 # with test builds): ~12 minutes of a cold run on 2 cores. The workspace has no benches or
 # examples, so the test build's targets are `--all-targets`'s. Every cargo command below (and in
 # the scripts it runs) inherits this, so they all reuse one build.
-export RUSTC_WORKSPACE_WRAPPER="${RUSTC_WORKSPACE_WRAPPER-$(command -v clippy-driver)}"
+export RUSTC_WORKSPACE_WRAPPER="${RUSTC_WORKSPACE_WRAPPER-$(command -v clippy-driver || true)}"
+# An empty wrapper would build without linting, silently.
+[ -n "$RUSTC_WORKSPACE_WRAPPER" ] || { echo "clippy-driver not found (rustup component add clippy)" >&2; exit 1; }
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 source scripts/pg.sh
 shimin_pg_start

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use shimin_domain::calendar::to_local;
 use shimin_domain::counter::{may_record, ticket_scope, ticket_times, TicketStep};
 use shimin_protocol::{
@@ -17,12 +17,10 @@ use shimin_protocol::{
 };
 
 use crate::auth::AuthUser;
+use crate::reveals::MAX_CLOCK_AHEAD;
 use crate::store::{TicketEventRow, TicketScope};
 use crate::{Error, Result, SharedState};
 
-/// How far ahead of the server's clock a desk's event time may be before the server records
-/// its own time instead (as for reveals).
-const MAX_CLOCK_AHEAD: Duration = Duration::minutes(10);
 /// Calls the hall screen shows (the current call of each window and the last few).
 const HALL_CALLS_SHOWN: i64 = 40;
 

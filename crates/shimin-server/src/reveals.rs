@@ -13,9 +13,10 @@ use crate::auth::AuthUser;
 use crate::store::RevealRow;
 use crate::{Error, Result, SharedState};
 
-/// How far ahead of the server's clock a desk's reveal time may be (a desk clock a little
-/// fast is corrected by the offset; beyond this the server records its own time instead).
-const MAX_CLOCK_AHEAD: Duration = Duration::minutes(10);
+/// How far ahead of the server's clock a time a desk recorded (a reveal, a counter event) may
+/// be: a desk clock a little fast is corrected by the offset; beyond this the server records
+/// its own time instead.
+pub(crate) const MAX_CLOCK_AHEAD: Duration = Duration::minutes(10);
 
 /// `POST REVEALS`: records the desk's reveals. Only users whose desks hold personal data in
 /// full (unit office roles, agents) have anything to reveal; a record naming an item the server

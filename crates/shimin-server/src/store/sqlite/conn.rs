@@ -1675,9 +1675,6 @@ struct TicketEventSqlNamed {
 
 impl TicketEventSql {
     pub(super) fn decode(self) -> Result<TicketEventRow> {
-        let uuid = |s: &str| {
-            Uuid::parse_str(s).map_err(|e| Error::internal(format!("bad uuid {s:?} in ticket_events: {e}")))
-        };
         Ok(TicketEventRow {
             id: uuid(&self.id)?,
             client_id: self.client_id,
