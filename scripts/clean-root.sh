@@ -150,9 +150,29 @@ plain_http = true
 TOML
 
 # A display number Xvfb picks itself (a stale lock or socket of another server can't mislead).
-Xvfb -displayfd 3 -screen 0 1366x768x24 -nolisten tcp 3>"$work/display" >"$out/xvfb.log" 2>&1 &
-pids+=($!)
-wait_for 20 "the X server" test -s "$work/display"
+# Started again if it gives up (one CI run saw it time out once); its log is shown if it never
+# comes up.
+start_xvfb() {
+  : >"$work/display"
+  Xvfb -displayfd 3 -screen 0 1366x768x24 -nolisten tcp 3>"$work/display" >>"$out/xvfb.log" 2>&1 &
+  xvfb_pid=$!
+  pids+=("$xvfb_pid")
+}
+xvfb_up() { test -s "$work/display"; }
+xvfb_started=no
+for attempt in 1 2 3; do
+  start_xvfb
+  for _ in $(seq 300); do
+    xvfb_up && break
+    kill -0 "$xvfb_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if xvfb_up; then xvfb_started=yes; break; fi
+  echo "clean-root: Xvfb did not come up (attempt $attempt):" >&2
+  tail -n 20 "$out/xvfb.log" >&2 || true
+  kill "$xvfb_pid" 2>/dev/null || true
+done
+[ "$xvfb_started" = yes ] || fail "the X server did not start (log: $out/xvfb.log)"
 display=":$(tr -dc 0-9 <"$work/display")"
 export DISPLAY="$display"
 mkdir -p "$desk/tmp/.X11-unix"

@@ -342,6 +342,26 @@ fn merge_pauses(pauses: &[Pause]) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>
     merged
 }
 
+/// Working time from `start` to `end` outside `pauses` (补正): the time a clock actually ran,
+/// e.g. to answer or to complete an item (statistics' mean handling time).
+pub fn working_time_with_pauses(
+    cal: &WorkCalendar,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    pauses: &[Pause],
+) -> WorkingDuration {
+    if end <= start {
+        return WorkingDuration::ZERO;
+    }
+    let paused: i64 = merge_pauses(pauses)
+        .into_iter()
+        .map(|(from, to)| (from.max(start), to.unwrap_or(end).min(end)))
+        .filter(|(from, to)| from < to)
+        .map(|(from, to)| working_time_between(cal, from, to).as_secs())
+        .sum();
+    WorkingDuration::from_secs(working_time_between(cal, start, end).as_secs() - paused)
+}
+
 /// A working-time clock of length `dur` from `start`, stopped during supplement periods (补正):
 /// working time inside pauses does not count, so the deadline moves later by the working time
 /// paused. If an open pause began before the clock ran out, the clock is [`DeadlineState::Paused`].

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::role::{Actor, Role};
+use crate::role::{Actor, FigureScope, Role};
 
 /// One step of a ticket at a counter. Codes are stable (stored and sent on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,17 +163,6 @@ pub fn ticket_times(issued_at: DateTime<Utc>, steps: &[(TicketStep, DateTime<Utc
     }
 }
 
-/// Whose tickets a user may see with their times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketScope {
-    /// A clerk: the tickets of their own counter.
-    Own(i64),
-    /// A unit's leader: every counter of the unit.
-    Unit(i64),
-    /// Supervision roles: every counter (tickets carry no personal data).
-    All,
-}
-
 /// Who may record counter events: users whose desk has a counter ([`Role::workspace`]), bound
 /// to a unit.
 pub fn may_record(actor: &Actor) -> bool {
@@ -181,11 +170,11 @@ pub fn may_record(actor: &Actor) -> bool {
 }
 
 /// The tickets `actor` may see in reports; `None`: no counter work to see.
-pub fn ticket_scope(actor: &Actor) -> Option<TicketScope> {
+pub fn ticket_scope(actor: &Actor) -> Option<FigureScope> {
     match (actor.role, actor.unit_id) {
-        (Role::DeptLeader, Some(unit)) => Some(TicketScope::Unit(unit)),
-        (r, _) if r.is_supervision() => Some(TicketScope::All),
-        (r, Some(_)) if r.workspace().has_counter() => Some(TicketScope::Own(actor.user_id)),
+        (Role::DeptLeader, Some(unit)) => Some(FigureScope::Unit(unit)),
+        (r, _) if r.is_supervision() => Some(FigureScope::All),
+        (r, Some(_)) if r.workspace().has_counter() => Some(FigureScope::Own(actor.user_id)),
         _ => None,
     }
 }
@@ -337,10 +326,10 @@ mod tests {
                 unit_id: unit,
             };
             let expected = match role {
-                Role::Clerk => Some(TicketScope::Own(3)),
-                Role::DeptLeader => Some(TicketScope::Unit(7)),
+                Role::Clerk => Some(FigureScope::Own(3)),
+                Role::DeptLeader => Some(FigureScope::Unit(7)),
                 Role::Manager | Role::CenterLeader | Role::Intake | Role::Inspector | Role::Sysadmin => {
-                    Some(TicketScope::All)
+                    Some(FigureScope::All)
                 }
                 Role::NetAdmin | Role::Agent | Role::Portal => None,
             };

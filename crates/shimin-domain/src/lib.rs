@@ -16,4 +16,5 @@ pub mod ladder;
 pub mod login;
 pub mod password;
 pub mod role;
+pub mod stats;
 pub mod statutory;

@@ -209,6 +209,18 @@ impl Actor {
     }
 }
 
+/// Whose figures a user may read (statistics, counter tickets with their times): never more
+/// than the read scope's units, and for those at a counter only their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FigureScope {
+    /// One person's own figures (user id).
+    Own(i64),
+    /// One unit's figures and its persons'.
+    Unit(i64),
+    /// Every unit's (supervision roles; figures carry no personal data).
+    All,
+}
+
 /// The kind of a unit (单位).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnitKind {

@@ -50,6 +50,10 @@ impl ClockKind {
         }
     }
 
+    pub fn from_code(code: &str) -> Option<ClockKind> {
+        ClockKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     /// The name a clerk knows the limit by.
     pub fn name_zh(self) -> &'static str {
         match self {
@@ -186,6 +190,8 @@ pub struct ItemClock {
     /// When the clock's duty was met (reservation handled, answered, application decided,
     /// completed …); `None` while the clock still runs.
     pub met_at: Option<DateTime<Utc>>,
+    /// Which entry of the history met it (its actor is the person the statistics credit).
+    pub met_by: Option<usize>,
 }
 
 impl ItemClock {
@@ -202,6 +208,12 @@ impl ItemClock {
         promised_days: Option<u32>,
     ) -> Result<DeadlineState, ClockError> {
         deadline_for(cal, self.kind, self.start, promised_days, &self.pauses)
+    }
+
+    /// The working time the clock has run until its duty was met (or until `now` while it
+    /// runs), supplement periods excluded (R-STAT's mean handling time).
+    pub fn used(&self, cal: &WorkCalendar, now: DateTime<Utc>) -> WorkingDuration {
+        crate::clock::working_time_with_pauses(cal, self.start, self.met_at.unwrap_or(now), &self.pauses)
     }
 }
 
@@ -243,32 +255,37 @@ fn clock_met(clock: ClockKind, status: Status) -> bool {
 }
 
 /// The clock an item of `kind` received at `received` runs after `history` (oldest first;
-/// entries that do not change the status, e.g. notes or the `created` entry, are ignored).
+/// entries that do not change the status, e.g. notes or the `created` entry, are ignored): the
+/// last of [`item_clocks`].
+pub fn item_clock(kind: ItemKind, received: DateTime<Utc>, history: &[Transition]) -> Option<ItemClock> {
+    item_clocks(kind, received, history).pop()
+}
+
+/// Every clock an item of `kind` received at `received` ran over `history`, oldest first (an
+/// application's pre-review, then its completion clock; statistics judge each).
 ///
 /// Rules: the reception clock ([`clock_on_reception`]) starts at `received`; a transition
-/// listed by [`clock_on_transition`] starts a new clock at its instant (earlier pauses are
-/// dropped); entering [`Status::Supplement`] pauses the clock (补正), leaving it resumes it; the
-/// first status that meets the clock's duty stops it (`met_at`).
-pub fn item_clock(kind: ItemKind, received: DateTime<Utc>, history: &[Transition]) -> Option<ItemClock> {
-    let mut clock = clock_on_reception(kind).map(|k| ItemClock {
-        kind: k,
-        start: received,
+/// listed by [`clock_on_transition`] starts a new clock at its instant (the one before ends
+/// there, met or not); entering [`Status::Supplement`] pauses the clock (补正), leaving it
+/// resumes it; the first status that meets the clock's duty stops it (`met_at`, `met_by`).
+pub fn item_clocks(kind: ItemKind, received: DateTime<Utc>, history: &[Transition]) -> Vec<ItemClock> {
+    let started = |kind: ClockKind, start: DateTime<Utc>| ItemClock {
+        kind,
+        start,
         pauses: Vec::new(),
         met_at: None,
-    });
+        met_by: None,
+    };
+    let mut clocks: Vec<ItemClock> = clock_on_reception(kind)
+        .map(|k| started(k, received))
+        .into_iter()
+        .collect();
     let mut status = kind.initial_status();
-    for t in history {
+    for (index, t) in history.iter().enumerate() {
         if t.status == status {
             continue;
         }
-        if let Some(k) = clock_on_transition(kind, status, t.status) {
-            clock = Some(ItemClock {
-                kind: k,
-                start: t.at,
-                pauses: Vec::new(),
-                met_at: None,
-            });
-        } else if let Some(c) = clock.as_mut().filter(|c| c.met_at.is_none()) {
+        if let Some(c) = clocks.last_mut().filter(|c| c.met_at.is_none()) {
             if t.status == Status::Supplement {
                 c.pauses.push(Pause { from: t.at, to: None });
             } else if status == Status::Supplement {
@@ -277,12 +294,18 @@ pub fn item_clock(kind: ItemKind, received: DateTime<Utc>, history: &[Transition
                 }
             }
         }
-        if let Some(c) = clock.as_mut().filter(|c| c.met_at.is_none()) {
-            if clock_met(c.kind, t.status) {
+        let next = clock_on_transition(kind, status, t.status);
+        if let Some(c) = clocks.last_mut().filter(|c| c.met_at.is_none()) {
+            // A new clock ends the one before: the item moved past its duty.
+            if next.is_some() || clock_met(c.kind, t.status) {
                 c.met_at = Some(t.at);
+                c.met_by = Some(index);
             }
+        }
+        if let Some(k) = next {
+            clocks.push(started(k, t.at));
         }
         status = t.status;
     }
-    clock
+    clocks
 }

@@ -12,6 +12,7 @@ use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
+use shimin_domain::stats::Dimension;
 
 /// A domain enum with stable codes.
 pub trait Coded: Sized + Copy {
@@ -42,6 +43,7 @@ coded!(Presence, "presence");
 coded!(UnitKind, "unit kind");
 coded!(PersonalField, "personal field");
 coded!(TicketStep, "ticket step");
+coded!(Dimension, "dimension");
 
 pub fn serialize<T: Coded, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.code())

@@ -24,12 +24,14 @@ pub mod coded;
 pub mod codes;
 pub mod counter;
 pub mod items;
+pub mod stats;
 pub mod sync;
 
 pub use api::*;
 pub use catalog::*;
 pub use counter::*;
 pub use items::*;
+pub use stats::*;
 pub use sync::*;
 
 /// The protocol version this build speaks.
@@ -88,6 +90,8 @@ pub mod paths {
     pub const COUNTER_TICKETS: &str = "/api/v1/counter/tickets";
     /// `GET ?window=N`: tickets sent to window N of the caller's site today ([`crate::TransferredTicket`]).
     pub const COUNTER_TRANSFERS: &str = "/api/v1/counter/transfers";
+    /// `GET ?from=&to=`: the statistics of the caller's scope for a period ([`crate::StatsReport`]).
+    pub const STATS: &str = "/api/v1/stats";
     /// The newest desk release the county published (signed); outside the protocol gate, so
     /// that a desk too old for the protocol still finds its update.
     pub const UPDATE_LATEST: &str = "/api/v1/updates/latest";

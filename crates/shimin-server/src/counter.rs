@@ -18,7 +18,7 @@ use shimin_protocol::{
 
 use crate::auth::AuthUser;
 use crate::reveals::MAX_CLOCK_AHEAD;
-use crate::store::{TicketEventRow, TicketScope};
+use crate::store::{FigureScope, TicketEventRow};
 use crate::{Error, Result, SharedState};
 
 /// Calls the hall screen shows (the current call of each window and the last few).
@@ -155,7 +155,7 @@ pub async fn tickets(
     query: std::result::Result<Query<TicketQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<TicketReport>>> {
     let Query(q) = query.map_err(|e| Error::Malformed(e.body_text()))?;
-    let scope: TicketScope = ticket_scope(&user.actor()).ok_or(Error::Forbidden)?;
+    let scope: FigureScope = ticket_scope(&user.actor()).ok_or(Error::Forbidden)?;
     let rows = state.store.reader().await?.ticket_events(q.day, scope).await?;
     // A ticket: its desk, number and issue time (a number can come back to a desk the same day
     // when another window sends it there).

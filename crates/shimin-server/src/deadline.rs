@@ -146,10 +146,20 @@ pub async fn promised_days(reads: &mut dyn Reads, matter_id: Option<i64>) -> Res
 
 /// The plan of a stored item, from its stored history.
 pub async fn plan_item(reads: &mut dyn Reads, cal: &WorkCalendar, item: &StoredItem) -> Result<Plan> {
-    let mut events = reads.events(std::slice::from_ref(&item.id)).await?;
-    let history = transitions(&events.remove(&item.id).unwrap_or_default());
+    let events = history(reads, item.id).await?;
     let promised = promised_days(reads, item.matter_id).await?;
-    Ok(plan(cal, item.kind, item.received_at, &history, promised))
+    Ok(plan(
+        cal,
+        item.kind,
+        item.received_at,
+        &transitions(&events),
+        promised,
+    ))
+}
+
+/// An item's stored history, oldest first.
+async fn history(reads: &mut dyn Reads, id: uuid::Uuid) -> Result<Vec<ItemEvent>> {
+    Ok(reads.events(&[id]).await?.remove(&id).unwrap_or_default())
 }
 
 /// What [`refresh`] did to an item's deadline.
@@ -163,7 +173,8 @@ pub struct Refreshed {
 }
 
 /// Recomputes a stored item's deadline and next alert from its history and writes them
-/// (without a new version: the caller decides whether the change is one desks must pull).
+/// (without a new version: the caller decides whether the change is one desks must pull), and
+/// the item's statistics rows ([`crate::stats::project`]).
 /// With `keep_met`, an item whose clock has met its duty keeps its recorded deadline (a
 /// calendar update does not rewrite history). Runs inside the caller's write transaction.
 pub async fn refresh(
@@ -172,7 +183,11 @@ pub async fn refresh(
     item: &StoredItem,
     keep_met: bool,
 ) -> Result<Refreshed> {
-    let plan = plan_item(tx, cal, item).await?;
+    let events = history(tx, item.id).await?;
+    let promised = promised_days(tx, item.matter_id).await?;
+    let plan = plan(cal, item.kind, item.received_at, &transitions(&events), promised);
+    // The statistics follow the same history (R-STAT).
+    crate::stats::project(tx, cal, item, &events, promised, keep_met).await?;
     let old_due_at = item.due_at;
     let met = plan.clock.as_ref().is_some_and(|c| !c.is_running());
     let (due_at, provisional) = if keep_met && met {

@@ -534,7 +534,9 @@ pub async fn seed(state: &SharedState) -> Result<()> {
     }
     store_demo_images(state).await?;
     let directory = seed_directory(&mut *tx, &county, &hash).await?;
-    seed_items(&mut *tx, &directory, &state.calendar()).await?;
+    if !state.config.demo.as_ref().is_some_and(|d| d.directory_only) {
+        seed_items(&mut *tx, &directory, &state.calendar()).await?;
+    }
     tx.set_meta(SEEDED_KEY, &Utc::now().to_rfc3339()).await?;
     tx.commit().await?;
     tracing::info!(

@@ -44,6 +44,7 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::TICKET_EVENTS, post(crate::counter::record))
         .route(paths::HALL_CALLS, get(crate::counter::hall_calls))
         .route(paths::COUNTER_TICKETS, get(crate::counter::tickets))
+        .route(paths::STATS, get(crate::stats::report))
         .route(paths::COUNTER_TRANSFERS, get(crate::counter::transfers))
         .layer(middleware::from_fn(check_protocol));
     Router::new()

@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod passwords;
 pub mod reveals;
 pub mod scan;
+pub mod stats;
 pub mod store;
 pub mod supervision;
 pub mod sync;
@@ -93,6 +94,9 @@ impl HashParams {
 pub struct DemoOptions {
     /// Create a new reservation through the intake path every so often.
     pub trickle: Option<Duration>,
+    /// Only the directory and the catalogue (units, accounts, matters), no items: for tests
+    /// that write a history of their own and count it.
+    pub directory_only: bool,
 }
 
 /// Server configuration.
@@ -373,6 +377,8 @@ pub async fn start(config: Config) -> Result<RunningServer> {
         blob_lock: tokio::sync::Mutex::new(()),
         calendar: RwLock::new(Arc::new(cal)),
     });
+    // Before the demo: its items are then projected as they are written.
+    stats::ensure_projection(&state).await?;
     if config.demo.is_some() {
         demo::seed(&state).await?;
     }

@@ -406,6 +406,7 @@ async fn main() -> anyhow::Result<()> {
             if cli.demo {
                 config.demo = Some(DemoOptions {
                     trickle: cli.trickle_secs.filter(|s| *s > 0).map(Duration::from_secs),
+                    ..DemoOptions::default()
                 });
             } else if cli.trickle_secs.is_some() {
                 anyhow::bail!("--trickle-secs needs --demo");

@@ -565,9 +565,10 @@ pub(crate) async fn apply(
         place,
     };
     tx.append_event(item.id, &event, seq).await?;
-    if out.status != facts.status {
+    if out.status != facts.status || out.handler_id != facts.handler_id || out.unit_id != facts.unit_id {
         // The history now holds the change: the deadline follows from it (a new clock starts at
-        // the instant the clerk acted, as the desk computes it too).
+        // the instant the clerk acted, as the desk computes it too), and so do the statistics
+        // (who holds a running clock, which unit it counts for).
         deadline::refresh_stored(tx, cal, item.id).await?;
     }
     let old_unit = (out.unit_id != item.unit_id).then_some(item.unit_id);

@@ -624,3 +624,114 @@ proptest! {
         prop_assert_eq!(working_time_between(&cal, s, pushed) - paused, d);
     }
 }
+
+#[test]
+fn working_time_with_pauses_leaves_the_pauses_out() {
+    use shimin_domain::clock::working_time_with_pauses;
+    let p = |from: &str, to: Option<&str>| Pause {
+        from: t(from),
+        to: to.map(t),
+    };
+    // Monday 2 March 2026 (winter hours: 08:30–12:00, 13:30–17:30).
+    let cases: Vec<(&str, &str, Vec<Pause>, i64)> = vec![
+        ("2026-03-02 09:00", "2026-03-02 10:00", vec![], 60),
+        ("2026-03-02 11:00", "2026-03-02 14:00", vec![], 90),
+        (
+            "2026-03-02 09:00",
+            "2026-03-03 10:00",
+            vec![p("2026-03-02 10:00", Some("2026-03-03 09:00"))],
+            120,
+        ),
+        // A pause still open stops the count where it began.
+        (
+            "2026-03-02 09:00",
+            "2026-03-04 09:00",
+            vec![p("2026-03-02 09:30", None)],
+            30,
+        ),
+        // Overlapping pauses count once; a pause outside the span changes nothing.
+        (
+            "2026-03-02 09:00",
+            "2026-03-02 12:00",
+            vec![
+                p("2026-03-02 09:30", Some("2026-03-02 10:30")),
+                p("2026-03-02 10:00", Some("2026-03-02 11:00")),
+                p("2026-03-03 09:00", Some("2026-03-03 10:00")),
+            ],
+            90,
+        ),
+        // Over a weekend: Friday 17:00 to Monday 09:00.
+        ("2026-03-06 17:00", "2026-03-09 09:00", vec![], 60),
+        ("2026-03-02 10:00", "2026-03-02 09:00", vec![], 0),
+    ];
+    for (start, end, pauses, want) in cases {
+        assert_eq!(
+            working_time_with_pauses(&cal(), t(start), t(end), &pauses),
+            min(want),
+            "{start} → {end} {pauses:?}"
+        );
+    }
+}
+
+#[test]
+fn an_application_runs_a_pre_review_then_a_completion_clock_each_met_by_its_entry() {
+    use shimin_domain::item::{ItemKind, Status};
+    use shimin_domain::statutory::{item_clock, item_clocks, Transition};
+    let step = |at: &str, status| Transition { at: t(at), status };
+    let history = [
+        step("2026-03-02 09:00", Status::Submitted), // the `created` entry: no change
+        step("2026-03-02 10:00", Status::Supplement),
+        step("2026-03-03 09:00", Status::Submitted),
+        step("2026-03-03 10:00", Status::Accepted),
+        step("2026-03-03 11:00", Status::Reviewing),
+        step("2026-03-04 09:00", Status::Completed),
+    ];
+    let clocks = item_clocks(ItemKind::Application, t("2026-03-02 09:00"), &history);
+    let summary: Vec<_> = clocks
+        .iter()
+        .map(|c| {
+            (
+                c.kind,
+                show(c.start),
+                c.met_at.map(show),
+                c.met_by,
+                c.pauses.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                ClockKind::PreReview,
+                "2026-03-02 09:00".into(),
+                Some("2026-03-03 10:00".into()),
+                Some(3),
+                1
+            ),
+            (
+                ClockKind::Completion,
+                "2026-03-03 10:00".into(),
+                Some("2026-03-04 09:00".into()),
+                Some(5),
+                0
+            ),
+        ]
+    );
+    assert_eq!(
+        clocks[0].used(&cal(), t("2026-03-09 09:00")),
+        min(120),
+        "the supplement period left out"
+    );
+    assert_eq!(clocks[1].used(&cal(), t("2026-03-09 09:00")), min(120 + 240 + 30));
+    assert_eq!(
+        item_clock(ItemKind::Application, t("2026-03-02 09:00"), &history),
+        clocks.last().cloned()
+    );
+    // A running clock's time runs until now.
+    let running = item_clocks(ItemKind::Consultation, t("2026-03-02 09:00"), &[]);
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].used(&cal(), t("2026-03-02 11:00")), min(120));
+    // Evaluations run no clock.
+    assert!(item_clocks(ItemKind::Evaluation, t("2026-03-02 09:00"), &[]).is_empty());
+}

@@ -195,7 +195,7 @@ pub trait Reads: Send {
     async fn ticket_events(
         &mut self,
         day: chrono::NaiveDate,
-        scope: TicketScope,
+        scope: FigureScope,
     ) -> Result<Vec<(TicketEventRow, String)>>;
     /// The latest calls (叫号, 重呼) of a local day at the site of `unit`, newest first.
     async fn hall_calls(
@@ -211,6 +211,27 @@ pub trait Reads: Send {
         unit: i64,
         window: i32,
     ) -> Result<Vec<TicketEventRow>>;
+
+    // --- statistics (R-STAT) -----------------------------------------------------------------
+    /// The clocks started on the local days `from..=to` in `scope` (a person's: the clocks
+    /// they met or hold), grouped by unit, person and dimension, judged at `now`.
+    async fn stat_clocks(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        scope: FigureScope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatClockGroup>>;
+    /// The ratings given on the local days `from..=to` in `scope`, grouped by unit, person,
+    /// level and exclusion.
+    async fn stat_ratings(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        scope: FigureScope,
+    ) -> Result<Vec<StatRatingGroup>>;
+    /// How many clock rows the projection holds (none while it was never built).
+    async fn stat_clock_count(&mut self) -> Result<i64>;
 
     // --- change sequence, meta --------------------------------------------------------------
     /// The newest committed change sequence number.
@@ -259,6 +280,12 @@ pub trait Writes: Reads {
     async fn record_reveal(&mut self, reveal: &RevealRow) -> Result<bool>;
     /// Records a counter event once (by its id); false when it was recorded already.
     async fn record_ticket_event(&mut self, event: &TicketEventRow) -> Result<bool>;
+    /// Replaces an item's statistics rows by `rows`; with `keep_met`, rows of clocks already
+    /// met stay as they are (a calendar update does not rejudge the past) and only the others
+    /// are replaced.
+    async fn put_stat_clocks(&mut self, item_id: Uuid, rows: &[StatClockRow], keep_met: bool) -> Result<()>;
+    /// Stores (or replaces) the statistics row of a rating.
+    async fn put_stat_rating(&mut self, row: &StatRatingRow) -> Result<()>;
 
     // --- directory, catalogue, calendar -----------------------------------------------------
     async fn add_site(&mut self, name: &str, seq: i64) -> Result<i64>;

@@ -8,6 +8,8 @@ use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemFacts, ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
+use shimin_domain::stats::{ClockTally, Dimension, Rating};
+use shimin_domain::statutory::ClockKind;
 use shimin_protocol::{Applicant, ItemDetails, ItemEvent, ItemRecord};
 use uuid::Uuid;
 
@@ -405,5 +407,108 @@ pub struct TicketEventRow {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// Whose ticket events a read returns (from `shimin_domain::counter::TicketScope`).
-pub use shimin_domain::counter::TicketScope;
+/// Whose figures and ticket events a read returns (`shimin_domain::role::FigureScope`).
+pub use shimin_domain::role::FigureScope;
+
+/// One statutory clock of an item as the statistics count it (`stat_clocks`, R-STAT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatClockRow {
+    pub item_id: Uuid,
+    /// The clock's place among the item's clocks (0: the first).
+    pub ordinal: i32,
+    pub clock: ClockKind,
+    pub dimension: Dimension,
+    pub unit_id: i64,
+    /// Who met the duty; while the clock runs, the item's handler.
+    pub person_id: Option<i64>,
+    /// The local day the clock started (the period it counts in).
+    pub day: NaiveDate,
+    pub started_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub met_at: Option<DateTime<Utc>>,
+    /// Met in time (`Some(true)`), late (`Some(false)`), running (`None`).
+    pub in_time: Option<bool>,
+    pub used_secs: Option<i64>,
+}
+
+/// One rating (好差评) as the statistics count it (`stat_ratings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRatingRow {
+    /// The evaluation item.
+    pub item_id: Uuid,
+    pub rated_id: Uuid,
+    pub unit_id: i64,
+    /// The rated item's handler.
+    pub person_id: Option<i64>,
+    pub day: NaiveDate,
+    pub rating: Rating,
+    /// An upheld appeal removed it from the figures.
+    pub excluded: bool,
+}
+
+/// The clocks of one (unit, person, dimension) in a period, judged at a given instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatClockGroup {
+    pub unit_id: i64,
+    pub person_id: Option<i64>,
+    pub dimension: Dimension,
+    pub tally: ClockTally,
+}
+
+/// The ratings of one (unit, person, level, excluded) in a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRatingGroup {
+    pub unit_id: i64,
+    pub person_id: Option<i64>,
+    pub rating: Rating,
+    pub excluded: bool,
+    pub count: u64,
+}
+
+impl StatClockGroup {
+    /// From a row of the backends' aggregate: (unit, person, dimension code), the counts
+    /// [on time, late, overdue, running] and the working seconds used.
+    pub(crate) fn decode(
+        (unit_id, person_id, dimension): (i64, Option<i64>, &str),
+        [on_time, late, overdue, running]: [i64; 4],
+        used_secs: i64,
+    ) -> crate::Result<StatClockGroup> {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(StatClockGroup {
+            unit_id,
+            person_id,
+            dimension: Dimension::from_code(dimension).ok_or_else(|| {
+                crate::Error::internal(format!("unknown dimension {dimension} in database"))
+            })?,
+            tally: ClockTally {
+                on_time: count(on_time),
+                late: count(late),
+                overdue: count(overdue),
+                running: count(running),
+                used_secs,
+            },
+        })
+    }
+}
+
+impl StatRatingGroup {
+    /// From a row of the backends' aggregate.
+    pub(crate) fn decode(
+        (unit_id, person_id): (i64, Option<i64>),
+        stars: i64,
+        excluded: bool,
+        count: i64,
+    ) -> crate::Result<StatRatingGroup> {
+        let rating = u8::try_from(stars)
+            .ok()
+            .and_then(Rating::from_stars)
+            .ok_or_else(|| crate::Error::internal(format!("bad rating {stars} in database")))?;
+        Ok(StatRatingGroup {
+            unit_id,
+            person_id,
+            rating,
+            excluded,
+            count: u64::try_from(count).unwrap_or(0),
+        })
+    }
+}

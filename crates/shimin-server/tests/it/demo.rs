@@ -121,6 +121,7 @@ async fn trickle_creates_reservations() {
     let ts = start_with(|c| {
         c.demo = Some(shimin_server::DemoOptions {
             trickle: Some(std::time::Duration::from_millis(200)),
+            ..Default::default()
         })
     })
     .await;

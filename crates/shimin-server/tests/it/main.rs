@@ -11,5 +11,6 @@ mod input;
 mod pull;
 mod push;
 mod scope;
+mod stats;
 mod storage;
 mod support;

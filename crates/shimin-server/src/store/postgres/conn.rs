@@ -239,6 +239,16 @@ impl ColleagueSql {
     }
 }
 
+/// The filter of a figures read by `scope` (columns `unit_id`, `person_id`) as parameter
+/// `$n`, with its value.
+fn figure_filter(scope: FigureScope, n: u32) -> (String, Option<i64>) {
+    match scope {
+        FigureScope::Own(user) => (format!("AND person_id = ${n}"), Some(user)),
+        FigureScope::Unit(unit) => (format!("AND unit_id = ${n}"), Some(unit)),
+        FigureScope::All => (String::new(), None),
+    }
+}
+
 fn closed_codes() -> Vec<String> {
     Status::ALL
         .into_iter()
@@ -533,12 +543,12 @@ impl Reads for PgConn {
     async fn ticket_events(
         &mut self,
         day: chrono::NaiveDate,
-        scope: TicketScope,
+        scope: FigureScope,
     ) -> Result<Vec<(TicketEventRow, String)>> {
         let (filter, key) = match scope {
-            TicketScope::Own(user) => ("AND e.user_id = $2", Some(user)),
-            TicketScope::Unit(unit) => ("AND e.unit_id = $2", Some(unit)),
-            TicketScope::All => ("", None),
+            FigureScope::Own(user) => ("AND e.user_id = $2", Some(user)),
+            FigureScope::Unit(unit) => ("AND e.unit_id = $2", Some(unit)),
+            FigureScope::All => ("", None),
         };
         let sql = format!(
             "SELECT {TICKET_EVENT_COLUMNS}, u.display_name FROM ticket_events e JOIN users u ON u.id = e.user_id
@@ -835,6 +845,89 @@ impl Reads for PgConn {
         Ok(hit.is_some())
     }
 
+    async fn stat_clocks(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        scope: FigureScope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatClockGroup>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            unit_id: i64,
+            person_id: Option<i64>,
+            dimension: String,
+            on_time: i64,
+            late: i64,
+            overdue: i64,
+            running: i64,
+            used_secs: i64,
+        }
+        let (filter, key) = figure_filter(scope, 4);
+        let sql = format!(
+            "SELECT unit_id, person_id, dimension,
+                    COUNT(*) FILTER (WHERE in_time) AS on_time,
+                    COUNT(*) FILTER (WHERE NOT in_time) AS late,
+                    COUNT(*) FILTER (WHERE in_time IS NULL AND due_at < $1) AS overdue,
+                    COUNT(*) FILTER (WHERE in_time IS NULL AND (due_at IS NULL OR due_at >= $1)) AS running,
+                    COALESCE(SUM(used_secs), 0)::bigint AS used_secs
+             FROM stat_clocks WHERE day BETWEEN $2 AND $3 {filter}
+             GROUP BY unit_id, person_id, dimension"
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql).bind(now).bind(from).bind(to);
+        if let Some(key) = key {
+            q = q.bind(key);
+        }
+        q.fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(|r| {
+                StatClockGroup::decode(
+                    (r.unit_id, r.person_id, &r.dimension),
+                    [r.on_time, r.late, r.overdue, r.running],
+                    r.used_secs,
+                )
+            })
+            .collect()
+    }
+
+    async fn stat_ratings(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        scope: FigureScope,
+    ) -> Result<Vec<StatRatingGroup>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            unit_id: i64,
+            person_id: Option<i64>,
+            rating: i32,
+            excluded: bool,
+            n: i64,
+        }
+        let (filter, key) = figure_filter(scope, 3);
+        let sql = format!(
+            "SELECT unit_id, person_id, rating, excluded, COUNT(*) AS n
+             FROM stat_ratings WHERE day BETWEEN $1 AND $2 {filter}
+             GROUP BY unit_id, person_id, rating, excluded"
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql).bind(from).bind(to);
+        if let Some(key) = key {
+            q = q.bind(key);
+        }
+        q.fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(|r| StatRatingGroup::decode((r.unit_id, r.person_id), i64::from(r.rating), r.excluded, r.n))
+            .collect()
+    }
+
+    async fn stat_clock_count(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM stat_clocks")
+            .fetch_one(self.c())
+            .await?)
+    }
+
     async fn current_seq(&mut self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT value FROM change_seq WHERE id = 1")
             .fetch_one(self.c())
@@ -1120,6 +1213,57 @@ impl Writes for PgConn {
 
     async fn record_ticket_event(&mut self, event: &TicketEventRow) -> Result<bool> {
         insert_ticket_event(self.c(), event).await
+    }
+
+    async fn put_stat_clocks(&mut self, item_id: Uuid, rows: &[StatClockRow], keep_met: bool) -> Result<()> {
+        let clear = if keep_met {
+            "DELETE FROM stat_clocks WHERE item_id = $1 AND met_at IS NULL"
+        } else {
+            "DELETE FROM stat_clocks WHERE item_id = $1"
+        };
+        sqlx::query(clear).bind(item_id).execute(self.c()).await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO stat_clocks (item_id, ordinal, clock, dimension, unit_id, person_id, day,
+                 started_at, due_at, met_at, in_time, used_secs)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+            )
+            .bind(r.item_id)
+            .bind(r.ordinal)
+            .bind(r.clock.code())
+            .bind(r.dimension.code())
+            .bind(r.unit_id)
+            .bind(r.person_id)
+            .bind(r.day)
+            .bind(r.started_at)
+            .bind(r.due_at)
+            .bind(r.met_at)
+            .bind(r.in_time)
+            .bind(r.used_secs)
+            .execute(self.c())
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn put_stat_rating(&mut self, r: &StatRatingRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO stat_ratings (item_id, rated_id, unit_id, person_id, day, rating, excluded)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (item_id) DO UPDATE SET rated_id = EXCLUDED.rated_id, unit_id = EXCLUDED.unit_id,
+               person_id = EXCLUDED.person_id, day = EXCLUDED.day, rating = EXCLUDED.rating,
+               excluded = EXCLUDED.excluded",
+        )
+        .bind(r.item_id)
+        .bind(r.rated_id)
+        .bind(r.unit_id)
+        .bind(r.person_id)
+        .bind(r.day)
+        .bind(i32::from(r.rating.stars()))
+        .bind(r.excluded)
+        .execute(self.c())
+        .await?;
+        Ok(())
     }
 
     async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {

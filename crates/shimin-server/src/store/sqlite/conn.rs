@@ -231,6 +231,16 @@ impl ColleagueSql {
     }
 }
 
+/// The filter of a figures read by `scope` (columns `unit_id`, `person_id`) as parameter
+/// `?n`, with its value (numbered: the reads number their other parameters).
+fn figure_filter(scope: FigureScope, n: u32) -> (String, Option<i64>) {
+    match scope {
+        FigureScope::Own(user) => (format!("AND person_id = ?{n}"), Some(user)),
+        FigureScope::Unit(unit) => (format!("AND unit_id = ?{n}"), Some(unit)),
+        FigureScope::All => (String::new(), None),
+    }
+}
+
 fn closed_codes() -> String {
     let closed: Vec<&str> = Status::ALL
         .into_iter()
@@ -537,12 +547,12 @@ impl Reads for SqliteConn {
     async fn ticket_events(
         &mut self,
         day: chrono::NaiveDate,
-        scope: TicketScope,
+        scope: FigureScope,
     ) -> Result<Vec<(TicketEventRow, String)>> {
         let (filter, key) = match scope {
-            TicketScope::Own(user) => ("AND e.user_id = ?", Some(user)),
-            TicketScope::Unit(unit) => ("AND e.unit_id = ?", Some(unit)),
-            TicketScope::All => ("", None),
+            FigureScope::Own(user) => ("AND e.user_id = ?", Some(user)),
+            FigureScope::Unit(unit) => ("AND e.unit_id = ?", Some(unit)),
+            FigureScope::All => ("", None),
         };
         let sql = format!(
             "SELECT {TICKET_EVENT_COLUMNS}, u.display_name FROM ticket_events e JOIN users u ON u.id = e.user_id
@@ -841,6 +851,93 @@ impl Reads for SqliteConn {
             Scope::AllMasked | Scope::Nothing => None,
         };
         Ok(hit.is_some())
+    }
+
+    async fn stat_clocks(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        scope: FigureScope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatClockGroup>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            unit_id: i64,
+            person_id: Option<i64>,
+            dimension: String,
+            on_time: i64,
+            late: i64,
+            overdue: i64,
+            running: i64,
+            used_secs: i64,
+        }
+        let (filter, key) = figure_filter(scope, 4);
+        let sql = format!(
+            "SELECT unit_id, person_id, dimension,
+                    SUM(in_time = 1) AS on_time, SUM(in_time = 0) AS late,
+                    SUM(in_time IS NULL AND due_at IS NOT NULL AND due_at < ?1) AS overdue,
+                    SUM(in_time IS NULL AND (due_at IS NULL OR due_at >= ?1)) AS running,
+                    COALESCE(SUM(used_secs), 0) AS used_secs
+             FROM stat_clocks WHERE day BETWEEN ?2 AND ?3 {filter}
+             GROUP BY unit_id, person_id, dimension"
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql)
+            .bind(ts(now))
+            .bind(from.to_string())
+            .bind(to.to_string());
+        if let Some(key) = key {
+            q = q.bind(key);
+        }
+        q.fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(|r| {
+                StatClockGroup::decode(
+                    (r.unit_id, r.person_id, &r.dimension),
+                    [r.on_time, r.late, r.overdue, r.running],
+                    r.used_secs,
+                )
+            })
+            .collect()
+    }
+
+    async fn stat_ratings(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        scope: FigureScope,
+    ) -> Result<Vec<StatRatingGroup>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            unit_id: i64,
+            person_id: Option<i64>,
+            rating: i64,
+            excluded: bool,
+            n: i64,
+        }
+        let (filter, key) = figure_filter(scope, 3);
+        let sql = format!(
+            "SELECT unit_id, person_id, rating, excluded, COUNT(*) AS n
+             FROM stat_ratings WHERE day BETWEEN ?1 AND ?2 {filter}
+             GROUP BY unit_id, person_id, rating, excluded"
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql)
+            .bind(from.to_string())
+            .bind(to.to_string());
+        if let Some(key) = key {
+            q = q.bind(key);
+        }
+        q.fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(|r| StatRatingGroup::decode((r.unit_id, r.person_id), r.rating, r.excluded, r.n))
+            .collect()
+    }
+
+    async fn stat_clock_count(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM stat_clocks")
+            .fetch_one(self.c())
+            .await?)
     }
 
     async fn current_seq(&mut self) -> Result<i64> {
@@ -1143,6 +1240,56 @@ impl Writes for SqliteConn {
         .execute(self.c())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_stat_clocks(&mut self, item_id: Uuid, rows: &[StatClockRow], keep_met: bool) -> Result<()> {
+        let clear = if keep_met {
+            "DELETE FROM stat_clocks WHERE item_id = ? AND met_at IS NULL"
+        } else {
+            "DELETE FROM stat_clocks WHERE item_id = ?"
+        };
+        sqlx::query(clear)
+            .bind(item_id.to_string())
+            .execute(self.c())
+            .await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT OR IGNORE INTO stat_clocks (item_id, ordinal, clock, dimension, unit_id, person_id, day,
+                 started_at, due_at, met_at, in_time, used_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(r.item_id.to_string())
+            .bind(r.ordinal)
+            .bind(r.clock.code())
+            .bind(r.dimension.code())
+            .bind(r.unit_id)
+            .bind(r.person_id)
+            .bind(r.day.to_string())
+            .bind(ts(r.started_at))
+            .bind(r.due_at.map(ts))
+            .bind(r.met_at.map(ts))
+            .bind(r.in_time)
+            .bind(r.used_secs)
+            .execute(self.c())
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn put_stat_rating(&mut self, r: &StatRatingRow) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO stat_ratings (item_id, rated_id, unit_id, person_id, day, rating, excluded)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.item_id.to_string())
+        .bind(r.rated_id.to_string())
+        .bind(r.unit_id)
+        .bind(r.person_id)
+        .bind(r.day.to_string())
+        .bind(i64::from(r.rating.stars()))
+        .bind(r.excluded)
+        .execute(self.c())
+        .await?;
+        Ok(())
     }
 
     async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
