@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "set_window_no",
     "hall_board",
     "open_hall_screen",
+    "stats_report",
     "matters",
     "register_case",
     "capture_attachment",

@@ -1,6 +1,7 @@
 //! The commands of the UI contract (ui/src/api/contract.ts). Each takes at most one `req`.
 
 pub mod counter;
+pub mod stats;
 
 use crate::error::{password_problems, CmdResult, DeskError};
 use crate::settings::{validate_endpoints, EndpointSetting};

@@ -280,6 +280,7 @@ pub fn run() {
             commands::counter::counter_recall,
             commands::counter::set_window_no,
             commands::counter::hall_board,
+            commands::stats::stats_report,
             commands::counter::open_hall_screen,
             commands::matters,
             commands::register_case,

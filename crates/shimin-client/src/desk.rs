@@ -13,9 +13,9 @@ use shimin_domain::identity::PersonalField;
 use shimin_domain::ladder::Presence;
 use shimin_protocol::{
     codes, paths, ChangePasswordRequest, Colleague, HallCall, LoginRequest, LoginResponse, Matter, Op,
-    PullResponse, PushRequest, PushResponse, Reveal, RevealBatch, SetPresence, TicketEvent, TicketEventBatch,
-    TicketReport, TransferredTicket, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH, MAX_REVEAL_BATCH,
-    MAX_TICKET_EVENT_BATCH,
+    PullResponse, PushRequest, PushResponse, Reveal, RevealBatch, SetPresence, StatsReport, TicketEvent,
+    TicketEventBatch, TicketReport, TransferredTicket, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
+    MAX_REVEAL_BATCH, MAX_TICKET_EVENT_BATCH,
 };
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -946,6 +946,15 @@ impl Desk {
     pub async fn ticket_reports(&self, day: chrono::NaiveDate) -> Result<Vec<TicketReport>> {
         self.get_authorized(paths::COUNTER_TICKETS, &[("day", day.to_string())])
             .await
+    }
+
+    /// The statistics (R-STAT) of this user's scope for the local days `from..=to`.
+    pub async fn stats(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<StatsReport> {
+        self.get_authorized(
+            paths::STATS,
+            &[("from", from.to_string()), ("to", to.to_string())],
+        )
+        .await
     }
 
     /// A `GET` with the session's token, on whichever endpoint answers.

@@ -18,3 +18,4 @@ pub mod password;
 pub mod role;
 pub mod stats;
 pub mod statutory;
+pub mod supervision;

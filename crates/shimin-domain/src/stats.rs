@@ -4,7 +4,7 @@
 //! figures a user may read. The server stores one row per judged clock and per rating and
 //! aggregates them; every judgement is made here.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::calendar::{to_local, WorkCalendar};
 use crate::clock::WorkingDuration;
@@ -370,6 +370,59 @@ impl ScoreRule {
     }
 }
 
+/// A reporting period (统计周期, §30) of local days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Period {
+    /// 日统计: the day.
+    Day,
+    /// 周通报: Monday to the day.
+    Week,
+    /// 月总结: the month to the day.
+    Month,
+    /// 季考核: the quarter to the day.
+    Quarter,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [Period::Day, Period::Week, Period::Month, Period::Quarter];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::Quarter => "quarter",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Period::Day => "今日",
+            Period::Week => "本周",
+            Period::Month => "本月",
+            Period::Quarter => "本季度",
+        }
+    }
+
+    /// The first day of the period holding `day`, and `day` itself (figures so far).
+    pub fn so_far(self, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let first = match self {
+            Period::Day => day,
+            Period::Week => day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Period::Month => day.with_day(1).unwrap_or(day),
+            Period::Quarter => {
+                let month = (day.month() - 1) / 3 * 3 + 1;
+                NaiveDate::from_ymd_opt(day.year(), month, 1).unwrap_or(day)
+            }
+        };
+        (first, day)
+    }
+}
+
 /// Whose statistics `actor` may read (R-STAT): a unit's leader the unit's (and its persons'),
 /// supervision roles every unit's, those who handle items at a unit only their own; agents and
 /// the portal none (`None`).
@@ -461,6 +514,24 @@ mod tests {
         assert_eq!(rule.score(rate), Some(87.5));
         assert_eq!(rule.score(|_| None), None);
         assert_eq!(ScoreRule::initial().score(rate), Some(75.0));
+    }
+
+    #[test]
+    fn periods_so_far() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        // Sunday 6 December 2026.
+        let cases = [
+            (Period::Day, d(12, 6)),
+            (Period::Week, d(11, 30)),
+            (Period::Month, d(12, 1)),
+            (Period::Quarter, d(10, 1)),
+        ];
+        for (p, first) in cases {
+            assert_eq!(p.so_far(d(12, 6)), (first, d(12, 6)), "{p:?}");
+            assert_eq!(Period::from_code(p.code()), Some(p));
+        }
+        assert_eq!(Period::Quarter.so_far(d(3, 31)).0, d(1, 1));
+        assert_eq!(Period::Week.so_far(d(11, 30)).0, d(11, 30));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
 use shimin_domain::stats::Dimension;
+use shimin_domain::supervision::{CaseAction, CaseStage};
 
 /// A domain enum with stable codes.
 pub trait Coded: Sized + Copy {
@@ -44,6 +45,8 @@ coded!(UnitKind, "unit kind");
 coded!(PersonalField, "personal field");
 coded!(TicketStep, "ticket step");
 coded!(Dimension, "dimension");
+coded!(CaseStage, "case stage");
+coded!(CaseAction, "case action");
 
 pub fn serialize<T: Coded, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.code())

@@ -19,6 +19,7 @@
 //!   reveals endpoint (additive); counter events, hall calls and ticket times (additive).
 
 pub mod api;
+pub mod cases;
 pub mod catalog;
 pub mod coded;
 pub mod codes;
@@ -28,6 +29,7 @@ pub mod stats;
 pub mod sync;
 
 pub use api::*;
+pub use cases::*;
 pub use catalog::*;
 pub use counter::*;
 pub use items::*;
@@ -90,6 +92,15 @@ pub mod paths {
     pub const COUNTER_TICKETS: &str = "/api/v1/counter/tickets";
     /// `GET ?window=N`: tickets sent to window N of the caller's site today ([`crate::TransferredTicket`]).
     pub const COUNTER_TRANSFERS: &str = "/api/v1/counter/transfers";
+    /// `GET ?open=`: the supervision cases (督办) of the caller's scope ([`crate::SupervisionCase`]);
+    /// `POST` [`crate::OpenCase`]: a supervisor opens one.
+    pub const SUPERVISION_CASES: &str = "/api/v1/supervision/cases";
+    /// `POST` [`crate::AnswerCase`]: the unit's leader answers case `{id}`.
+    pub const SUPERVISION_CASE_ANSWER: &str = "/api/v1/supervision/cases/{id}/answer";
+    /// `POST` [`crate::ReviewCase`]: a supervisor returns the answer.
+    pub const SUPERVISION_CASE_RETURN: &str = "/api/v1/supervision/cases/{id}/return";
+    /// `POST` [`crate::ReviewCase`]: a supervisor closes the case.
+    pub const SUPERVISION_CASE_CLOSE: &str = "/api/v1/supervision/cases/{id}/close";
     /// `GET ?from=&to=`: the statistics of the caller's scope for a period ([`crate::StatsReport`]).
     pub const STATS: &str = "/api/v1/stats";
     /// The newest desk release the county published (signed); outside the protocol gate, so

@@ -41,6 +41,9 @@ pub enum Error {
     },
     #[error("forbidden")]
     Forbidden,
+    /// A supervision case action refused by `shimin_domain::supervision::decide_case`.
+    #[error("case action refused: {}", .0.code())]
+    CaseRefused(shimin_domain::supervision::CaseRefusal),
     #[error("not found")]
     NotFound,
     #[error("client id registered to another user")]
@@ -184,6 +187,14 @@ impl Error {
                 e(codes::FORBIDDEN, "无权执行此操作".into()),
             ),
             Error::NotFound => (StatusCode::NOT_FOUND, e(codes::NOT_FOUND, "资源不存在".into())),
+            Error::CaseRefused(r) => {
+                use shimin_domain::supervision::CaseRefusal;
+                let status = match r {
+                    CaseRefusal::NotPermitted => StatusCode::FORBIDDEN,
+                    CaseRefusal::InvalidStage => StatusCode::CONFLICT,
+                };
+                (status, e(r.code(), r.message_zh().into()))
+            }
             Error::ClientMismatch => (
                 StatusCode::CONFLICT,
                 e(

@@ -45,6 +45,13 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::HALL_CALLS, get(crate::counter::hall_calls))
         .route(paths::COUNTER_TICKETS, get(crate::counter::tickets))
         .route(paths::STATS, get(crate::stats::report))
+        .route(
+            paths::SUPERVISION_CASES,
+            get(crate::cases::list).post(crate::cases::open),
+        )
+        .route(paths::SUPERVISION_CASE_ANSWER, post(crate::cases::answer))
+        .route(paths::SUPERVISION_CASE_RETURN, post(crate::cases::send_back))
+        .route(paths::SUPERVISION_CASE_CLOSE, post(crate::cases::close))
         .route(paths::COUNTER_TRANSFERS, get(crate::counter::transfers))
         .layer(middleware::from_fn(check_protocol));
     Router::new()

@@ -56,6 +56,9 @@ table_reader!(
     /// Every supervision case (督办).
     supervision_cases, Table::SupervisionCases, SupervisionCases, dump::SupervisionCaseDump);
 table_reader!(
+    /// Every step of every supervision case.
+    supervision_steps, Table::SupervisionSteps, SupervisionSteps, crate::store::CaseStepRow);
+table_reader!(
     /// Every blob the server holds.
     blobs, Table::Blobs, Blobs, dump::BlobDump);
 table_reader!(

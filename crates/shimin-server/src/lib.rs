@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod calendar;
+pub mod cases;
 pub mod config_file;
 pub mod counter;
 pub mod deadline;

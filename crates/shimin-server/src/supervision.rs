@@ -175,6 +175,7 @@ async fn process(
                     clock_start: clock.start,
                     due_at: due,
                     recorded_at: now,
+                    reason: None,
                 })
                 .await?;
             } else {

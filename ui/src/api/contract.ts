@@ -389,10 +389,70 @@ export interface Commands {
   hall_board: { req: undefined; res: HallBoard }
   /// Opens the hall screen window (大厅叫号屏) for a wall display.
   open_hall_screen: { req: undefined; res: null }
+  /// The assessment board (考核统计) of the user's scope for a period so far, from the server.
+  /// Errors: `offline` (figures come from the server only), `forbidden` (agents).
+  stats_report: { req: { period: StatsPeriod }; res: StatsView }
   /// Agents: the matters a case can be registered for (with their materials lists).
   matters: { req: undefined; res: MatterInfo[] }
   /// Agents: register a delegated case offline; it syncs when a network appears.
   register_case: { req: NewCase; res: ItemDetail }
+}
+
+// ---- assessment board (考核统计, R-STAT) ----
+export type StatsPeriod = 'day' | 'week' | 'month' | 'quarter'
+
+export interface StatsView {
+  period: StatsPeriod
+  /// "本月（2026-12-01 至 2026-12-06）".
+  title: string
+  scope: 'own' | 'unit' | 'all'
+  /// "我的考核" | "本单位考核" | "全县考核".
+  scope_zh: string
+  rule_version: number
+  /// Local "HH:MM" the server judged the figures at.
+  generated_at: string
+  /// The eight dimensions (§13), in order: the table's columns.
+  dimensions: { code: string; name: string }[]
+  total: FiguresView
+  /// Units ranked by score (the county's board; a leader's one unit).
+  units: RankedView[]
+  /// Persons ranked within their unit.
+  persons: RankedView[]
+  /// Rating level names, best first ("非常满意" … "非常不满意").
+  rating_levels: string[]
+}
+
+export interface RankedView {
+  id: number
+  name: string
+  rank: number
+  figures: FiguresView
+}
+
+export interface FiguresView {
+  score: number | null
+  /// "76.7" or "—".
+  score_label: string
+  /// One per dimension, in `StatsView.dimensions` order.
+  cells: CellView[]
+  ratings: { levels: number[]; count: number; bad: number; excluded: number; good_rate_label: string }
+}
+
+/// A dimension's figures: clocks on time / late / overdue / running (for 评议结果管理: ratings,
+/// `on_time` the good ones, `late` the 差评).
+export interface CellView {
+  dimension: string
+  count: number
+  on_time: number
+  late: number
+  overdue: number
+  running: number
+  /// 0..1, null without figures.
+  rate: number | null
+  /// "66.7%" or "—".
+  rate_label: string
+  /// Mean working time, "1小时5分" or "—".
+  mean_label: string
 }
 
 /// Commands whose request is raw bytes, not `{ req }` (see `api/desk.ts`, `captureFile`).

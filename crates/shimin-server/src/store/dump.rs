@@ -38,6 +38,7 @@ pub enum Table {
     AuditLog,
     ClockAlerts,
     SupervisionCases,
+    SupervisionSteps,
     Blobs,
     BlobScans,
     BlobUploads,
@@ -47,7 +48,7 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 23] = [
+    pub const ALL: [Table; 24] = [
         Table::Meta,
         Table::ChangeSeq,
         Table::Sites,
@@ -65,6 +66,7 @@ impl Table {
         Table::AuditLog,
         Table::ClockAlerts,
         Table::SupervisionCases,
+        Table::SupervisionSteps,
         Table::Blobs,
         Table::BlobScans,
         Table::BlobUploads,
@@ -92,6 +94,7 @@ impl Table {
             Table::AuditLog => "audit_log",
             Table::ClockAlerts => "clock_alerts",
             Table::SupervisionCases => "supervision_cases",
+            Table::SupervisionSteps => "supervision_steps",
             Table::Blobs => "blobs",
             Table::BlobScans => "blob_scans",
             Table::BlobUploads => "blob_uploads",
@@ -206,6 +209,9 @@ pub struct SupervisionCaseDump {
     pub due_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     pub status: String,
+    pub stage: String,
+    pub stage_since: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +254,7 @@ pub enum Rows {
     AuditLog(Vec<AuditDump>),
     ClockAlerts(Vec<ClockAlertDump>),
     SupervisionCases(Vec<SupervisionCaseDump>),
+    SupervisionSteps(Vec<super::CaseStepRow>),
     Blobs(Vec<BlobDump>),
     BlobScans(Vec<ScanRow>),
     BlobUploads(Vec<UploadDump>),
@@ -276,6 +283,7 @@ impl Rows {
             Rows::AuditLog(v) => v.len(),
             Rows::ClockAlerts(v) => v.len(),
             Rows::SupervisionCases(v) => v.len(),
+            Rows::SupervisionSteps(v) => v.len(),
             Rows::Blobs(v) => v.len(),
             Rows::BlobScans(v) => v.len(),
             Rows::BlobUploads(v) => v.len(),
@@ -315,6 +323,7 @@ impl Rows {
             Rows::AuditLog(v) => each(v, hasher),
             Rows::ClockAlerts(v) => each(v, hasher),
             Rows::SupervisionCases(v) => each(v, hasher),
+            Rows::SupervisionSteps(v) => each(v, hasher),
             Rows::Blobs(v) => each(v, hasher),
             Rows::BlobScans(v) => each(v, hasher),
             Rows::BlobUploads(v) => each(v, hasher),

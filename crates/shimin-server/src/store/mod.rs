@@ -138,6 +138,12 @@ pub trait Reads: Send {
     async fn recorded_alerts(&mut self, item: Uuid, clock_key: &str) -> Result<HashSet<String>>;
     /// Supervision cases of an item (clock code, due).
     async fn supervision_cases(&mut self, item: Uuid) -> Result<Vec<(String, DateTime<Utc>)>>;
+    /// One supervision case (督办).
+    async fn case(&mut self, id: i64) -> Result<Option<CaseRow>>;
+    /// Supervision cases, newest first, at most `limit`.
+    async fn cases(&mut self, filter: CaseFilter, limit: i64) -> Result<Vec<CaseRow>>;
+    /// The steps of many cases, oldest first per case.
+    async fn case_steps(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<CaseStepRow>>>;
 
     // --- directory and catalogue ----------------------------------------------------------
     async fn latest(&mut self) -> Result<Latest>;
@@ -275,7 +281,18 @@ pub trait Writes: Reads {
         point: &str,
         at: DateTime<Utc>,
     ) -> Result<bool>;
-    async fn open_supervision_case(&mut self, case: &NewSupervisionCase<'_>) -> Result<()>;
+    /// Opens a case once per (item, clock, clock start); its id, or `None` when it existed.
+    async fn open_supervision_case(&mut self, case: &NewSupervisionCase<'_>) -> Result<Option<i64>>;
+    /// Moves a case to `stage` from `since` (`status` becomes `closed` with the stage).
+    async fn set_case_stage(
+        &mut self,
+        id: i64,
+        stage: shimin_domain::supervision::CaseStage,
+        since: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn append_case_step(&mut self, step: &CaseStepRow) -> Result<()>;
+    /// Marks an item as under supervision (督办), as a missed deadline does.
+    async fn mark_supervised(&mut self, id: Uuid) -> Result<()>;
     /// Records a reveal once (by its id); false when it was recorded already.
     async fn record_reveal(&mut self, reveal: &RevealRow) -> Result<bool>;
     /// Records a counter event once (by its id); false when it was recorded already.

@@ -10,6 +10,7 @@ use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
 use shimin_domain::stats::{ClockTally, Dimension, Rating};
 use shimin_domain::statutory::ClockKind;
+use shimin_domain::supervision::{CaseAction, CaseStage};
 use shimin_protocol::{Applicant, ItemDetails, ItemEvent, ItemRecord};
 use uuid::Uuid;
 
@@ -310,10 +311,56 @@ pub struct StoredCalendar {
 pub struct NewSupervisionCase<'a> {
     pub item_id: Uuid,
     pub unit_id: i64,
+    /// The clock whose deadline was missed, or [`MANUAL_CASE_CLOCK`].
     pub clock: &'a str,
     pub clock_start: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
+    /// Why a supervisor opened it (cases the sweep opens have none: the deadline was missed).
+    pub reason: Option<&'a str>,
+}
+
+/// The `clock` of a case a supervisor opened by hand.
+pub const MANUAL_CASE_CLOCK: &str = "manual";
+
+/// A supervision case (督办) as stored, with its item's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: i64,
+    pub item_id: Uuid,
+    pub item_number: String,
+    pub unit_id: i64,
+    pub clock: String,
+    /// The item's deadline the case is about (a manual case: the item's deadline then, or
+    /// the opening instant).
+    pub due_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub stage: CaseStage,
+    pub stage_since: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// One step of a case (`supervision_steps`, append-only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseStepRow {
+    pub case_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    #[serde(with = "shimin_protocol::coded")]
+    pub action: CaseAction,
+    pub cause: Option<String>,
+    pub correction: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Which cases a list read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// One unit's, or every unit's.
+    pub unit: Option<i64>,
+    /// Only those not closed.
+    pub open_only: bool,
 }
 
 /// The newest version of each rarely changing source, read in one statement by a pull.
@@ -511,4 +558,16 @@ impl StatRatingGroup {
             count: u64::try_from(count).unwrap_or(0),
         })
     }
+}
+
+/// A stored case stage, or an error naming the bad value.
+pub(crate) fn case_stage(s: &str) -> crate::Result<CaseStage> {
+    CaseStage::from_code(s)
+        .ok_or_else(|| crate::Error::internal(format!("unknown case stage {s} in database")))
+}
+
+/// A stored case action, or an error naming the bad value.
+pub(crate) fn case_action(s: &str) -> crate::Result<CaseAction> {
+    CaseAction::from_code(s)
+        .ok_or_else(|| crate::Error::internal(format!("unknown case action {s} in database")))
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod cases;
 mod clocks;
 mod demo;
 mod events;

@@ -9,6 +9,7 @@ use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, Scope, UnitKind};
+use shimin_domain::supervision::CaseStage;
 use shimin_protocol::{Applicant, CalendarWire, ItemDetails, ItemEvent};
 use sqlx::pool::PoolConnection;
 use sqlx::types::Json;
@@ -249,6 +250,41 @@ fn figure_filter(scope: FigureScope, n: u32) -> (String, Option<i64>) {
     }
 }
 
+/// The columns of a [`CaseSql`] (cases `c` joined with their items `i`).
+const CASE_COLUMNS: &str =
+    "c.id, c.item_id, i.number, c.unit_id, c.clock, c.due_at, c.recorded_at, c.stage, c.stage_since, c.reason";
+
+#[derive(sqlx::FromRow)]
+struct CaseSql {
+    id: i64,
+    item_id: Uuid,
+    number: String,
+    unit_id: i64,
+    clock: String,
+    due_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    stage: String,
+    stage_since: Option<DateTime<Utc>>,
+    reason: Option<String>,
+}
+
+impl CaseSql {
+    fn decode(self) -> Result<CaseRow> {
+        Ok(CaseRow {
+            id: self.id,
+            item_id: self.item_id,
+            item_number: self.number,
+            unit_id: self.unit_id,
+            clock: self.clock,
+            due_at: self.due_at,
+            recorded_at: self.recorded_at,
+            stage: case_stage(&self.stage)?,
+            stage_since: self.stage_since.unwrap_or(self.recorded_at),
+            reason: self.reason,
+        })
+    }
+}
+
 fn closed_codes() -> Vec<String> {
     Status::ALL
         .into_iter()
@@ -397,6 +433,70 @@ impl Reads for PgConn {
                 .fetch_all(self.c())
                 .await?,
         )
+    }
+
+    async fn case(&mut self, id: i64) -> Result<Option<CaseRow>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM supervision_cases c JOIN items i ON i.id = c.item_id WHERE c.id = $1"
+        );
+        sqlx::query_as::<_, CaseSql>(&sql)
+            .bind(id)
+            .fetch_optional(self.c())
+            .await?
+            .map(CaseSql::decode)
+            .transpose()
+    }
+
+    async fn cases(&mut self, filter: CaseFilter, limit: i64) -> Result<Vec<CaseRow>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM supervision_cases c JOIN items i ON i.id = c.item_id
+             WHERE ($1::bigint IS NULL OR c.unit_id = $1) AND (NOT $2 OR c.stage <> 'closed')
+             ORDER BY c.recorded_at DESC, c.id DESC LIMIT $3"
+        );
+        sqlx::query_as::<_, CaseSql>(&sql)
+            .bind(filter.unit)
+            .bind(filter.open_only)
+            .bind(limit)
+            .fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(CaseSql::decode)
+            .collect()
+    }
+
+    async fn case_steps(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<CaseStepRow>>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            case_id: i64,
+            at: DateTime<Utc>,
+            actor_id: Option<i64>,
+            actor_name: String,
+            action: String,
+            cause: Option<String>,
+            correction: Option<String>,
+            note: Option<String>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT case_id, at, actor_id, actor_name, action, cause, correction, note FROM supervision_steps
+             WHERE case_id = ANY($1) ORDER BY case_id, id",
+        )
+        .bind(ids)
+        .fetch_all(self.c())
+        .await?;
+        let mut out: HashMap<i64, Vec<CaseStepRow>> = HashMap::new();
+        for r in rows {
+            out.entry(r.case_id).or_default().push(CaseStepRow {
+                case_id: r.case_id,
+                at: r.at,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                action: case_action(&r.action)?,
+                cause: r.cause,
+                correction: r.correction,
+                note: r.note,
+            });
+        }
+        Ok(out)
     }
 
     async fn latest(&mut self) -> Result<Latest> {
@@ -1266,10 +1366,10 @@ impl Writes for PgConn {
         Ok(())
     }
 
-    async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at, stage_since, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(c.item_id)
         .bind(c.unit_id)
@@ -1277,8 +1377,47 @@ impl Writes for PgConn {
         .bind(c.clock_start)
         .bind(c.due_at)
         .bind(c.recorded_at)
+        .bind(c.reason)
+        .fetch_optional(self.c())
+        .await?)
+    }
+
+    async fn set_case_stage(&mut self, id: i64, stage: CaseStage, since: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE supervision_cases SET stage = $1, stage_since = $2,
+             status = CASE WHEN $1 = 'closed' THEN 'closed' ELSE 'open' END WHERE id = $3",
+        )
+        .bind(stage.code())
+        .bind(since)
+        .bind(id)
         .execute(self.c())
         .await?;
+        Ok(())
+    }
+
+    async fn append_case_step(&mut self, s: &CaseStepRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO supervision_steps (case_id, at, actor_id, actor_name, action, cause, correction, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(s.case_id)
+        .bind(s.at)
+        .bind(s.actor_id)
+        .bind(&s.actor_name)
+        .bind(s.action.code())
+        .bind(&s.cause)
+        .bind(&s.correction)
+        .bind(&s.note)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_supervised(&mut self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE items SET supervision = true WHERE id = $1")
+            .bind(id)
+            .execute(self.c())
+            .await?;
         Ok(())
     }
 

@@ -90,6 +90,20 @@ type CaseTuple = (
     DateTime<Utc>,
     DateTime<Utc>,
     String,
+    String,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+/// One exported row, as read.
+type CaseStepTuple = (
+    i64,
+    DateTime<Utc>,
+    Option<i64>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
 );
 /// One exported row, as read.
 type UploadTuple = (
@@ -346,9 +360,9 @@ pub(super) async fn export(conn: &mut PgConnection, table: Table, out: Sender<Ro
         Table::SupervisionCases => {
             stream(
                 conn,
-                "SELECT id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status FROM supervision_cases
-                 ORDER BY id",
-                |(id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status): CaseTuple| {
+                "SELECT id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status, stage, stage_since, reason
+                 FROM supervision_cases ORDER BY id",
+                |(id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status, stage, stage_since, reason): CaseTuple| {
                     Ok(dump::SupervisionCaseDump {
                         id,
                         item_id,
@@ -358,9 +372,34 @@ pub(super) async fn export(conn: &mut PgConnection, table: Table, out: Sender<Ro
                         due_at,
                         recorded_at,
                         status,
+                        stage,
+                        stage_since,
+                        reason,
                     })
                 },
                 Rows::SupervisionCases,
+                &out,
+            )
+            .await
+        }
+        Table::SupervisionSteps => {
+            stream(
+                conn,
+                "SELECT case_id, at, actor_id, actor_name, action, cause, correction, note FROM supervision_steps
+                 ORDER BY id",
+                |(case_id, at, actor_id, actor_name, action, cause, correction, note): CaseStepTuple| {
+                    Ok(crate::store::CaseStepRow {
+                        case_id,
+                        at,
+                        actor_id,
+                        actor_name,
+                        action: crate::store::model::case_action(&action)?,
+                        cause,
+                        correction,
+                        note,
+                    })
+                },
+                Rows::SupervisionSteps,
                 &out,
             )
             .await
@@ -724,8 +763,8 @@ pub(super) async fn import(conn: &mut PgConnection, rows: &Rows) -> Result<()> {
         Rows::SupervisionCases(v) => {
             for c in v {
                 sqlx::query(
-                    "INSERT INTO supervision_cases (id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO supervision_cases (id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status,
+                     stage, stage_since, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(c.id)
                 .bind(c.item_id)
@@ -735,6 +774,27 @@ pub(super) async fn import(conn: &mut PgConnection, rows: &Rows) -> Result<()> {
                 .bind(c.due_at)
                 .bind(c.recorded_at)
                 .bind(&c.status)
+                .bind(&c.stage)
+                .bind(c.stage_since)
+                .bind(&c.reason)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        Rows::SupervisionSteps(v) => {
+            for s in v {
+                sqlx::query(
+                    "INSERT INTO supervision_steps (case_id, at, actor_id, actor_name, action, cause, correction, note)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(s.case_id)
+                .bind(s.at)
+                .bind(s.actor_id)
+                .bind(&s.actor_name)
+                .bind(s.action.code())
+                .bind(&s.cause)
+                .bind(&s.correction)
+                .bind(&s.note)
                 .execute(&mut *conn)
                 .await?;
             }
@@ -806,6 +866,7 @@ pub(super) async fn finish_import(pool: &PgPool) -> Result<()> {
         "item_events",
         "removals",
         "supervision_cases",
+        "supervision_steps",
     ] {
         sqlx::query(&format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"

@@ -9,6 +9,7 @@ use shimin_domain::identity::PersonalField;
 use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, Scope, UnitKind};
+use shimin_domain::supervision::CaseStage;
 use shimin_protocol::{Applicant, CalendarWire, ItemEvent};
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
@@ -241,6 +242,42 @@ fn figure_filter(scope: FigureScope, n: u32) -> (String, Option<i64>) {
     }
 }
 
+/// The columns of a [`CaseSql`] (cases `c` joined with their items `i`).
+const CASE_COLUMNS: &str =
+    "c.id, c.item_id, i.number, c.unit_id, c.clock, c.due_at, c.recorded_at, c.stage, c.stage_since, c.reason";
+
+#[derive(sqlx::FromRow)]
+struct CaseSql {
+    id: i64,
+    item_id: String,
+    number: String,
+    unit_id: i64,
+    clock: String,
+    due_at: String,
+    recorded_at: String,
+    stage: String,
+    stage_since: Option<String>,
+    reason: Option<String>,
+}
+
+impl CaseSql {
+    fn decode(self) -> Result<CaseRow> {
+        let recorded_at = parse_ts(&self.recorded_at)?;
+        Ok(CaseRow {
+            id: self.id,
+            item_id: uuid(&self.item_id)?,
+            item_number: self.number,
+            unit_id: self.unit_id,
+            clock: self.clock,
+            due_at: parse_ts(&self.due_at)?,
+            recorded_at,
+            stage: case_stage(&self.stage)?,
+            stage_since: opt_ts(self.stage_since.as_deref())?.unwrap_or(recorded_at),
+            reason: self.reason,
+        })
+    }
+}
+
 fn closed_codes() -> String {
     let closed: Vec<&str> = Status::ALL
         .into_iter()
@@ -402,6 +439,71 @@ impl Reads for SqliteConn {
                 .fetch_all(self.c())
                 .await?;
         rows.into_iter().map(|(c, d)| Ok((c, parse_ts(&d)?))).collect()
+    }
+
+    async fn case(&mut self, id: i64) -> Result<Option<CaseRow>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM supervision_cases c JOIN items i ON i.id = c.item_id WHERE c.id = ?"
+        );
+        sqlx::query_as::<_, CaseSql>(&sql)
+            .bind(id)
+            .fetch_optional(self.c())
+            .await?
+            .map(CaseSql::decode)
+            .transpose()
+    }
+
+    async fn cases(&mut self, filter: CaseFilter, limit: i64) -> Result<Vec<CaseRow>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM supervision_cases c JOIN items i ON i.id = c.item_id
+             WHERE (?1 IS NULL OR c.unit_id = ?1) AND (?2 = 0 OR c.stage <> 'closed')
+             ORDER BY c.recorded_at DESC, c.id DESC LIMIT ?3"
+        );
+        sqlx::query_as::<_, CaseSql>(&sql)
+            .bind(filter.unit)
+            .bind(filter.open_only)
+            .bind(limit)
+            .fetch_all(self.c())
+            .await?
+            .into_iter()
+            .map(CaseSql::decode)
+            .collect()
+    }
+
+    async fn case_steps(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<CaseStepRow>>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            case_id: i64,
+            at: String,
+            actor_id: Option<i64>,
+            actor_name: String,
+            action: String,
+            cause: Option<String>,
+            correction: Option<String>,
+            note: Option<String>,
+        }
+        let ids = serde_json::to_string(ids).map_err(Error::internal)?;
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT case_id, at, actor_id, actor_name, action, cause, correction, note FROM supervision_steps
+             WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY case_id, id",
+        )
+        .bind(ids)
+        .fetch_all(self.c())
+        .await?;
+        let mut out: HashMap<i64, Vec<CaseStepRow>> = HashMap::new();
+        for r in rows {
+            out.entry(r.case_id).or_default().push(CaseStepRow {
+                case_id: r.case_id,
+                at: parse_ts(&r.at)?,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                action: case_action(&r.action)?,
+                cause: r.cause,
+                correction: r.correction,
+                note: r.note,
+            });
+        }
+        Ok(out)
     }
 
     async fn latest(&mut self) -> Result<Latest> {
@@ -1292,10 +1394,10 @@ impl Writes for SqliteConn {
         Ok(())
     }
 
-    async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<()> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+    async fn open_supervision_case(&mut self, c: &NewSupervisionCase<'_>) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "INSERT OR IGNORE INTO supervision_cases (item_id, unit_id, clock, clock_start, due_at, recorded_at,
+             stage_since, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(c.item_id.to_string())
         .bind(c.unit_id)
@@ -1303,8 +1405,49 @@ impl Writes for SqliteConn {
         .bind(ts(c.clock_start))
         .bind(ts(c.due_at))
         .bind(ts(c.recorded_at))
+        .bind(ts(c.recorded_at))
+        .bind(c.reason)
+        .fetch_optional(self.c())
+        .await?)
+    }
+
+    async fn set_case_stage(&mut self, id: i64, stage: CaseStage, since: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE supervision_cases SET stage = ?, stage_since = ?,
+             status = CASE WHEN ? = 'closed' THEN 'closed' ELSE 'open' END WHERE id = ?",
+        )
+        .bind(stage.code())
+        .bind(ts(since))
+        .bind(stage.code())
+        .bind(id)
         .execute(self.c())
         .await?;
+        Ok(())
+    }
+
+    async fn append_case_step(&mut self, s: &CaseStepRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO supervision_steps (case_id, at, actor_id, actor_name, action, cause, correction, note)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.case_id)
+        .bind(ts(s.at))
+        .bind(s.actor_id)
+        .bind(&s.actor_name)
+        .bind(s.action.code())
+        .bind(&s.cause)
+        .bind(&s.correction)
+        .bind(&s.note)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_supervised(&mut self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE items SET supervision = 1 WHERE id = ?")
+            .bind(id.to_string())
+            .execute(self.c())
+            .await?;
         Ok(())
     }
 

@@ -70,7 +70,29 @@ type AuditTuple = (
 /// One exported row, as read.
 type SessionTuple = (String, i64, String, String, String, String, bool);
 /// One exported row, as read.
-type CaseTuple = (i64, String, i64, String, String, String, String, String);
+type CaseTuple = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+type CaseStepTuple = (
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 /// One exported row, as read.
 type UploadTuple = (i64, String, i64, String, i64, bool, String, Option<String>);
 
@@ -337,9 +359,9 @@ pub(super) async fn export(conn: &mut SqliteConnection, table: Table, out: Sende
         Table::SupervisionCases => {
             stream(
                 conn,
-                "SELECT id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status FROM supervision_cases
-                 ORDER BY id",
-                |(id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status): CaseTuple| {
+                "SELECT id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status, stage, stage_since, reason
+                 FROM supervision_cases ORDER BY id",
+                |(id, item_id, unit_id, clock, clock_start, due_at, recorded_at, status, stage, stage_since, reason): CaseTuple| {
                     Ok(dump::SupervisionCaseDump {
                         id,
                         item_id: uuid(&item_id)?,
@@ -349,9 +371,34 @@ pub(super) async fn export(conn: &mut SqliteConnection, table: Table, out: Sende
                         due_at: parse_ts(&due_at)?,
                         recorded_at: parse_ts(&recorded_at)?,
                         status,
+                        stage,
+                        stage_since: stage_since.as_deref().map(parse_ts).transpose()?,
+                        reason,
                     })
                 },
                 Rows::SupervisionCases,
+                &out,
+            )
+            .await
+        }
+        Table::SupervisionSteps => {
+            stream(
+                conn,
+                "SELECT case_id, at, actor_id, actor_name, action, cause, correction, note FROM supervision_steps
+                 ORDER BY id",
+                |(case_id, at, actor_id, actor_name, action, cause, correction, note): CaseStepTuple| {
+                    Ok(crate::store::CaseStepRow {
+                        case_id,
+                        at: parse_ts(&at)?,
+                        actor_id,
+                        actor_name,
+                        action: crate::store::model::case_action(&action)?,
+                        cause,
+                        correction,
+                        note,
+                    })
+                },
+                Rows::SupervisionSteps,
                 &out,
             )
             .await
