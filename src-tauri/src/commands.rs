@@ -1,5 +1,6 @@
 //! The commands of the UI contract (ui/src/api/contract.ts). Each takes at most one `req`.
 
+pub mod cases;
 pub mod counter;
 pub mod stats;
 

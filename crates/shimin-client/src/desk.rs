@@ -12,10 +12,10 @@ use shimin_domain::calendar::to_local;
 use shimin_domain::identity::PersonalField;
 use shimin_domain::ladder::Presence;
 use shimin_protocol::{
-    codes, paths, ChangePasswordRequest, Colleague, HallCall, LoginRequest, LoginResponse, Matter, Op,
-    PullResponse, PushRequest, PushResponse, Reveal, RevealBatch, SetPresence, StatsReport, TicketEvent,
-    TicketEventBatch, TicketReport, TransferredTicket, Unit, UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
-    MAX_REVEAL_BATCH, MAX_TICKET_EVENT_BATCH,
+    codes, paths, AnswerCase, ChangePasswordRequest, Colleague, HallCall, LoginRequest, LoginResponse,
+    Matter, Op, PullResponse, PushRequest, PushResponse, Reveal, RevealBatch, ReviewCase, SetPresence,
+    StatsReport, SupervisionCase, TicketEvent, TicketEventBatch, TicketReport, TransferredTicket, Unit,
+    UserInfo, MAX_PULL_LIMIT, MAX_PUSH_BATCH, MAX_REVEAL_BATCH, MAX_TICKET_EVENT_BATCH,
 };
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -955,6 +955,54 @@ impl Desk {
             &[("from", from.to_string()), ("to", to.to_string())],
         )
         .await
+    }
+
+    /// The supervision cases (督办) this user may read (`open_only`: those not closed).
+    pub async fn supervision_cases(&self, open_only: bool) -> Result<Vec<SupervisionCase>> {
+        self.get_authorized(paths::SUPERVISION_CASES, &[("open", open_only.to_string())])
+            .await
+    }
+
+    /// The unit's answer to case `id` (its leader): cause and correction.
+    pub async fn answer_case(&self, id: i64, answer: &AnswerCase) -> Result<SupervisionCase> {
+        let path = paths::SUPERVISION_CASE_ANSWER.replace("{id}", &id.to_string());
+        self.post_authorized(&path, answer).await
+    }
+
+    /// A supervisor's review of case `id`: closed, or returned with `note`.
+    pub async fn review_case(&self, id: i64, close: bool, note: &str) -> Result<SupervisionCase> {
+        let path = if close {
+            paths::SUPERVISION_CASE_CLOSE
+        } else {
+            paths::SUPERVISION_CASE_RETURN
+        };
+        let body = ReviewCase {
+            note: note.to_owned(),
+        };
+        self.post_authorized(&path.replace("{id}", &id.to_string()), &body)
+            .await
+    }
+
+    /// A `POST` with the session's token, on whichever endpoint answers. Only for requests a
+    /// second delivery cannot harm (a refused repeat is the server's answer).
+    async fn post_authorized<B: serde::Serialize + Sync, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let token = self.session().ok_or(Error::NotLoggedIn)?;
+        let (_, value) = self
+            .on_any_endpoint(|i| {
+                let token = token.clone();
+                async move {
+                    self.inner
+                        .transport
+                        .post(i, path, body, Some(token.expose()))
+                        .await
+                }
+            })
+            .await?;
+        Ok(value)
     }
 
     /// A `GET` with the session's token, on whichever endpoint answers.

@@ -392,6 +392,12 @@ export interface Commands {
   /// The assessment board (考核统计) of the user's scope for a period so far, from the server.
   /// Errors: `offline` (figures come from the server only), `forbidden` (agents).
   stats_report: { req: { period: StatsPeriod }; res: StatsView }
+  /// Supervision cases (督办) of the user's scope, from the server (`open_only`: not closed).
+  supervision_cases: { req: { open_only: boolean }; res: CaseView[] }
+  /// The unit's leader answers a case: cause (原因) and correction (整改措施), both required.
+  case_answer: { req: { id: number; cause: string; correction: string }; res: CaseView }
+  /// A supervisor closes a case (`close: true`) or returns it with a required `note`.
+  case_review: { req: { id: number; close: boolean; note: string }; res: CaseView }
   /// Agents: the matters a case can be registered for (with their materials lists).
   matters: { req: undefined; res: MatterInfo[] }
   /// Agents: register a delegated case offline; it syncs when a network appears.
@@ -453,6 +459,29 @@ export interface CellView {
   rate_label: string
   /// Mean working time, "1小时5分" or "—".
   mean_label: string
+}
+
+// ---- supervision cases (督办, R-SUP) ----
+export interface CaseView {
+  id: number
+  item_number: string
+  unit_name: string
+  /// "咨询答复超期" or the supervisor's reason.
+  reason: string
+  stage: 'open' | 'answered' | 'returned' | 'closed'
+  /// "待答复" | "待审核" | "已退回" | "已办结".
+  stage_zh: string
+  /// "待单位答复" | "待督查审核" | "".
+  waiting_zh: string
+  opened_at: string
+  /// "答复期限 12-09 10:00" | "已超期（…）" | "".
+  due_label: string
+  overdue: boolean
+  /// This user may answer now (the unit's leader).
+  can_answer: boolean
+  /// This user may close or return now (a supervisor).
+  can_review: boolean
+  steps: { at: string; actor: string; action_zh: string; text: string }[]
 }
 
 /// Commands whose request is raw bytes, not `{ req }` (see `api/desk.ts`, `captureFile`).

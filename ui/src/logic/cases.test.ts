@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_CASE_TEXT, answerProblems, reviewProblems } from './cases'
+
+describe('supervision case forms', () => {
+  it.each([
+    ['原因', '整改', []],
+    ['', '整改', ['请填写原因']],
+    [' ', ' ', ['请填写原因', '请填写整改措施']],
+    ['原因', '', ['请填写整改措施']],
+    ['因'.repeat(MAX_CASE_TEXT + 1), '改', [`原因不能超过${MAX_CASE_TEXT}个字`]],
+  ])('answer %#', (cause, correction, want) => {
+    expect(answerProblems(cause, correction)).toEqual(want)
+  })
+
+  it.each([
+    ['close', '', []],
+    ['close', '整改到位', []],
+    ['return', '', ['退回须写明原因']],
+    ['return', '请补充回访情况', []],
+    ['close', '意'.repeat(MAX_CASE_TEXT + 1), [`意见不能超过${MAX_CASE_TEXT}个字`]],
+  ] as const)('review %#', (mode, note, want) => {
+    expect(reviewProblems(mode, note)).toEqual(want)
+  })
+})
