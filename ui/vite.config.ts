@@ -1,10 +1,13 @@
 /// <reference types="vitest" />
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import { echartsFrozenPrototype, echartsFrozenPrototypeEsbuild } from './build/echartsFrozenPrototype'
 
 // Tauri serves the built files from ui/dist; the dev server is used by `tauri dev`.
 export default defineConfig({
-  plugins: [vue()],
+  // ECharts must load under the desk's frozen Object.prototype (see build/echartsFrozenPrototype.ts).
+  plugins: [vue(), echartsFrozenPrototype()],
+  optimizeDeps: { esbuildOptions: { plugins: [echartsFrozenPrototypeEsbuild] } },
   clearScreen: false,
   base: './',
   server: { port: 1420, strictPort: true },

@@ -1645,3 +1645,106 @@ async fn a_published_update_is_installed_after_consent_and_the_desk_restarts() {
     }
     drop(desk);
 }
+
+/// The assessment board's test ids (ui/README.md lists them all).
+const BOARD_OPEN: &str = "stats-toggle";
+const BOARD: &str = "stats-board";
+const BOARD_PERSON_ROW: &str = "stats-person-row";
+const BOARD_CHART: &str = "stats-chart-scores";
+const BOARD_SCOPE: &str = "stats-title";
+
+/// A leader's assessment board (考核统计) of the demo county: figures from the server, the
+/// ranking drawn as a chart (screenshot), the persons ranked; and a supervision case (督办) of
+/// the unit answered from the window, which the server then holds as answered with its cause
+/// and correction.
+#[tokio::test]
+async fn a_leader_reads_the_units_board_with_its_chart_and_answers_a_supervision_case() {
+    let w = World::new().await;
+    // Overdue demo items get their cases (the sweep, once, now).
+    shimin_server::supervision::tick(w.ts.running().state(), chrono::Utc::now())
+        .await
+        .unwrap();
+    let case = shimin_server::inspect::supervision_cases(w.ts.store())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.stage == "open")
+        .min_by_key(|c| c.id)
+        .expect("an overdue demo item has a supervision case");
+    let leader = w
+        .ts
+        .users_where(|u| u.colleague.role == Role::DeptLeader && u.colleague.unit_id == Some(case.unit_id))
+        .await
+        .remove(0);
+    let desk = w.desk().await;
+    desk.login(&leader.username, false).await;
+
+    desk.click(BOARD_OPEN).await;
+    desk.wd.wait_for_testid(BOARD, UI).await;
+    // The quarter's figures of the unit (the demo's history reaches 20 days back), with its
+    // persons ranked and the chart drawn.
+    desk.click("stats-period-quarter").await;
+    let until = Instant::now() + UI;
+    while desk
+        .wd
+        .find_all(Locator::Css(&by_testid(BOARD_PERSON_ROW)))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < until, "the board lists the unit's persons");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let chart = format!(
+        "const c = document.querySelector('{} canvas'); return !!c && c.width > 0 && c.height > 0",
+        by_testid(BOARD_CHART)
+    );
+    eventually(UI, "the ranking chart is drawn on its canvas", || async {
+        let v = desk.wd.execute(&chart, vec![]).await;
+        v.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await; // the chart's entry animation
+    desk.wd.screenshot(&screenshot_path("leader-board")).await;
+    let scope = desk.text(BOARD_SCOPE).await;
+    assert!(scope.contains("本单位考核"), "{scope}");
+
+    // The unit's open case, answered from the window.
+    let row = format!("{}:has([data-testid=\"case-answer\"])", by_testid("case-row"));
+    desk.wd
+        .wait()
+        .at_most(UI)
+        .for_element(Locator::Css(&row))
+        .await
+        .unwrap();
+    desk.click("case-answer").await;
+    desk.click("dialog-confirm").await;
+    let problem = desk.text("dialog-error").await;
+    assert_eq!(problem, "请填写原因；请填写整改措施");
+    desk.type_into("case-cause", "窗口人员请假，未做交接").await;
+    desk.type_into("case-correction", "已明确A/B角交接，当日回访群众")
+        .await;
+    desk.wd.screenshot(&screenshot_path("leader-case-answer")).await;
+    desk.click("dialog-confirm").await;
+    let answered_of_unit = || async {
+        let cases = shimin_server::inspect::supervision_cases(w.ts.store())
+            .await
+            .unwrap();
+        cases
+            .into_iter()
+            .find(|c| c.unit_id == case.unit_id && c.stage == "answered")
+    };
+    eventually(UI, "the server holds the unit's case as answered", || async {
+        answered_of_unit().await.is_some()
+    })
+    .await;
+    let answered = answered_of_unit().await.unwrap();
+    let steps = shimin_server::inspect::supervision_steps(w.ts.store())
+        .await
+        .unwrap();
+    let step = steps.iter().find(|s| s.case_id == answered.id).expect("its step");
+    assert_eq!(step.cause.as_deref(), Some("窗口人员请假，未做交接"));
+    assert_eq!(step.correction.as_deref(), Some("已明确A/B角交接，当日回访群众"));
+    assert_eq!(step.actor_id, Some(leader.id));
+    desk.wd.close().await;
+}

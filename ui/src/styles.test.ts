@@ -34,3 +34,17 @@ describe('button colours', () => {
     expect(prop(block('.queue-list table'), 'table-layout')).toBe('fixed')
   })
 })
+
+describe('assessment board layout (holds at 1024 px)', () => {
+  it('the ranking tables have fixed columns and scroll inside their own box', () => {
+    expect(prop(block('.stats-table'), 'table-layout')).toBe('fixed')
+    expect(prop(block('.stats-table'), 'width')).toBe('100%')
+    expect(prop(block('.stats-table-wrap'), 'overflow')).toBe('auto')
+  })
+  it('the board scrolls down, never sideways', () => {
+    const b = block('.stats-board')
+    expect(prop(b, 'overflow-x')).toBe('hidden')
+    expect(prop(b, 'min-width')).toBe('0')
+    expect(prop(block('.stats-dims'), 'grid-template-columns')).toBe('repeat(4, minmax(0, 1fr))')
+  })
+})

@@ -52,6 +52,8 @@ pub struct DimensionHead {
 pub struct RankedView {
     pub id: i64,
     pub name: String,
+    /// A person's unit (the county's board ranks persons within their unit).
+    pub unit_name: Option<String>,
     pub rank: u32,
     pub figures: FiguresView,
 }
@@ -108,11 +110,18 @@ pub async fn stats_report(state: State<'_, Shared>, req: StatsReq) -> CmdResult<
 
 /// The board's view of a report.
 pub fn board(period: Period, r: &StatsReport) -> StatsView {
-    let ranked = |id: i64, name: &str, rank: u32, f: &Figures| RankedView {
+    let ranked = |id: i64, name: &str, unit_name: Option<String>, rank: u32, f: &Figures| RankedView {
         id,
         name: name.to_owned(),
+        unit_name,
         rank,
         figures: figures(f),
+    };
+    let unit_name = |id: i64| {
+        r.units
+            .iter()
+            .find(|u| u.unit_id == id)
+            .map(|u| u.unit_name.clone())
     };
     let (scope, scope_zh) = match r.scope {
         StatsScope::Own => ("own", "我的考核"),
@@ -137,12 +146,20 @@ pub fn board(period: Period, r: &StatsReport) -> StatsView {
         units: r
             .units
             .iter()
-            .map(|u| ranked(u.unit_id, &u.unit_name, u.rank, &u.figures))
+            .map(|u| ranked(u.unit_id, &u.unit_name, None, u.rank, &u.figures))
             .collect(),
         persons: r
             .persons
             .iter()
-            .map(|p| ranked(p.user_id, &p.display_name, p.rank, &p.figures))
+            .map(|p| {
+                ranked(
+                    p.user_id,
+                    &p.display_name,
+                    unit_name(p.unit_id),
+                    p.rank,
+                    &p.figures,
+                )
+            })
             .collect(),
         rating_levels: Rating::ALL.into_iter().map(Rating::name_zh).collect(),
     }
@@ -252,7 +269,12 @@ mod tests {
             scope: StatsScope::Unit,
             rule_version: 1,
             total: f.clone(),
-            units: vec![],
+            units: vec![shimin_protocol::UnitFigures {
+                unit_id: 1,
+                unit_name: "县公安局".into(),
+                rank: 1,
+                figures: f.clone(),
+            }],
             persons: vec![PersonFigures {
                 user_id: 7,
                 display_name: "张伟".into(),
@@ -282,6 +304,8 @@ mod tests {
         assert_eq!(v.total.cells[0].rate_label, "—");
         assert_eq!(v.total.score_label, "76.7");
         assert_eq!(v.persons[0].name, "张伟");
+        assert_eq!(v.persons[0].unit_name.as_deref(), Some("县公安局"));
+        assert_eq!(v.units[0].unit_name, None);
         assert_eq!(v.rating_levels[0], "非常满意");
     }
 }

@@ -431,6 +431,8 @@ export interface StatsView {
 export interface RankedView {
   id: number
   name: string
+  /// A person's unit (null for unit rows).
+  unit_name: string | null
   rank: number
   figures: FiguresView
 }

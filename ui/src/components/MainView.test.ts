@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 
 const invoke = vi.fn()
@@ -10,9 +10,14 @@ vi.mock('@tauri-apps/api/event', () => ({
     return () => listeners.delete(name)
   },
 }))
+// jsdom cannot draw the board's charts (ECharts on a canvas).
+vi.mock('./BarChart.vue', async () => {
+  const { defineComponent, h } = await import('vue')
+  return { default: defineComponent({ name: 'BarChart', props: ['data', 'label', 'max', 'unit', 'color'], setup: () => () => h('div', { class: 'bar-chart' }) }) }
+})
 
 import MainView from './MainView.vue'
-import { agentSession, counterIdle, delegatedDetail, detail, row, session, settings, status } from '../test/fixtures'
+import { agentSession, counterIdle, delegatedDetail, detail, row, session, settings, status, statsView } from '../test/fixtures'
 import { placeKey } from '../logic/delegation'
 import { defaultHandlers, routeInvoke, type Handler } from '../test/mockShell'
 
@@ -603,6 +608,115 @@ describe('agent workspace (代办员工作台)', () => {
     await flushPromises()
     expect(w.find('[data-testid="case-form"]').exists()).toBe(false)
     expect(w.get('[data-testid="queue-tab-unit"]').classes()).toContain('active')
+    w.unmount()
+  })
+})
+
+describe('assessment board (考核统计) in the main screen', () => {
+  const statsCalls = () => invoke.mock.calls.filter((c) => c[0] === 'stats_report')
+  const inspector = () =>
+    session({ user: { ...session().user, role: 'inspector', role_name: '督查人员', workspace: 'supervision', has_counter: false } })
+  // The board is loaded when first opened (its own chunk): have the module ready.
+  beforeAll(async () => {
+    await import('./StatsBoard.vue')
+  })
+  beforeEach(() => {
+    handlers.stats_report = (req) => statsView({ period: (req as { period: 'month' }).period })
+  })
+  /** Let the lazily loaded board appear and load its figures. */
+  const settle = async () => {
+    await flushPromises()
+    await new Promise((r) => setTimeout(r, 0))
+    await flushPromises()
+  }
+
+  it('opens from the 考核统计 button in place of the queue, and Esc goes back to the queue as it was', async () => {
+    const w = await mountMain()
+    await w.findAll('[data-testid="queue-open"]')[1].trigger('click')
+    await flushPromises()
+    const toggle = w.get('[data-testid="stats-toggle"]')
+    expect(toggle.attributes('aria-pressed')).toBe('false')
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(false)
+
+    await toggle.trigger('click')
+    await settle()
+    expect(w.get('[data-testid="stats-board"]').attributes('data-state')).toBe('ready')
+    expect(statsCalls()).toEqual([['stats_report', { req: { period: 'month' } }]])
+    expect(w.get('[data-testid="stats-toggle"]').attributes('aria-pressed')).toBe('true')
+    expect(w.get('[data-testid="workspace"]').isVisible()).toBe(false)
+    expect(w.findAll('[data-testid="stats-person-row"]')).toHaveLength(3)
+    expect(document.activeElement).toBe(w.get('[data-testid="stats-period-month"]').element)
+    // The board's keys are its own: ↓ and Enter do not move or open the hidden queue.
+    const queueCalls = invoke.mock.calls.length
+    key('ArrowDown')
+    key('Enter')
+    await flushPromises()
+    expect(invoke.mock.calls.slice(queueCalls).filter((c) => c[0] === 'item')).toHaveLength(0)
+
+    document.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }))
+    await flushPromises()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(false)
+    expect(w.get('[data-testid="workspace"]').isVisible()).toBe(true)
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('b')
+    expect(w.findAll('[data-testid="queue-row"]')).toHaveLength(3)
+    expect(w.get('[data-queue-list]').element.contains(document.activeElement)).toBe(true)
+    w.unmount()
+  })
+
+  it('toggles with F8; F1–F6 go back to the queue view', async () => {
+    const w = await mountMain()
+    key('F8')
+    await settle()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(true)
+    key('F8')
+    await settle()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(false)
+    key('F8')
+    await settle()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(true)
+    key('F4')
+    await flushPromises()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(false)
+    expect(w.get('[data-testid="queue-tab-overdue"]').classes()).toContain('active')
+    expect(w.get('[data-queue-list]').element.contains(document.activeElement)).toBe(true)
+    w.unmount()
+  })
+
+  it('is where supervision roles (no counter) start, and closes when an alert is opened', async () => {
+    const w = mount(MainView, { props: { session: inspector() }, attachTo: document.body })
+    await flushPromises()
+    await settle()
+    expect(w.get('[data-testid="stats-toggle"]').attributes('aria-pressed')).toBe('true')
+    expect(w.get('[data-testid="stats-title"]').text()).toContain('全县考核')
+    emitEvent('desk://alert', { item_id: 'c', item_number: 'N3', kind: 'ladder_b', text: '提醒 N3' })
+    await flushPromises()
+    await w.get('[data-testid="alert-open"]').trigger('click')
+    await flushPromises()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(false)
+    expect(w.get('[data-testid="detail"]').attributes('data-id')).toBe('c')
+    w.unmount()
+  })
+
+  it('shows the offline message instead of figures', async () => {
+    handlers.stats_report = () => {
+      throw { code: 'offline', message: '无法连接服务器' }
+    }
+    const w = await mountMain()
+    key('F8')
+    await settle()
+    expect(w.get('[data-testid="stats-error"]').text()).toContain('无法连接服务器')
+    expect(w.find('[data-testid="stats-total"]').exists()).toBe(false)
+    w.unmount()
+  })
+
+  it('is not offered to township agents', async () => {
+    const w = mount(MainView, { props: { session: agentSession() }, attachTo: document.body })
+    await flushPromises()
+    expect(w.find('[data-testid="stats-toggle"]').exists()).toBe(false)
+    key('F8')
+    await settle()
+    expect(w.find('[data-testid="stats-board"]').exists()).toBe(false)
+    expect(statsCalls()).toHaveLength(0)
     w.unmount()
   })
 })

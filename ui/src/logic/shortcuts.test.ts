@@ -57,6 +57,13 @@ describe('shortcut mapping', () => {
     // Clerks keep F2 for 本单位.
     expect(mapKey({ key: 'F2' }, 'other', 'clerk')).toEqual({ type: 'view', view: 'unit' })
   })
+  it('opens the assessment board with F8 for clerks and offices (even while typing), not for agents', () => {
+    expect(mapKey({ key: 'F8' }, 'other', 'clerk')).toEqual({ type: 'stats' })
+    expect(mapKey({ key: 'F8' }, 'editable', 'office')).toEqual({ type: 'stats' })
+    expect(mapKey({ key: 'F8' }, 'queue')).toEqual({ type: 'stats' })
+    expect(mapKey({ key: 'F8' }, 'other', 'agent')).toBeNull()
+    expect(mapKey({ key: 'F8', ctrlKey: true }, 'other')).toBeNull()
+  })
   it('classifies targets', () => {
     document.body.replaceChildren()
     const search = document.createElement('input')

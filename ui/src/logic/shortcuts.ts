@@ -36,6 +36,10 @@ export type Shortcut =
   | { type: 'open' }
   | { type: 'counter'; op: 'call_next' | 'walk_in' }
   | { type: 'register-case' }
+  | { type: 'stats' }
+
+/** The assessment board's key (考核统计), everywhere but the agent workspace. */
+export const STATS_KEY = 'F8'
 
 /**
  * Where the key was pressed: the search box, the queue list, another input, nowhere in
@@ -61,9 +65,12 @@ export function mapKey(e: KeyLike, ctx: KeyContext, mode: KeyMode = 'clerk'): Sh
   if (tab) return { type: 'view', view: tab.view }
   if (mode === 'agent') {
     if (e.key === 'F2') return { type: 'register-case' }
-  } else if (mode === 'clerk') {
-    if (e.key === 'F9') return { type: 'counter', op: 'call_next' }
-    if (e.key === 'F10') return { type: 'counter', op: 'walk_in' }
+  } else {
+    if (e.key === STATS_KEY) return { type: 'stats' }
+    if (mode === 'clerk') {
+      if (e.key === 'F9') return { type: 'counter', op: 'call_next' }
+      if (e.key === 'F10') return { type: 'counter', op: 'walk_in' }
+    }
   }
   if (ctx === 'editable') return null
   if (e.key === '/' && ctx !== 'search') return { type: 'focus-search' }

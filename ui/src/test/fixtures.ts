@@ -1,5 +1,17 @@
 // Shared test data.
-import type { Attachment, Delegation, ItemDetail, QueueRow, Session, Settings, Status } from '../api/contract'
+import type {
+  Attachment,
+  CellView,
+  Delegation,
+  FiguresView,
+  ItemDetail,
+  QueueRow,
+  RankedView,
+  Session,
+  Settings,
+  StatsView,
+  Status,
+} from '../api/contract'
 
 export function row(over: Partial<QueueRow> = {}): QueueRow {
   return {
@@ -210,4 +222,82 @@ export function status(over: Partial<Status> = {}): Status {
 
 export function counterIdle(): import('../api/contract').CounterState {
   return { serving: null, serving_started: false, waiting: [], suspended: [], called_today: 0, window_no: null }
+}
+
+// ---- assessment board (考核统计) ----
+export const STATS_DIMENSIONS = [
+  { code: 'publishing', name: '信息发布管理' },
+  { code: 'consultation', name: '咨询业务办理' },
+  { code: 'reservation', name: '预约业务受理' },
+  { code: 'application', name: '申办业务受理' },
+  { code: 'time_limit', name: '办件时限管理' },
+  { code: 'evaluation', name: '评议结果管理' },
+  { code: 'complaint_handling', name: '投诉业务办理' },
+  { code: 'complaint_results', name: '投诉结果管理' },
+]
+
+const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`)
+
+/** A dimension's cell: `on_time` of `count` met in time, plus late / overdue / running. */
+export function statsCell(dimension: string, over: Partial<CellView> = {}): CellView {
+  const base = { count: 0, on_time: 0, late: 0, overdue: 0, running: 0, ...over }
+  const judged = base.on_time + base.late + base.overdue
+  const rate = over.rate !== undefined ? over.rate : judged > 0 ? base.on_time / judged : null
+  return {
+    dimension,
+    ...base,
+    rate,
+    rate_label: over.rate_label ?? pct(rate),
+    mean_label: over.mean_label ?? (base.on_time + base.late > 0 ? '1小时5分' : '—'),
+  }
+}
+
+/** Figures with `score` and per-dimension overrides (by code). */
+export function statsFigures(score: number | null, cells: Record<string, Partial<CellView>> = {}): FiguresView {
+  return {
+    score,
+    score_label: score === null ? '—' : score.toFixed(1),
+    cells: STATS_DIMENSIONS.map((d) => statsCell(d.code, cells[d.code])),
+    ratings: { levels: [3, 1, 0, 0, 1], count: 5, bad: 1, excluded: 0, good_rate_label: '80.0%' },
+  }
+}
+
+export function ranked(
+  id: number,
+  name: string,
+  rank: number,
+  figures: FiguresView,
+  unit_name: string | null = null,
+): RankedView {
+  return { id, name, unit_name, rank, figures }
+}
+
+/** A county board (全县考核, scope `all`) with three units and three persons. */
+export function statsView(over: Partial<StatsView> = {}): StatsView {
+  return {
+    period: 'month',
+    title: '本月（2026-12-01 至 2026-12-06）',
+    scope: 'all',
+    scope_zh: '全县考核',
+    rule_version: 3,
+    generated_at: '09:30',
+    dimensions: STATS_DIMENSIONS,
+    total: statsFigures(81.4, {
+      consultation: { count: 12, on_time: 9, late: 2, overdue: 1, running: 0 },
+      reservation: { count: 20, on_time: 18, late: 1, overdue: 0, running: 1 },
+      evaluation: { count: 5, on_time: 4, late: 1, rate: 0.8 },
+    }),
+    units: [
+      ranked(3, '县公安局', 1, statsFigures(92.5, { consultation: { count: 5, on_time: 5 } })),
+      ranked(5, '县民政局', 2, statsFigures(80.0, { consultation: { count: 4, on_time: 3, late: 1 } })),
+      ranked(8, '县市场监督管理局', 3, statsFigures(null)),
+    ],
+    persons: [
+      ranked(1, '李明', 1, statsFigures(95.0, { consultation: { count: 3, on_time: 3 } }), '县公安局'),
+      ranked(2, '王芳', 2, statsFigures(70.0, { consultation: { count: 7, on_time: 4, overdue: 3 } })),
+      ranked(4, '赵强', 3, statsFigures(null)),
+    ],
+    rating_levels: ['非常满意', '满意', '基本满意', '不满意', '非常不满意'],
+    ...over,
+  }
 }
