@@ -14,17 +14,6 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-async fn server() -> TestServer {
-    start_with(|c| {
-        c.supervision_every = None;
-        c.demo = Some(shimin_server::DemoOptions {
-            directory_only: true,
-            ..Default::default()
-        });
-    })
-    .await
-}
-
 /// A consultation to `unit` received six days ago: long past its one working day.
 async fn late_consultation(ts: &TestServer, unit: i64) -> Uuid {
     let req = NewConsultation {
@@ -69,7 +58,7 @@ async fn review(s: &Session, path: &str, id: i64, note: &str) -> Result<Supervis
 
 #[tokio::test]
 async fn a_missed_deadline_is_answered_by_the_leader_returned_answered_again_and_closed() {
-    let ts = server().await;
+    let ts = start_empty_county().await;
     let mut departments = ts.county.departments();
     let unit_name = departments.next().unwrap().name;
     let other_name = departments.next().unwrap().name;
@@ -242,7 +231,7 @@ async fn a_missed_deadline_is_answered_by_the_leader_returned_answered_again_and
 
 #[tokio::test]
 async fn a_supervisor_opens_a_case_on_an_item_and_its_desks_learn_it() {
-    let ts = server().await;
+    let ts = start_empty_county().await;
     let unit_name = ts.county.departments().next().unwrap().name;
     let unit = ts.unit_id(unit_name).await;
     let item = late_consultation(&ts, unit).await;

@@ -60,6 +60,12 @@ fn test_calendar(version: u32, holidays: &[NaiveDate]) -> CalendarWire {
     CalendarWire::from_data(&data)
 }
 
+/// Installs a calendar (as the sysadmin).
+async fn put_calendar(sysadmin: &Session, wire: CalendarWire) {
+    let req = sysadmin.req(Method::PUT, paths::ADMIN_CALENDAR).json(&wire);
+    call::<serde_json::Value>(req).await.expect("calendar accepted");
+}
+
 /// Working minutes from `a` to `b`, counted minute by minute: office sessions 08:30–12:00 and
 /// an afternoon of 14:30–17:30 from 1 May to 30 September, 13:30–17:30 otherwise, on weekdays
 /// that are not `holidays`. Independent of the server's clock arithmetic on purpose.
@@ -330,21 +336,10 @@ fn slot(start: DateTime<Utc>) -> Slot {
 
 #[tokio::test]
 async fn figures_per_dimension_unit_and_person_match_an_independent_count() {
-    let ts = start_with(|c| {
-        c.supervision_every = None;
-        c.demo = Some(shimin_server::DemoOptions {
-            directory_only: true,
-            ..Default::default()
-        });
-    })
-    .await;
+    let ts = start_empty_county().await;
     let sysadmin = ts.login_as(Role::Sysadmin, None).await;
-    let put_calendar = |wire: CalendarWire| {
-        let req = sysadmin.req(Method::PUT, paths::ADMIN_CALENDAR).json(&wire);
-        async move { call::<serde_json::Value>(req).await.expect("calendar accepted") }
-    };
     let version = builtin_calendar_data().version;
-    put_calendar(test_calendar(version + 1, &[holiday()])).await;
+    put_calendar(&sysadmin, test_calendar(version + 1, &[holiday()])).await;
     let unit_name = ts.county.departments().next().unwrap().name;
     let h = write_history(&ts, unit_name).await;
     let (from, to) = (base_monday(), base_monday() + Duration::days(13));
@@ -471,7 +466,7 @@ async fn figures_per_dimension_unit_and_person_match_an_independent_count() {
     assert!(later.total.dimensions.iter().all(|d| d.count == 0));
 
     // A calendar update (the holiday dropped) rejudges no clock already met.
-    put_calendar(test_calendar(version + 2, &[])).await;
+    put_calendar(&sysadmin, test_calendar(version + 2, &[])).await;
     let after = stats(&leader, from, to).await;
     assert_eq!(after.total, report.total);
     assert_eq!(after.persons, report.persons);
@@ -479,22 +474,13 @@ async fn figures_per_dimension_unit_and_person_match_an_independent_count() {
 
 #[tokio::test]
 async fn each_role_reads_only_its_scope_and_bad_periods_are_refused() {
-    let ts = start_with(|c| {
-        c.supervision_every = None;
-        c.demo = Some(shimin_server::DemoOptions {
-            directory_only: true,
-            ..Default::default()
-        });
-    })
-    .await;
+    let ts = start_empty_county().await;
     let sysadmin = ts.login_as(Role::Sysadmin, None).await;
-    call::<serde_json::Value>(
-        sysadmin
-            .req(Method::PUT, paths::ADMIN_CALENDAR)
-            .json(&test_calendar(builtin_calendar_data().version + 1, &[holiday()])),
+    put_calendar(
+        &sysadmin,
+        test_calendar(builtin_calendar_data().version + 1, &[holiday()]),
     )
-    .await
-    .unwrap();
+    .await;
     let mut departments = ts.county.departments();
     let unit_name = departments.next().unwrap().name;
     let other_name = departments.next().unwrap().name;

@@ -49,6 +49,19 @@ pub async fn start() -> TestServer {
     start_with(|_| {}).await
 }
 
+/// A server with the demo county's directory and catalogue but none of its items, and no
+/// background sweep: for tests that write a history of their own and count it.
+pub async fn start_empty_county() -> TestServer {
+    start_with(|c| {
+        c.supervision_every = None;
+        c.demo = Some(shimin_server::DemoOptions {
+            directory_only: true,
+            ..Default::default()
+        });
+    })
+    .await
+}
+
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path()).await;
