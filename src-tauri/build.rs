@@ -39,7 +39,7 @@ const COMMANDS: &[&str] = &[
     "stats_report",
     "supervision_cases",
     "case_answer",
-    "case_review",
+    "case_step",
     "matters",
     "register_case",
     "capture_attachment",

@@ -283,7 +283,7 @@ pub fn run() {
             commands::stats::stats_report,
             commands::cases::supervision_cases,
             commands::cases::case_answer,
-            commands::cases::case_review,
+            commands::cases::case_step,
             commands::counter::open_hall_screen,
             commands::matters,
             commands::register_case,

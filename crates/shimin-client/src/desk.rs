@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::to_local;
 use shimin_domain::identity::PersonalField;
 use shimin_domain::ladder::Presence;
+use shimin_domain::supervision::CaseAction;
 use shimin_protocol::{
     codes, paths, AnswerCase, ChangePasswordRequest, Colleague, HallCall, LoginRequest, LoginResponse,
     Matter, Op, PullResponse, PushRequest, PushResponse, Reveal, RevealBatch, ReviewCase, SetPresence,
@@ -969,12 +970,21 @@ impl Desk {
         self.post_authorized(&path, answer).await
     }
 
-    /// A supervisor's review of case `id`: closed, or returned with `note`.
-    pub async fn review_case(&self, id: i64, close: bool, note: &str) -> Result<SupervisionCase> {
-        let path = if close {
-            paths::SUPERVISION_CASE_CLOSE
-        } else {
-            paths::SUPERVISION_CASE_RETURN
+    /// A move on case `id` with a note: a supervisor's close, return, uphold or reject, the
+    /// unit's appeal (an answer is [`Desk::answer_case`]).
+    pub async fn case_step(&self, id: i64, action: CaseAction, note: &str) -> Result<SupervisionCase> {
+        let path = match action {
+            CaseAction::Close => paths::SUPERVISION_CASE_CLOSE,
+            CaseAction::Return => paths::SUPERVISION_CASE_RETURN,
+            CaseAction::Appeal => paths::SUPERVISION_CASE_APPEAL,
+            CaseAction::Uphold => paths::SUPERVISION_CASE_UPHOLD,
+            CaseAction::Reject => paths::SUPERVISION_CASE_REJECT,
+            CaseAction::Open | CaseAction::Answer => {
+                return Err(Error::InvalidOp {
+                    field: "action",
+                    message: "此操作不能在这里进行",
+                })
+            }
         };
         let body = ReviewCase {
             note: note.to_owned(),

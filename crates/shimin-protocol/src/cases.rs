@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shimin_domain::supervision::{CaseAction, CaseStage};
+use shimin_domain::supervision::{CaseAction, CaseKind, CaseStage};
 use uuid::Uuid;
 
 /// `GET SUPERVISION_CASES?open=true`: only the cases not closed.
@@ -19,6 +19,9 @@ pub struct CaseQuery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupervisionCase {
     pub id: i64,
+    /// A 督办, or a bad rating's follow-up (差评回访: `item_id` is the evaluation).
+    #[serde(with = "crate::coded")]
+    pub kind: CaseKind,
     pub item_id: Uuid,
     pub item_number: String,
     pub unit_id: i64,
@@ -61,7 +64,8 @@ pub struct OpenCase {
     pub reason: String,
 }
 
-/// `POST SUPERVISION_CASE_ANSWER`: the unit's answer.
+/// `POST SUPERVISION_CASE_ANSWER`: the unit's answer (a bad rating's follow-up: `cause` is the
+/// call back to the citizen, 回访情况).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerCase {
     /// 原因: why it happened.
@@ -70,8 +74,9 @@ pub struct AnswerCase {
     pub correction: String,
 }
 
-/// `POST SUPERVISION_CASE_RETURN` (the note is required: what is missing) or
-/// `SUPERVISION_CASE_CLOSE` (optional).
+/// `POST SUPERVISION_CASE_RETURN` (the note is required: what is missing),
+/// `SUPERVISION_CASE_CLOSE` (optional), `SUPERVISION_CASE_APPEAL` (required: why the rating is
+/// mistaken), `SUPERVISION_CASE_UPHOLD` (optional), `SUPERVISION_CASE_REJECT` (required).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ReviewCase {
     #[serde(default)]

@@ -13,7 +13,7 @@ use shimin_domain::item::{ItemKind, Status};
 use shimin_domain::ladder::Presence;
 use shimin_domain::role::{Role, UnitKind};
 use shimin_domain::stats::Dimension;
-use shimin_domain::supervision::{CaseAction, CaseStage};
+use shimin_domain::supervision::{CaseAction, CaseKind, CaseStage};
 
 /// A domain enum with stable codes.
 pub trait Coded: Sized + Copy {
@@ -47,6 +47,7 @@ coded!(TicketStep, "ticket step");
 coded!(Dimension, "dimension");
 coded!(CaseStage, "case stage");
 coded!(CaseAction, "case action");
+coded!(CaseKind, "case kind");
 
 pub fn serialize<T: Coded, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.code())

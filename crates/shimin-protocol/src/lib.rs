@@ -101,6 +101,12 @@ pub mod paths {
     pub const SUPERVISION_CASE_RETURN: &str = "/api/v1/supervision/cases/{id}/return";
     /// `POST` [`crate::ReviewCase`]: a supervisor closes the case.
     pub const SUPERVISION_CASE_CLOSE: &str = "/api/v1/supervision/cases/{id}/close";
+    /// `POST` [`crate::ReviewCase`]: the unit's leader appeals a bad rating's follow-up (申诉复核).
+    pub const SUPERVISION_CASE_APPEAL: &str = "/api/v1/supervision/cases/{id}/appeal";
+    /// `POST` [`crate::ReviewCase`]: a supervisor upholds the appeal (the rating leaves the figures).
+    pub const SUPERVISION_CASE_UPHOLD: &str = "/api/v1/supervision/cases/{id}/uphold";
+    /// `POST` [`crate::ReviewCase`]: a supervisor rejects the appeal (the unit follows up).
+    pub const SUPERVISION_CASE_REJECT: &str = "/api/v1/supervision/cases/{id}/reject";
     /// `GET ?from=&to=`: the statistics of the caller's scope for a period ([`crate::StatsReport`]).
     pub const STATS: &str = "/api/v1/stats";
     /// The newest desk release the county published (signed); outside the protocol gate, so

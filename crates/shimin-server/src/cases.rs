@@ -1,6 +1,9 @@
-//! Supervision cases (督办, R-SUP): the sweep ([`crate::supervision`]) opens one when an item's
-//! deadline is missed, a supervisor may open one on any item; the unit's leader answers with
-//! cause and correction, a supervisor closes it or returns it. Who may do what at which stage,
+//! Supervision cases (督办, R-SUP) and bad ratings' follow-ups (差评回访, R-EVA): the sweep
+//! ([`crate::supervision`]) opens a case when an item's deadline is missed, a supervisor may open
+//! one on any item, a bad rating opens its follow-up at intake ([`open_follow_up`]); the unit's
+//! leader answers with cause (or the call back) and correction, a supervisor closes it or
+//! returns it; a follow-up may be appealed, and an upheld appeal takes the rating out of the
+//! statistics (`stats::project` asks `Reads::appeal_upheld`). Who may do what at which stage,
 //! and each stage's working-time deadline, are `shimin_domain::supervision`'s; here the steps
 //! are stored (append-only), audited and answered.
 
@@ -10,15 +13,19 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use shimin_domain::calendar::WorkCalendar;
+use shimin_domain::stats::Rating;
 use shimin_domain::statutory::ClockKind;
 use shimin_domain::supervision::{
-    case_deadline, decide_case, is_case_supervisor, may_read_cases, CaseAction, CaseRefusal, CaseStage,
-    MAX_CASE_TEXT_CHARS,
+    case_deadline, decide_case, is_case_supervisor, may_read_cases, CaseAction, CaseKind, CaseRefusal,
+    CaseStage, MAX_CASE_TEXT_CHARS,
 };
 use shimin_protocol::{AnswerCase, CaseQuery, CaseStep, ItemEvent, OpenCase, ReviewCase, SupervisionCase};
 
 use crate::auth::AuthUser;
-use crate::store::{CaseFilter, CaseRow, CaseStepRow, NewSupervisionCase, Reads, Writes, MANUAL_CASE_CLOCK};
+use crate::store::{
+    CaseFilter, CaseRow, CaseStepRow, NewSupervisionCase, Reads, StoredItem, Writes, FOLLOW_UP_CASE_CLOCK,
+    MANUAL_CASE_CLOCK,
+};
 use crate::{Committed, Error, Result, SharedState};
 
 /// Cases one list answers at most (newest first).
@@ -51,7 +58,7 @@ pub async fn list(
             LIST_LIMIT,
         )
         .await?;
-    Ok(Json(records(&mut *r, &state.calendar(), rows, Utc::now()).await?))
+    Ok(Json(records(&mut *r, &clocks(&state), rows, Utc::now()).await?))
 }
 
 /// `POST SUPERVISION_CASES`: a supervisor opens a case on an item, with the reason.
@@ -67,8 +74,14 @@ pub async fn open(
     let now = Utc::now();
     let mut tx = state.store.write().await?;
     let item = tx.item(req.item_id).await?.ok_or(Error::NotFound)?;
-    let stage =
-        decide_case(None, item.unit_id, &user.actor(), CaseAction::Open).map_err(Error::CaseRefused)?;
+    let stage = decide_case(
+        CaseKind::Supervision,
+        None,
+        item.unit_id,
+        &user.actor(),
+        CaseAction::Open,
+    )
+    .map_err(Error::CaseRefused)?;
     let Some(id) = tx
         .open_supervision_case(&NewSupervisionCase {
             item_id: item.id,
@@ -119,7 +132,7 @@ pub async fn open(
         background: false,
     });
     tx.audit(user.audit_entry("supervision.open", Some(&item.number), "ok"));
-    let answer = one(&mut *tx, &state.calendar(), id, now).await?;
+    let answer = one(&mut *tx, &clocks(&state), id, now).await?;
     tx.commit().await?;
     Ok(Json(answer))
 }
@@ -139,32 +152,115 @@ pub async fn answer(
 
 /// `POST SUPERVISION_CASE_RETURN`: a supervisor wants a better answer (what is missing).
 pub async fn send_back(
-    State(state): State<SharedState>,
+    state: State<SharedState>,
     user: AuthUser,
-    Path(id): Path<i64>,
-    Json(req): Json<ReviewCase>,
-) -> Result<Json<SupervisionCase>> {
-    text("note", &req.note, true)?;
-    act(
-        &state,
-        &user,
-        id,
-        CaseAction::Return,
-        (None, None, Some(req.note.trim())),
-    )
-    .await
+    id: Path<i64>,
+    req: Json<ReviewCase>,
+) -> Answer {
+    noted(state, user, id, req, CaseAction::Return, true).await
 }
 
 /// `POST SUPERVISION_CASE_CLOSE`: a supervisor accepts the answer.
 pub async fn close(
+    state: State<SharedState>,
+    user: AuthUser,
+    id: Path<i64>,
+    req: Json<ReviewCase>,
+) -> Answer {
+    noted(state, user, id, req, CaseAction::Close, false).await
+}
+
+/// `POST SUPERVISION_CASE_APPEAL`: the unit's leader appeals a bad rating (why it is mistaken).
+pub async fn appeal(
+    state: State<SharedState>,
+    user: AuthUser,
+    id: Path<i64>,
+    req: Json<ReviewCase>,
+) -> Answer {
+    noted(state, user, id, req, CaseAction::Appeal, true).await
+}
+
+/// `POST SUPERVISION_CASE_UPHOLD`: a supervisor upholds the appeal; the rating leaves the
+/// statistics (it stays on record).
+pub async fn uphold(
+    state: State<SharedState>,
+    user: AuthUser,
+    id: Path<i64>,
+    req: Json<ReviewCase>,
+) -> Answer {
+    noted(state, user, id, req, CaseAction::Uphold, false).await
+}
+
+/// `POST SUPERVISION_CASE_REJECT`: a supervisor rejects the appeal (why); the unit follows up.
+pub async fn reject(
+    state: State<SharedState>,
+    user: AuthUser,
+    id: Path<i64>,
+    req: Json<ReviewCase>,
+) -> Answer {
+    noted(state, user, id, req, CaseAction::Reject, true).await
+}
+
+/// What a move answers: the case as it now stands.
+type Answer = Result<Json<SupervisionCase>>;
+
+/// A move whose only text is a note (`required`: it must say why).
+async fn noted(
     State(state): State<SharedState>,
     user: AuthUser,
     Path(id): Path<i64>,
     Json(req): Json<ReviewCase>,
-) -> Result<Json<SupervisionCase>> {
-    text("note", &req.note, false)?;
+    action: CaseAction,
+    required: bool,
+) -> Answer {
+    text("note", &req.note, required)?;
     let note = Some(req.note.trim()).filter(|n| !n.is_empty());
-    act(&state, &user, id, CaseAction::Close, (None, None, note)).await
+    act(&state, &user, id, action, (None, None, note)).await
+}
+
+/// Opens the follow-up of a bad rating (差评回访) for the rated item's unit, inside the
+/// intake's transaction; nothing for a rating that is not bad.
+pub async fn open_follow_up(tx: &mut dyn Writes, evaluation: &StoredItem, rated_number: &str) -> Result<()> {
+    let Some(rating) = evaluation.details.rating.and_then(Rating::from_stars) else {
+        return Ok(());
+    };
+    if !rating.is_bad() {
+        return Ok(());
+    }
+    let reason = format!("差评回访：{rated_number}（{}）", rating.name_zh());
+    let opened = tx
+        .open_supervision_case(&NewSupervisionCase {
+            item_id: evaluation.id,
+            unit_id: evaluation.unit_id,
+            clock: FOLLOW_UP_CASE_CLOCK,
+            clock_start: evaluation.received_at,
+            due_at: evaluation.received_at,
+            recorded_at: evaluation.received_at,
+            reason: Some(&reason),
+        })
+        .await?;
+    if opened.is_some() {
+        tx.audit(crate::audit::Entry {
+            action: "evaluation.follow_up",
+            target: Some(&evaluation.number),
+            outcome: "opened",
+            ..Default::default()
+        });
+    }
+    Ok(())
+}
+
+/// The calendar and the follow-up setting the case clocks run on.
+struct Clocks {
+    cal: std::sync::Arc<WorkCalendar>,
+    follow_up_days: u32,
+}
+
+fn clocks(state: &SharedState) -> Clocks {
+    Clocks {
+        cal: state.calendar(),
+        follow_up_days: state.config.follow_up_days,
+    }
 }
 
 /// Cause, correction and note of a step.
@@ -186,12 +282,17 @@ async fn act(
     if !may_read_cases(&actor, case.unit_id) {
         return Err(Error::NotFound);
     }
-    let stage = decide_case(Some(case.stage), case.unit_id, &actor, action).map_err(Error::CaseRefused)?;
+    let stage = decide_case(case.kind(), Some(case.stage), case.unit_id, &actor, action)
+        .map_err(Error::CaseRefused)?;
     tx.set_case_stage(id, stage, now).await?;
     step(&mut *tx, user, id, action, now, texts).await?;
+    if action == CaseAction::Uphold {
+        // The evaluation's statistics row now leaves the rating out.
+        crate::deadline::refresh_stored(&mut *tx, &state.calendar(), case.item_id).await?;
+    }
     let target = format!("{}#{id}", case.item_number);
     tx.audit(user.audit_entry(audit_action(action), Some(&target), "ok"));
-    let answer = one(&mut *tx, &state.calendar(), id, now).await?;
+    let answer = one(&mut *tx, &clocks(state), id, now).await?;
     tx.commit().await?;
     Ok(Json(answer))
 }
@@ -202,6 +303,9 @@ fn audit_action(action: CaseAction) -> &'static str {
         CaseAction::Answer => "supervision.answer",
         CaseAction::Return => "supervision.return",
         CaseAction::Close => "supervision.close",
+        CaseAction::Appeal => "supervision.appeal",
+        CaseAction::Uphold => "supervision.uphold",
+        CaseAction::Reject => "supervision.reject",
     }
 }
 
@@ -240,14 +344,9 @@ fn text(field: &str, value: &str, required: bool) -> Result<()> {
 }
 
 /// One case as answered.
-async fn one(
-    reads: &mut dyn Reads,
-    cal: &WorkCalendar,
-    id: i64,
-    now: DateTime<Utc>,
-) -> Result<SupervisionCase> {
+async fn one(reads: &mut dyn Reads, clocks: &Clocks, id: i64, now: DateTime<Utc>) -> Result<SupervisionCase> {
     let row = reads.case(id).await?.ok_or(Error::NotFound)?;
-    records(reads, cal, vec![row], now)
+    records(reads, clocks, vec![row], now)
         .await?
         .pop()
         .ok_or(Error::NotFound)
@@ -256,7 +355,7 @@ async fn one(
 /// Cases with their steps, unit names and current deadlines.
 async fn records(
     reads: &mut dyn Reads,
-    cal: &WorkCalendar,
+    clocks: &Clocks,
     rows: Vec<CaseRow>,
     now: DateTime<Utc>,
 ) -> Result<Vec<SupervisionCase>> {
@@ -270,7 +369,8 @@ async fn records(
         .collect();
     rows.into_iter()
         .map(|c| {
-            let due_at = case_deadline(cal, c.stage, c.stage_since)
+            let kind = c.kind();
+            let due_at = case_deadline(&clocks.cal, kind, c.stage, c.stage_since, clocks.follow_up_days)
                 .map_err(Error::internal)?
                 .map(|d| d.due);
             let reason = match (&c.reason, ClockKind::from_code(&c.clock)) {
@@ -280,6 +380,7 @@ async fn records(
             };
             Ok(SupervisionCase {
                 id: c.id,
+                kind,
                 item_id: c.item_id,
                 item_number: c.item_number,
                 unit_id: c.unit_id,

@@ -11,6 +11,7 @@
 //! listen_tls = ["0.0.0.0:8443"]
 //! metrics_listen = "127.0.0.1:9201"
 //! idle_timeout_secs = 28800
+//! follow_up_days = 5                      # working days to follow up a bad rating (差评)
 //!
 //! [tls]
 //! cert = "/etc/shimin/tls/server.crt"
@@ -42,6 +43,7 @@ pub struct ServerFile {
     pub tls: Option<TlsFiles>,
     pub metrics_listen: Option<SocketAddr>,
     pub idle_timeout_secs: Option<u64>,
+    pub follow_up_days: Option<u32>,
     pub scanner: Option<crate::scan::ScannerConfig>,
 }
 
@@ -69,6 +71,7 @@ impl ServerFile {
             tls,
             metrics_listen,
             idle_timeout_secs,
+            follow_up_days,
             scanner,
         } = self;
         if let Some(d) = data_dir {
@@ -87,6 +90,9 @@ impl ServerFile {
         config.scanner = scanner.or(config.scanner);
         if let Some(s) = idle_timeout_secs {
             config.idle_timeout = Duration::from_secs(s);
+        }
+        if let Some(d) = follow_up_days {
+            config.follow_up_days = d;
         }
         config
     }
@@ -116,6 +122,12 @@ pub fn check(config: &Config) -> Result<CheckReport> {
 /// that names none or two, no address, an address twice. Returns the HTTPS certificate.
 pub(crate) fn validate(config: &Config) -> Result<Option<std::sync::Arc<crate::tls::CertSlot>>> {
     let tls = crate::load_tls(config)?;
+    if !(1..=60).contains(&config.follow_up_days) {
+        return Err(Error::Config(format!(
+            "follow_up_days 须在 1 到 60 个工作日之间（现为 {}）",
+            config.follow_up_days
+        )));
+    }
     if let Some(scanner) = &config.scanner {
         scanner.check()?;
     }

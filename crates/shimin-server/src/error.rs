@@ -191,7 +191,7 @@ impl Error {
                 use shimin_domain::supervision::CaseRefusal;
                 let status = match r {
                     CaseRefusal::NotPermitted => StatusCode::FORBIDDEN,
-                    CaseRefusal::InvalidStage => StatusCode::CONFLICT,
+                    CaseRefusal::InvalidStage | CaseRefusal::NotAppealable => StatusCode::CONFLICT,
                 };
                 (status, e(r.code(), r.message_zh().into()))
             }

@@ -52,6 +52,9 @@ pub fn router(state: SharedState) -> Router {
         .route(paths::SUPERVISION_CASE_ANSWER, post(crate::cases::answer))
         .route(paths::SUPERVISION_CASE_RETURN, post(crate::cases::send_back))
         .route(paths::SUPERVISION_CASE_CLOSE, post(crate::cases::close))
+        .route(paths::SUPERVISION_CASE_APPEAL, post(crate::cases::appeal))
+        .route(paths::SUPERVISION_CASE_UPHOLD, post(crate::cases::uphold))
+        .route(paths::SUPERVISION_CASE_REJECT, post(crate::cases::reject))
         .route(paths::COUNTER_TRANSFERS, get(crate::counter::transfers))
         .layer(middleware::from_fn(check_protocol));
     Router::new()

@@ -221,6 +221,9 @@ pub async fn record(
     let (number, seq) = tx.insert_item(&new, &[created]).await?;
     // The deadline from the stored item, the way every later change recomputes it.
     deadline::refresh_stored(tx, cal, new.id).await?;
+    if kind == ItemKind::Evaluation {
+        follow_up_if_bad(tx, new.id).await?;
+    }
     tx.audit(Entry {
         action: &action,
         target: Some(&number),
@@ -240,6 +243,18 @@ pub async fn record(
         number,
         server_time: Utc::now(),
     })
+}
+
+/// A bad rating's follow-up for the rated item's unit (R-EVA).
+async fn follow_up_if_bad(tx: &mut dyn Writes, evaluation_id: Uuid) -> Result<()> {
+    let Some(evaluation) = tx.item(evaluation_id).await? else {
+        return Ok(());
+    };
+    let rated_number = match evaluation.details.rates_item {
+        Some(id) => tx.item(id).await?.map(|r| r.number).unwrap_or_default(),
+        None => String::new(),
+    };
+    crate::cases::open_follow_up(tx, &evaluation, &rated_number).await
 }
 
 fn text(field: &str, value: &str, max: usize, required: bool) -> Result<()> {

@@ -135,6 +135,8 @@ pub struct Config {
     /// How often the supervision task looks for warning and overdue points (预警/督办);
     /// `None` turns it off (tests driving [`supervision::tick`] themselves).
     pub supervision_every: Option<Duration>,
+    /// Working days a unit has to follow up a bad rating (差评回访整改, R-EVA).
+    pub follow_up_days: u32,
 }
 
 impl Default for Config {
@@ -155,6 +157,7 @@ impl Default for Config {
             demo: None,
             hash_params: HashParams::default(),
             supervision_every: Some(Duration::from_secs(30)),
+            follow_up_days: shimin_domain::supervision::FOLLOW_UP_DAYS,
         }
     }
 }

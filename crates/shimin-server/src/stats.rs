@@ -96,6 +96,8 @@ async fn project_rating(tx: &mut dyn Writes, item: &StoredItem) -> Result<()> {
         return Ok(());
     };
     let person_id = tx.item(rated_id).await?.and_then(|rated| rated.handler_id);
+    // An upheld appeal (申诉复核) takes the rating out of the figures; the rating stays on record.
+    let excluded = tx.appeal_upheld(item.id).await?;
     tx.put_stat_rating(&StatRatingRow {
         item_id: item.id,
         rated_id,
@@ -103,7 +105,7 @@ async fn project_rating(tx: &mut dyn Writes, item: &StoredItem) -> Result<()> {
         person_id,
         day: to_local(item.received_at).date(),
         rating,
-        excluded: false,
+        excluded,
     })
     .await
 }

@@ -9,7 +9,7 @@ use crate::state::Shared;
 use serde::{Deserialize, Serialize};
 use shimin_domain::calendar::to_local;
 use shimin_domain::role::Actor;
-use shimin_domain::supervision::{decide_case, CaseAction, CaseParty};
+use shimin_domain::supervision::{decide_case, CaseAction, CaseKind, CaseParty};
 use shimin_protocol::{AnswerCase, SupervisionCase};
 use tauri::State;
 
@@ -27,10 +27,10 @@ pub struct AnswerReq {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ReviewReq {
+pub struct StepReq {
     id: i64,
-    /// Close (办结); otherwise return (退回) with `note`.
-    close: bool,
+    /// A `CaseAction` code: `close`, `return`, `appeal`, `uphold`, `reject`.
+    action: String,
     #[serde(default)]
     note: String,
 }
@@ -39,6 +39,11 @@ pub struct ReviewReq {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CaseView {
     pub id: i64,
+    /// `supervision` (督办) or `follow_up` (差评回访).
+    pub kind: &'static str,
+    pub kind_zh: &'static str,
+    /// What the answer's first field is: "原因" (督办) or "回访情况" (a bad rating's follow-up).
+    pub cause_label: &'static str,
     pub item_number: String,
     pub unit_name: String,
     pub reason: String,
@@ -56,6 +61,10 @@ pub struct CaseView {
     pub can_answer: bool,
     /// This user may return or close it now (a supervisor).
     pub can_review: bool,
+    /// This user may appeal it now (the unit's leader, a bad rating's follow-up).
+    pub can_appeal: bool,
+    /// This user may uphold or reject its appeal now (a supervisor).
+    pub can_decide_appeal: bool,
     pub steps: Vec<CaseStepView>,
 }
 
@@ -91,12 +100,14 @@ pub async fn case_answer(state: State<'_, Shared>, req: AnswerReq) -> CmdResult<
     Ok(case_view(&case, &actor))
 }
 
-/// A supervisor's review: close, or return with a note.
+/// A move with a note: a supervisor's close / return / uphold / reject, the leader's appeal.
 #[tauri::command]
-pub async fn case_review(state: State<'_, Shared>, req: ReviewReq) -> CmdResult<CaseView> {
+pub async fn case_step(state: State<'_, Shared>, req: StepReq) -> CmdResult<CaseView> {
     let desk = logged_in(&state).await?;
     let actor = actor(&desk)?;
-    let case = desk.review_case(req.id, req.close, &req.note).await?;
+    let action = CaseAction::from_code(&req.action)
+        .ok_or_else(|| DeskError::new("invalid_field", "未知的督办操作"))?;
+    let case = desk.case_step(req.id, action, &req.note).await?;
     Ok(case_view(&case, &actor))
 }
 
@@ -111,7 +122,7 @@ fn actor(desk: &shimin_client::Desk) -> CmdResult<Actor> {
 
 /// The board's view of a case for `actor`.
 pub fn case_view(c: &SupervisionCase, actor: &Actor) -> CaseView {
-    let may = |action| decide_case(Some(c.stage), c.unit_id, actor, action).is_ok();
+    let may = |action| decide_case(c.kind, Some(c.stage), c.unit_id, actor, action).is_ok();
     let (waiting_zh, due_word) = match c.stage.waits_for() {
         Some(CaseParty::Unit) => ("待单位答复", "答复期限"),
         Some(CaseParty::Supervisor) => ("待督查审核", "审核期限"),
@@ -125,6 +136,12 @@ pub fn case_view(c: &SupervisionCase, actor: &Actor) -> CaseView {
     };
     CaseView {
         id: c.id,
+        kind: c.kind.code(),
+        kind_zh: c.kind.name_zh(),
+        cause_label: match c.kind {
+            CaseKind::Supervision => "原因",
+            CaseKind::FollowUp => "回访情况",
+        },
         item_number: c.item_number.clone(),
         unit_name: c.unit_name.clone(),
         reason: c.reason.clone(),
@@ -136,6 +153,8 @@ pub fn case_view(c: &SupervisionCase, actor: &Actor) -> CaseView {
         overdue: c.overdue,
         can_answer: may(CaseAction::Answer),
         can_review: may(CaseAction::Close),
+        can_appeal: may(CaseAction::Appeal),
+        can_decide_appeal: may(CaseAction::Uphold),
         steps: c
             .steps
             .iter()
@@ -165,6 +184,7 @@ mod tests {
         let t = |h| Utc.with_ymd_and_hms(2026, 12, 2, h, 0, 0).unwrap();
         SupervisionCase {
             id: 4,
+            kind: CaseKind::Supervision,
             item_id: uuid::Uuid::nil(),
             item_number: "ZX20261201-0001".into(),
             unit_id: 3,
@@ -210,6 +230,20 @@ mod tests {
         assert_eq!((answered.can_answer, answered.can_review), (false, true));
         assert_eq!(answered.due_label, "已超期（审核期限 12-02 10:00）");
         assert!(!case_view(&case(CaseStage::Answered, false), &leader).can_answer);
+        assert!(!open.can_appeal, "a 督办 is not appealed");
+        let mut follow_up = case(CaseStage::Open, false);
+        follow_up.kind = CaseKind::FollowUp;
+        let v = case_view(&follow_up, &leader);
+        assert_eq!(
+            (v.can_answer, v.can_appeal, v.cause_label),
+            (true, true, "回访情况")
+        );
+        follow_up.stage = CaseStage::Appealed;
+        let v = case_view(&follow_up, &manager);
+        assert_eq!(
+            (v.can_review, v.can_decide_appeal, v.waiting_zh),
+            (false, true, "待督查审核")
+        );
         let closed = case_view(&case(CaseStage::Closed, false), &manager);
         assert_eq!(
             (closed.due_label.as_str(), closed.waiting_zh, closed.can_review),

@@ -396,8 +396,10 @@ export interface Commands {
   supervision_cases: { req: { open_only: boolean }; res: CaseView[] }
   /// The unit's leader answers a case: cause (原因) and correction (整改措施), both required.
   case_answer: { req: { id: number; cause: string; correction: string }; res: CaseView }
-  /// A supervisor closes a case (`close: true`) or returns it with a required `note`.
-  case_review: { req: { id: number; close: boolean; note: string }; res: CaseView }
+  /// A move with a note: a supervisor's `close` (note optional), `return` (required), `uphold`
+  /// (optional) or `reject` (required) of an appeal; the leader's `appeal` of a bad rating's
+  /// follow-up (required: why the rating is mistaken).
+  case_step: { req: { id: number; action: CaseStepAction; note: string }; res: CaseView }
   /// Agents: the matters a case can be registered for (with their materials lists).
   matters: { req: undefined; res: MatterInfo[] }
   /// Agents: register a delegated case offline; it syncs when a network appears.
@@ -463,15 +465,22 @@ export interface CellView {
   mean_label: string
 }
 
-// ---- supervision cases (督办, R-SUP) ----
+// ---- supervision cases (督办, R-SUP) and bad ratings' follow-ups (差评回访, R-EVA) ----
+export type CaseStepAction = 'close' | 'return' | 'appeal' | 'uphold' | 'reject'
+
 export interface CaseView {
   id: number
+  kind: 'supervision' | 'follow_up'
+  /// "督办" | "差评回访".
+  kind_zh: string
+  /// The answer's first field: "原因" (督办) or "回访情况" (follow-up).
+  cause_label: string
   item_number: string
   unit_name: string
   /// "咨询答复超期" or the supervisor's reason.
   reason: string
-  stage: 'open' | 'answered' | 'returned' | 'closed'
-  /// "待答复" | "待审核" | "已退回" | "已办结".
+  stage: 'open' | 'answered' | 'returned' | 'appealed' | 'closed'
+  /// "待答复" | "待审核" | "已退回" | "申诉中" | "已办结".
   stage_zh: string
   /// "待单位答复" | "待督查审核" | "".
   waiting_zh: string
@@ -483,6 +492,10 @@ export interface CaseView {
   can_answer: boolean
   /// This user may close or return now (a supervisor).
   can_review: boolean
+  /// This user may appeal now (the unit's leader; follow-ups only).
+  can_appeal: boolean
+  /// This user may uphold or reject the appeal now (a supervisor).
+  can_decide_appeal: boolean
   steps: { at: string; actor: string; action_zh: string; text: string }[]
 }
 

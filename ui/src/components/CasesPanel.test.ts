@@ -10,6 +10,9 @@ import CasesPanel from './CasesPanel.vue'
 function aCase(over: Partial<CaseView> = {}): CaseView {
   return {
     id: 7,
+    kind: 'supervision',
+    kind_zh: '督办',
+    cause_label: '原因',
     item_number: 'ZX20261201-0001',
     unit_name: '县公安局',
     reason: '咨询答复超期',
@@ -21,6 +24,8 @@ function aCase(over: Partial<CaseView> = {}): CaseView {
     overdue: false,
     can_answer: true,
     can_review: false,
+    can_appeal: false,
+    can_decide_appeal: false,
     steps: [],
     ...over,
   }
@@ -77,8 +82,32 @@ describe('CasesPanel', () => {
     call.mockResolvedValueOnce(aCase({ stage: 'closed', can_review: false }))
     await w.find('form').trigger('submit')
     await flushPromises()
-    expect(call).toHaveBeenLastCalledWith('case_review', { id: 7, close: true, note: '' })
+    expect(call).toHaveBeenLastCalledWith('case_step', { id: 7, action: 'close', note: '' })
     expect(w.find('[data-testid="cases-empty"]').exists()).toBe(true)
+    w.unmount()
+  })
+
+  it('a unit appeals a bad rating only with its reason', async () => {
+    const followUp = aCase({ kind: 'follow_up', kind_zh: '差评回访', cause_label: '回访情况', can_appeal: true })
+    call.mockResolvedValueOnce([followUp])
+    const w = mount(CasesPanel, { attachTo: document.body })
+    await flushPromises()
+    await w.find('[data-testid="case-answer"]').trigger('click')
+    expect(w.text()).toContain('回访情况')
+    await w.find('form').trigger('submit')
+    expect(w.find('[data-testid="dialog-error"]').text()).toBe('请填写回访情况；请填写整改措施')
+    await w.find('[data-testid="dialog-cancel"]').trigger('click')
+
+    await w.find('[data-testid="case-appeal"]').trigger('click')
+    await w.find('form').trigger('submit')
+    expect(w.find('[data-testid="dialog-error"]').text()).toBe('申诉须写明理由')
+    await w.find('[data-testid="case-note"]').setValue('评议人并非办事群众')
+    call.mockResolvedValueOnce({ ...followUp, stage: 'appealed', stage_zh: '申诉中', can_answer: false, can_appeal: false })
+    await w.find('form').trigger('submit')
+    await flushPromises()
+    expect(call).toHaveBeenLastCalledWith('case_step', { id: 7, action: 'appeal', note: '评议人并非办事群众' })
+    expect(w.find('[data-testid="case-stage"]').text()).toBe('申诉中')
+    expect(w.find('[data-testid="case-uphold"]').exists()).toBe(false)
     w.unmount()
   })
 

@@ -17,8 +17,16 @@ describe('supervision case forms', () => {
     ['close', '整改到位', []],
     ['return', '', ['退回须写明原因']],
     ['return', '请补充回访情况', []],
+    ['appeal', ' ', ['申诉须写明理由']],
+    ['appeal', '评议人与办件无关', []],
+    ['uphold', '', []],
+    ['reject', '', ['驳回须写明理由']],
     ['close', '意'.repeat(MAX_CASE_TEXT + 1), [`意见不能超过${MAX_CASE_TEXT}个字`]],
-  ] as const)('review %#', (mode, note, want) => {
-    expect(reviewProblems(mode, note)).toEqual(want)
+  ] as const)('review %#', (action, note, want) => {
+    expect(reviewProblems(action, note)).toEqual(want)
+  })
+
+  it('names the follow-up\'s first field as the form does', () => {
+    expect(answerProblems('', '整改', '回访情况')).toEqual(['请填写回访情况'])
   })
 })

@@ -1,6 +1,6 @@
 -- Supervision cases answered and reviewed: see migrations/sqlite/0010_supervision_answers.sql.
 ALTER TABLE supervision_cases ADD COLUMN stage text NOT NULL DEFAULT 'open'
-    CHECK (stage IN ('open', 'answered', 'returned', 'closed'));
+    CHECK (stage IN ('open', 'answered', 'returned', 'appealed', 'closed'));
 ALTER TABLE supervision_cases ADD COLUMN stage_since timestamptz;
 ALTER TABLE supervision_cases ADD COLUMN reason text;
 UPDATE supervision_cases SET stage = 'closed' WHERE status = 'closed';
@@ -12,7 +12,7 @@ CREATE TABLE supervision_steps (
     at         timestamptz NOT NULL,
     actor_id   bigint REFERENCES users (id),
     actor_name text NOT NULL,
-    action     text NOT NULL CHECK (action IN ('open', 'answer', 'return', 'close')),
+    action     text NOT NULL CHECK (action IN ('open', 'answer', 'return', 'close', 'appeal', 'uphold', 'reject')),
     cause      text,
     correction text,
     note       text

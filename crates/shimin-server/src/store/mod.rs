@@ -142,6 +142,8 @@ pub trait Reads: Send {
     async fn case(&mut self, id: i64) -> Result<Option<CaseRow>>;
     /// Supervision cases, newest first, at most `limit`.
     async fn cases(&mut self, filter: CaseFilter, limit: i64) -> Result<Vec<CaseRow>>;
+    /// Whether an appeal against the rating of evaluation `item` was upheld (申诉成立).
+    async fn appeal_upheld(&mut self, item: Uuid) -> Result<bool>;
     /// The steps of many cases, oldest first per case.
     async fn case_steps(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<CaseStepRow>>>;
 

@@ -322,6 +322,8 @@ pub struct NewSupervisionCase<'a> {
 
 /// The `clock` of a case a supervisor opened by hand.
 pub const MANUAL_CASE_CLOCK: &str = "manual";
+/// The `clock` of a bad rating's follow-up (差评回访; the case's item is the evaluation).
+pub const FOLLOW_UP_CASE_CLOCK: &str = "bad_rating";
 
 /// A supervision case (督办) as stored, with its item's number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,6 +340,17 @@ pub struct CaseRow {
     pub stage: CaseStage,
     pub stage_since: DateTime<Utc>,
     pub reason: Option<String>,
+}
+
+impl CaseRow {
+    /// A bad rating's follow-up or a 督办.
+    pub fn kind(&self) -> shimin_domain::supervision::CaseKind {
+        if self.clock == FOLLOW_UP_CASE_CLOCK {
+            shimin_domain::supervision::CaseKind::FollowUp
+        } else {
+            shimin_domain::supervision::CaseKind::Supervision
+        }
+    }
 }
 
 /// One step of a case (`supervision_steps`, append-only).

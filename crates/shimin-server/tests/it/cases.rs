@@ -6,8 +6,8 @@ use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use shimin_domain::calendar::to_local;
 use shimin_domain::role::Role;
-use shimin_domain::supervision::{CaseAction, CaseStage};
-use shimin_protocol::{codes, paths, AnswerCase, NewConsultation, OpenCase, ReviewCase, SupervisionCase};
+use shimin_domain::supervision::{CaseAction, CaseKind, CaseStage};
+use shimin_protocol::{codes, paths, AnswerCase, OpenCase, ReviewCase, SupervisionCase};
 use shimin_server::intake::{self, Intake};
 use shimin_server::supervision;
 use uuid::Uuid;
@@ -16,13 +16,7 @@ use crate::support::*;
 
 /// A consultation to `unit` received six days ago: long past its one working day.
 async fn late_consultation(ts: &TestServer, unit: i64) -> Uuid {
-    let req = NewConsultation {
-        matter_id: None,
-        unit_id: Some(unit),
-        applicant: applicant(),
-        title: "咨询".into(),
-        content: "请问需要什么材料？".into(),
-    };
+    let req = consultation_to(unit);
     let received = Utc::now() - Duration::days(6);
     intake::create_at(ts.server.state(), None, Intake::Consultation(req), received)
         .await
@@ -290,4 +284,169 @@ async fn a_supervisor_opens_a_case_on_an_item_and_its_desks_learn_it() {
     let leader = ts.login_as(Role::DeptLeader, Some(unit_name)).await;
     let answered = answer(&leader, case.id, "材料流转慢", "当日流转").await.unwrap();
     assert_eq!(answered.stage, CaseStage::Answered);
+}
+
+/// A consultation of `unit` answered by its A clerk now: a finished item a citizen can rate.
+async fn answered_consultation(ts: &TestServer, unit_name: &str) -> Uuid {
+    let unit = ts.unit_id(unit_name).await;
+    let req = consultation_to(unit);
+    let id = intake::create_at(
+        ts.server.state(),
+        None,
+        Intake::Consultation(req),
+        Utc::now() - Duration::hours(1),
+    )
+    .await
+    .expect("intake")
+    .id;
+    let clerk = ts
+        .login(
+            &ts.county.ab_clerk(unit_name, 'A').unwrap().username,
+            shimin_server::demo::DEMO_PASSWORD,
+        )
+        .await
+        .unwrap();
+    let op = shimin_protocol::Op::ReplyConsultation {
+        reply: "您好，请携带身份证。".into(),
+    };
+    let resp = clerk.push(vec![mutation(1, id, op)]).await.unwrap();
+    assert!(matches!(
+        resp.results[0].outcome,
+        shimin_protocol::MutationOutcome::Applied { .. }
+    ));
+    id
+}
+
+/// A citizen's rating of `item` through the portal's intake API.
+async fn rate(ts: &TestServer, item: Uuid, stars: u8) -> Uuid {
+    let portal = ts.portal().await;
+    let e = shimin_protocol::NewEvaluation {
+        item_id: item,
+        rating: stars,
+        content: "态度不好".into(),
+    };
+    portal
+        .post::<_, shimin_protocol::Created>(paths::INTAKE_EVALUATION, &e)
+        .await
+        .expect("rating accepted")
+        .id
+}
+
+async fn ratings(s: &Session) -> shimin_protocol::RatingFigures {
+    let today = to_local(Utc::now()).date();
+    let url = format!("{}?from={}&to={today}", paths::STATS, today - Duration::days(1));
+    let report: shimin_protocol::StatsReport = call(s.req(Method::GET, &url)).await.unwrap();
+    report.total.ratings
+}
+
+#[tokio::test]
+async fn a_bad_rating_opens_its_follow_up_and_an_upheld_appeal_takes_it_out_of_the_figures_only() {
+    let ts = start_empty_county().await;
+    let unit_name = ts.county.departments().next().unwrap().name;
+    let rated = answered_consultation(&ts, unit_name).await;
+    let number = ts.item(rated).await.number;
+    // A good rating opens nothing; a bad one its follow-up for the unit.
+    rate(&ts, rated, 4).await;
+    let leader = ts.login_as(Role::DeptLeader, Some(unit_name)).await;
+    assert!(cases(&leader, true).await.is_empty());
+    let evaluation = rate(&ts, rated, 1).await;
+    let open = cases(&leader, true).await;
+    assert_eq!(open.len(), 1);
+    let case = &open[0];
+    assert_eq!(
+        (case.kind, case.item_id, case.stage),
+        (CaseKind::FollowUp, evaluation, CaseStage::Open)
+    );
+    assert_eq!(case.reason, format!("差评回访：{number}（非常不满意）"));
+    // Five working days to follow up: a week, or a little more from outside office hours.
+    let days = (to_local(case.due_at.unwrap()).date() - to_local(case.opened_at).date()).num_days();
+    assert!((7..=9).contains(&days), "{days} calendar days");
+    let before = ratings(&leader).await;
+    assert_eq!((before.count, before.bad, before.excluded), (2, 1, 0));
+    assert_eq!(before.good_rate, Some(0.5));
+
+    // The unit appeals (申诉复核) with its reason; a supervisor upholds it.
+    let appeal = |s: &Session, path: &'static str, note: &'static str| {
+        let req = s
+            .req(Method::POST, &case_path(path, case.id))
+            .json(&ReviewCase { note: note.into() });
+        async move { call::<SupervisionCase>(req).await }
+    };
+    let no_reason = appeal(&leader, paths::SUPERVISION_CASE_APPEAL, " ")
+        .await
+        .unwrap_err();
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let appealed = appeal(&leader, paths::SUPERVISION_CASE_APPEAL, "评议人并非办事群众")
+        .await
+        .unwrap();
+    assert_eq!(appealed.stage, CaseStage::Appealed);
+    let clerk = ts.login_as(Role::Clerk, Some(unit_name)).await;
+    let not_theirs = appeal(&clerk, paths::SUPERVISION_CASE_UPHOLD, "")
+        .await
+        .unwrap_err();
+    assert_eq!(not_theirs.status, StatusCode::FORBIDDEN);
+    let manager = ts.login_as(Role::Manager, None).await;
+    let upheld = appeal(&manager, paths::SUPERVISION_CASE_UPHOLD, "经核实属误评")
+        .await
+        .unwrap();
+    assert_eq!(upheld.stage, CaseStage::Closed);
+    let actions: Vec<_> = upheld.steps.iter().map(|s| s.action).collect();
+    assert_eq!(actions, vec![CaseAction::Appeal, CaseAction::Uphold]);
+
+    // Out of the figures (好评率 from the good rating alone), never out of the record.
+    let after = ratings(&leader).await;
+    assert_eq!((after.count, after.bad, after.excluded), (1, 0, 1));
+    assert_eq!(after.good_rate, Some(1.0));
+    assert_eq!(ts.item(evaluation).await.details.rating, Some(1));
+    assert_eq!(cases(&manager, false).await.len(), 1);
+
+    // A rejected appeal: the unit follows up after all (回访, 整改), the rating stays counted.
+    let second = rate(&ts, rated, 2).await;
+    let case2 = cases(&leader, true)
+        .await
+        .into_iter()
+        .find(|c| c.item_id == second)
+        .unwrap();
+    let path = |p: &str| case_path(p, case2.id);
+    leader
+        .post::<_, SupervisionCase>(
+            &path(paths::SUPERVISION_CASE_APPEAL),
+            &ReviewCase {
+                note: "不服".into()
+            },
+        )
+        .await
+        .unwrap();
+    let rejected: SupervisionCase = manager
+        .post(
+            &path(paths::SUPERVISION_CASE_REJECT),
+            &ReviewCase {
+                note: "评议属实".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rejected.stage, CaseStage::Open);
+    answer(
+        &leader,
+        case2.id,
+        "已电话回访群众，说明情况并致歉",
+        "窗口服务用语培训",
+    )
+    .await
+    .unwrap();
+    review(&manager, paths::SUPERVISION_CASE_CLOSE, case2.id, "")
+        .await
+        .unwrap();
+    let last = ratings(&leader).await;
+    assert_eq!((last.count, last.bad, last.excluded), (2, 1, 1));
+    let audited: Vec<_> = ts.audit().await.into_iter().map(|a| a.action).collect();
+    for action in [
+        "evaluation.follow_up",
+        "supervision.appeal",
+        "supervision.uphold",
+        "supervision.reject",
+    ] {
+        assert!(audited.iter().any(|a| a == action), "{action}");
+    }
 }

@@ -10,8 +10,8 @@ use shimin_domain::calendar::{builtin_calendar_data, from_local, to_local, YearS
 use shimin_domain::role::Role;
 use shimin_domain::stats::Dimension;
 use shimin_protocol::{
-    codes, paths, CalendarWire, Figures, Mutation, NewApplication, NewComplaint, NewConsultation,
-    NewEvaluation, NewReservation, Op, Slot, StatsReport, StatsScope,
+    codes, paths, CalendarWire, Figures, Mutation, NewApplication, NewComplaint, NewEvaluation,
+    NewReservation, Op, Slot, StatsReport, StatsScope,
 };
 use shimin_server::intake::{self, Intake};
 use uuid::Uuid;
@@ -159,13 +159,7 @@ struct History {
 }
 
 async fn consultation(ts: &TestServer, unit: i64, received: DateTime<Utc>) -> Uuid {
-    let req = NewConsultation {
-        matter_id: None,
-        unit_id: Some(unit),
-        applicant: applicant(),
-        title: "咨询".into(),
-        content: "请问需要什么材料？".into(),
-    };
+    let req = consultation_to(unit);
     create(ts, Intake::Consultation(req), received).await
 }
 

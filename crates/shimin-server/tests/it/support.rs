@@ -307,6 +307,17 @@ pub fn applicant() -> Applicant {
     }
 }
 
+/// A consultation (在线咨询) to `unit` from [`applicant`].
+pub fn consultation_to(unit: i64) -> NewConsultation {
+    NewConsultation {
+        matter_id: None,
+        unit_id: Some(unit),
+        applicant: applicant(),
+        title: "咨询".into(),
+        content: "请问需要什么材料？".into(),
+    }
+}
+
 pub fn tomorrow_slot() -> Slot {
     let day = shimin_domain::calendar::to_local(chrono::Utc::now()).date() + chrono::Duration::days(1);
     let start = day.and_hms_opt(9, 0, 0).unwrap();

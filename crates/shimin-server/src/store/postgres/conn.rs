@@ -464,6 +464,16 @@ impl Reads for PgConn {
             .collect()
     }
 
+    async fn appeal_upheld(&mut self, item: Uuid) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM supervision_cases c JOIN supervision_steps s ON s.case_id = c.id
+             WHERE c.item_id = $1 AND s.action = 'uphold')",
+        )
+        .bind(item)
+        .fetch_one(self.c())
+        .await?)
+    }
+
     async fn case_steps(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<CaseStepRow>>> {
         #[derive(sqlx::FromRow)]
         struct Row {

@@ -470,6 +470,16 @@ impl Reads for SqliteConn {
             .collect()
     }
 
+    async fn appeal_upheld(&mut self, item: Uuid) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM supervision_cases c JOIN supervision_steps s ON s.case_id = c.id
+             WHERE c.item_id = ? AND s.action = 'uphold')",
+        )
+        .bind(item.to_string())
+        .fetch_one(self.c())
+        .await?)
+    }
+
     async fn case_steps(&mut self, ids: &[i64]) -> Result<HashMap<i64, Vec<CaseStepRow>>> {
         #[derive(sqlx::FromRow)]
         struct Row {
