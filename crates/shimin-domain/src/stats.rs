@@ -293,12 +293,13 @@ pub struct RatingTally {
 }
 
 impl RatingTally {
-    /// Adds a rating (`excluded`: an upheld appeal removed it from the figures).
-    pub fn add(&mut self, rating: Rating, excluded: bool) {
+    /// Adds `n` ratings of one level (`excluded`: an upheld appeal removed them from the
+    /// figures).
+    pub fn add(&mut self, rating: Rating, excluded: bool, n: u64) {
         if excluded {
-            self.excluded += 1;
+            self.excluded += n;
         } else if let Some(i) = Rating::ALL.iter().position(|r| *r == rating) {
-            self.levels[i] += 1;
+            self.levels[i] += n;
         }
     }
 
@@ -477,9 +478,9 @@ mod tests {
             ..RatingTally::default()
         };
         for stars in [5, 5, 4, 3, 2, 1] {
-            r.add(Rating::from_stars(stars).unwrap(), false);
+            r.add(Rating::from_stars(stars).unwrap(), false, 1);
         }
-        r.add(Rating::VeryDissatisfied, true);
+        r.add(Rating::VeryDissatisfied, true, 1);
         assert_eq!((r.count(), r.bad(), r.excluded), (6, 2, 1));
         assert_eq!(r.good_rate(), Some(4.0 / 6.0));
         assert_eq!(r.unrated_rate(), Some(0.3));

@@ -117,7 +117,7 @@ pub async fn ensure_projection(state: &SharedState) -> Result<u64> {
     {
         let mut r = state.store.reader().await?;
         let built = r.meta(PROJECTION_META).await?.as_deref() == Some(PROJECTION_VERSION);
-        if built && r.stat_clock_count().await? > 0 {
+        if built && r.has_stat_clocks().await? {
             return Ok(0);
         }
     }
@@ -271,9 +271,7 @@ pub fn compose(
     }
     for g in ratings {
         let t = by_person.entry((g.unit_id, g.person_id)).or_default();
-        for _ in 0..g.count {
-            t.ratings.add(g.rating, g.excluded);
-        }
+        t.ratings.add(g.rating, g.excluded, g.count);
     }
     let mut by_unit: BTreeMap<i64, Tallies> = BTreeMap::new();
     // A unit's or the county's board lists every unit in scope, with or without figures.

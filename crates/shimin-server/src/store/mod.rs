@@ -238,8 +238,9 @@ pub trait Reads: Send {
         to: chrono::NaiveDate,
         scope: FigureScope,
     ) -> Result<Vec<StatRatingGroup>>;
-    /// How many clock rows the projection holds (none while it was never built).
-    async fn stat_clock_count(&mut self) -> Result<i64>;
+    /// Whether the projection holds any clock row (none while it was never built); checked at
+    /// every start, so it stops at the first row instead of counting them all.
+    async fn has_stat_clocks(&mut self) -> Result<bool>;
 
     // --- change sequence, meta --------------------------------------------------------------
     /// The newest committed change sequence number.

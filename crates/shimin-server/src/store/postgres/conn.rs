@@ -1032,8 +1032,8 @@ impl Reads for PgConn {
             .collect()
     }
 
-    async fn stat_clock_count(&mut self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM stat_clocks")
+    async fn has_stat_clocks(&mut self) -> Result<bool> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stat_clocks)")
             .fetch_one(self.c())
             .await?)
     }
